@@ -1,0 +1,136 @@
+// The backward pass and the SGD update, for the mean squared error over the training rows.
+//
+// hidden_grad: one thread per hidden unit: d loss / d pre-activation for every training row (kept for
+//   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update. Thread 0 also does
+//   out_layer.bias and records the epoch's losses.
+// input_grad: the gradient of in_layer.weight fused with its update, so w1 is read and written once an epoch.
+//   One thread per vec4 of neurons and HIDDEN_TILE hidden units; adjacent threads read adjacent vec4s of x.
+// record_losses: the loss bookkeeping alone, at the end of a batch of epochs.
+
+@group(0) @binding(0) var<uniform> hyper: Hyper;
+@group(0) @binding(1) var<storage, read> hid: array<f32>;
+@group(0) @binding(2) var<storage, read> out: array<f32>;
+@group(0) @binding(3) var<storage, read> targets: array<f32>;
+@group(0) @binding(4) var<storage, read_write> b1: array<f32>;
+@group(0) @binding(5) var<storage, read_write> w2: array<f32>;
+@group(0) @binding(6) var<storage, read_write> b2: array<f32>;
+@group(0) @binding(7) var<storage, read_write> delta: array<f32>;
+// db1 (M_PAD), dw2 (M_PAD), db2 (1)
+@group(0) @binding(8) var<storage, read_write> grad_small: array<f32>;
+// losses[2 e] = training loss of epoch e (before its update); losses[2 e + 1] = test loss after it
+@group(0) @binding(9) var<storage, read_write> losses: array<f32>;
+// state[0] = epochs done
+@group(0) @binding(10) var<storage, read_write> state: array<u32>;
+
+fn d_out(r: u32) -> f32 {
+    return 2.0 * (out[r] - targets[r]) / f32(N_TRAIN);
+}
+
+fn mean_sq_error(first: u32, end: u32) -> f32 {
+    var s = 0.0;
+    for (var r = first; r < end; r++) {
+        let e = out[r] - targets[r];
+        s = fma(e, e, s);
+    }
+    return s / f32(max(end - first, 1u));
+}
+
+// `out` holds the outputs at the weights after `epoch` updates: the training loss of epoch `epoch` and the
+// test loss of epoch `epoch - 1`.
+fn record(epoch: u32) {
+    losses[2u * epoch] = mean_sq_error(0u, N_TRAIN);
+    if (epoch > 0u) {
+        losses[2u * epoch - 1u] = mean_sq_error(N_TRAIN, N_ROWS);
+    }
+}
+
+@compute @workgroup_size(64)
+fn hidden_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let m = gid.x;
+    if (m < M_PAD) {
+        let v = w2[m];
+        var gb = 0.0;
+        var gv = 0.0;
+        for (var r = 0u; r < N_TRAIN; r++) {
+            let h = hid[r * M_PAD + m];
+            let d = d_out(r);
+            gv = fma(d, h, gv);
+            // ReLU passes no gradient where it output zero; the identity passes all.
+            let dl = select(d * v, 0.0, RELU && h <= 0.0);
+            delta[r * M_PAD + m] = dl;
+            gb += dl;
+        }
+        grad_small[m] = gb;
+        grad_small[M_PAD + m] = gv;
+        if (APPLY_UPDATE) {
+            b1[m] -= hyper.lr * gb;
+            w2[m] = v - hyper.lr * gv;
+        }
+    }
+    if (gid.x == 0u) {
+        var g = 0.0;
+        for (var r = 0u; r < N_TRAIN; r++) {
+            g += d_out(r);
+        }
+        grad_small[2u * M_PAD] = g;
+        if (APPLY_UPDATE) {
+            b2[0] -= hyper.lr * g;
+        }
+        let epoch = state[0];
+        record(epoch);
+        state[0] = epoch + 1u;
+    }
+}
+
+@compute @workgroup_size(1)
+fn record_losses() {
+    record(state[0]);
+}
+
+@group(0) @binding(11) var<uniform> panel: Panel;
+@group(0) @binding(12) var<storage, read> x: array<vec4<f32>>;
+// in_layer.weight (training), or where its gradient goes (checks)
+@group(0) @binding(13) var<storage, read_write> w1: array<vec4<f32>>;
+
+@compute @workgroup_size(64)
+fn input_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let k = gid.x;
+    let w4 = panel.width4;
+    if (k >= w4) {
+        return;
+    }
+    let m0 = gid.y * HIDDEN_TILE;
+    var g0 = vec4<f32>(0.0);
+    var g1 = vec4<f32>(0.0);
+    var g2 = vec4<f32>(0.0);
+    var g3 = vec4<f32>(0.0);
+    var g4 = vec4<f32>(0.0);
+    for (var r = 0u; r < N_TRAIN; r++) {
+        let xv = x[r * w4 + k];
+        let d = r * M_PAD + m0;
+        g0 = fma(vec4<f32>(delta[d]), xv, g0);
+        g1 = fma(vec4<f32>(delta[d + 1u]), xv, g1);
+        g2 = fma(vec4<f32>(delta[d + 2u]), xv, g2);
+        g3 = fma(vec4<f32>(delta[d + 3u]), xv, g3);
+        g4 = fma(vec4<f32>(delta[d + 4u]), xv, g4);
+    }
+    let i0 = m0 * w4 + k;
+    let i1 = i0 + w4;
+    let i2 = i1 + w4;
+    let i3 = i2 + w4;
+    let i4 = i3 + w4;
+    if (APPLY_UPDATE) {
+        let lr = hyper.lr;
+        w1[i0] -= lr * g0;
+        w1[i1] -= lr * g1;
+        w1[i2] -= lr * g2;
+        w1[i3] -= lr * g3;
+        w1[i4] -= lr * g4;
+    } else {
+        w1[i0] = g0;
+        w1[i1] = g1;
+        w1[i2] = g2;
+        w1[i3] = g3;
+        w1[i4] = g4;
+    }
+}

@@ -1,0 +1,40 @@
+// Shapes of one training problem, fixed per pipeline through override constants. This file is prepended to
+// every kernel file, so one set of constants serves every pipeline.
+//
+// Layouts (row-major):
+//   x        R_PAD x width4 vec4s per column panel: training rows first, then test rows, then zero rows
+//   w1       M_PAD x width4 vec4s per panel (PyTorch's in_layer.weight, zero-padded)
+//   partial  K_TOTAL x R_PAD x M_PAD split-K partial sums of x . w1
+//   hid      R_PAD x M_PAD hidden activations
+//   delta    N_TRAIN x M_PAD d loss / d hidden pre-activation
+// Padded rows and hidden units hold zeros and stay zero: their weights get zero gradients.
+
+override N_TRAIN: u32 = 1u;        // training rows, the first rows of x
+override N_ROWS: u32 = 1u;         // training + test rows
+override R_PAD: u32 = 4u;          // rows stored: N_ROWS rounded up to a multiple of ROW_TILE
+override M_PAD: u32 = 5u;          // hidden units stored: M rounded up to a multiple of HIDDEN_TILE
+override K_TOTAL: u32 = 1u;        // split-K partial sums per (row, hidden unit), over all panels
+override RELU: bool = true;        // the hidden nonlinearity: ReLU, or the identity (the tutorial's DeepNet)
+override APPLY_UPDATE: bool = true; // SGD in place (training), or store the gradient (checks)
+
+const ROW_TILE: u32 = 4u;
+const HIDDEN_TILE: u32 = 5u;
+
+// A column panel of x and w1: which vec4 columns it holds, and how its split-K threads are numbered.
+struct Panel {
+    width4: u32,     // vec4 columns in this panel
+    k_threads: u32,  // split-K threads over this panel's columns
+    k_offset: u32,   // index of this panel's first split-K thread among all K_TOTAL
+    pad: u32,
+}
+
+struct Hyper {
+    lr: f32,
+    pad0: f32,
+    pad1: f32,
+    pad2: f32,
+}
+
+fn act(pre: f32) -> f32 {
+    return select(pre, max(pre, 0.0), RELU);
+}

@@ -1,0 +1,386 @@
+//! Reading and writing `.npz` archives (NumPy's `np.savez`), with errors that name the file and the key.
+//!
+//! Float arrays are accepted as float32 or float64 and come out as `f32`; index arrays as any integer type.
+//! Fortran-ordered 2-D arrays are transposed into row-major order. Writes are atomic: a temporary file in the
+//! same folder, renamed over the target once complete, so a failed write never leaves half a file behind.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use npyz::WriterBuilder;
+use npyz::npz::{NpzArchive, NpzWriter};
+
+use super::Matrix;
+use crate::error::{Error, Result};
+
+/// An open `.npz` archive.
+pub struct NpzFile {
+    path: PathBuf,
+    archive: NpzArchive<BufReader<File>>,
+}
+
+struct Raw {
+    shape: Vec<usize>,
+    fortran: bool,
+    values: Values,
+}
+
+enum Values {
+    F32(Vec<f32>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    U64(Vec<u64>),
+    Other(String),
+}
+
+impl Values {
+    fn descr(&self) -> String {
+        match self {
+            Values::F32(_) => "float32".into(),
+            Values::F64(_) => "float64".into(),
+            Values::I64(_) | Values::U64(_) => "integer".into(),
+            Values::Other(d) => d.clone(),
+        }
+    }
+}
+
+/// An array as stored: its shape and its elements in row-major order.
+pub struct Array<T> {
+    pub shape: Vec<usize>,
+    pub data: Vec<T>,
+}
+
+impl NpzFile {
+    pub fn open(path: &Path) -> Result<NpzFile> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let archive = NpzArchive::new(BufReader::new(file)).map_err(|e| Error::NotNpz {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        Ok(NpzFile {
+            path: path.to_path_buf(),
+            archive,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The names of the arrays in the archive, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.archive.array_names().map(str::to_string).collect();
+        keys.sort();
+        keys
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.archive.array_names().any(|k| k == key)
+    }
+
+    /// An error about `key` in this file.
+    pub fn bad(&self, key: &str, what: impl Into<String>) -> Error {
+        Error::BadArray {
+            path: self.path.clone(),
+            key: key.to_string(),
+            what: what.into(),
+        }
+    }
+
+    fn missing(&self, key: &str) -> Error {
+        let keys = self.keys();
+        Error::MissingKey {
+            path: self.path.clone(),
+            key: key.to_string(),
+            found: if keys.is_empty() {
+                "no arrays".to_string()
+            } else {
+                keys.join(", ")
+            },
+        }
+    }
+
+    /// Reads `key` as stored; the archive borrow ends here, so callers can build errors from `self`.
+    fn raw(&mut self, key: &str) -> Result<Raw> {
+        let outcome = match self.archive.by_name(key) {
+            Ok(Some(npy)) => {
+                let shape = shape_of(npy.shape());
+                let fortran = npy.order() == npyz::Order::Fortran;
+                let dtype = npy.dtype();
+                let values = match (float_size(&dtype), int_kind(&dtype)) {
+                    (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
+                    (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
+                    (_, Some((true, _))) => npy.into_vec::<i64>().map(Values::I64),
+                    (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
+                    (_, Some((false, _))) => npy
+                        .into_vec::<u32>()
+                        .map(|v| Values::U64(v.into_iter().map(u64::from).collect())),
+                    _ => Ok(Values::Other(dtype.descr())),
+                };
+                values
+                    .map(|values| {
+                        Some(Raw {
+                            shape,
+                            fortran,
+                            values,
+                        })
+                    })
+                    .map_err(|e| e.to_string())
+            }
+            Ok(None) => Ok(None),
+            Err(e) => Err(e.to_string()),
+        };
+        match outcome {
+            Ok(Some(raw)) => Ok(raw),
+            Ok(None) => Err(self.missing(key)),
+            Err(e) => Err(self.bad(key, format!("cannot read the array: {e}"))),
+        }
+    }
+
+    /// A float32 or float64 array, as `f32`, checked to hold only finite numbers.
+    pub fn array_f32(&mut self, key: &str) -> Result<Array<f32>> {
+        let Raw {
+            shape,
+            fortran,
+            values,
+        } = self.raw(key)?;
+        let mut data: Vec<f32> = match values {
+            Values::F32(v) => v,
+            Values::F64(v) => v.into_iter().map(|x| x as f32).collect(),
+            other => {
+                return Err(self.bad(
+                    key,
+                    format!("expected float32 or float64, found dtype {}", other.descr()),
+                ));
+            }
+        };
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(self.bad(
+                key,
+                format!(
+                    "element {i} is {}: expected finite numbers only (no NaN or Inf)",
+                    data[i]
+                ),
+            ));
+        }
+        if fortran && shape.len() == 2 {
+            data = transpose(&data, shape[1], shape[0]);
+        } else if fortran && shape.len() > 2 {
+            return Err(self.bad(
+                key,
+                "Fortran-ordered arrays of more than 2 dimensions are not supported",
+            ));
+        }
+        Ok(Array { shape, data })
+    }
+
+    /// An integer array (any width, signed or not), as `i64`.
+    pub fn array_i64(&mut self, key: &str) -> Result<Array<i64>> {
+        let Raw { shape, values, .. } = self.raw(key)?;
+        let data = match values {
+            Values::I64(v) => v,
+            Values::U64(v) => v
+                .into_iter()
+                .map(|x| i64::try_from(x).unwrap_or(i64::MAX))
+                .collect(),
+            other => {
+                return Err(self.bad(
+                    key,
+                    format!("expected an integer array, found dtype {}", other.descr()),
+                ));
+            }
+        };
+        Ok(Array { shape, data })
+    }
+
+    /// A 2-D float array.
+    pub fn matrix_f32(&mut self, key: &str) -> Result<Matrix> {
+        let a = self.array_f32(key)?;
+        match a.shape[..] {
+            [rows, cols] => Ok(Matrix::new(rows, cols, a.data)),
+            _ => Err(self.bad(
+                key,
+                format!("expected a 2-D array, found shape {}", show_shape(&a.shape)),
+            )),
+        }
+    }
+
+    /// A float vector, shaped (N,) or (N, 1) (a column, as PyTorch code often stores one).
+    pub fn vector_f32(&mut self, key: &str) -> Result<Vec<f32>> {
+        let a = self.array_f32(key)?;
+        match a.shape[..] {
+            [_] | [_, 1] => Ok(a.data),
+            _ => Err(self.bad(
+                key,
+                format!(
+                    "expected shape (N,) or (N, 1), found {}",
+                    show_shape(&a.shape)
+                ),
+            )),
+        }
+    }
+
+    /// A float array of exactly `shape`; a vector of N also matches (N, 1) and (1, N), and the reverse.
+    pub fn exact_f32(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let a = self.array_f32(key)?;
+        let squeeze = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
+        if a.shape != shape && squeeze(&a.shape) != squeeze(shape) {
+            return Err(self.bad(
+                key,
+                format!(
+                    "expected shape {}, found {}",
+                    show_shape(shape),
+                    show_shape(&a.shape)
+                ),
+            ));
+        }
+        Ok(a.data)
+    }
+}
+
+fn shape_of(shape: &[u64]) -> Vec<usize> {
+    shape.iter().map(|&d| d as usize).collect()
+}
+
+/// NumPy's way of writing a shape: `(3,)`, `(360, 23589)`.
+pub fn show_shape(shape: &[usize]) -> String {
+    match shape {
+        [d] => format!("({d},)"),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn float_size(dtype: &npyz::DType) -> Option<u64> {
+    match dtype {
+        npyz::DType::Plain(ts) if ts.type_char() == npyz::TypeChar::Float => Some(ts.size_field()),
+        _ => None,
+    }
+}
+
+/// (signed, bytes) for integer dtypes.
+fn int_kind(dtype: &npyz::DType) -> Option<(bool, u64)> {
+    match dtype {
+        npyz::DType::Plain(ts) => match ts.type_char() {
+            npyz::TypeChar::Int => Some((true, ts.size_field())),
+            npyz::TypeChar::Uint => Some((false, ts.size_field())),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Row-major (rows x cols) from column-major storage.
+fn transpose(data: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0.0; data.len()];
+    for c in 0..cols {
+        for r in 0..rows {
+            out[r * cols + c] = data[c * rows + r];
+        }
+    }
+    out
+}
+
+/// Arrays to be written to one `.npz` file, in order.
+#[derive(Default)]
+pub struct NpzOut {
+    arrays: Vec<(String, Vec<u64>, Payload)>,
+}
+
+enum Payload {
+    F32(Vec<f32>),
+    I64(Vec<i64>),
+}
+
+impl NpzOut {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn f32(mut self, key: &str, shape: &[usize], data: Vec<f32>) -> Self {
+        assert_eq!(
+            shape.iter().product::<usize>(),
+            data.len(),
+            "{key}: shape and data disagree"
+        );
+        self.arrays.push((
+            key.to_string(),
+            shape.iter().map(|&d| d as u64).collect(),
+            Payload::F32(data),
+        ));
+        self
+    }
+
+    pub fn i64(mut self, key: &str, data: Vec<i64>) -> Self {
+        self.arrays
+            .push((key.to_string(), vec![data.len() as u64], Payload::I64(data)));
+        self
+    }
+
+    /// Writes the archive atomically to `path`.
+    pub fn write(&self, path: &Path) -> Result<()> {
+        write_atomically(path, |file| {
+            let mut npz = NpzWriter::new(BufWriter::new(file));
+            let options = zip::write::FileOptions::default()
+                .compression_method(zip::CompressionMethod::Stored);
+            for (key, shape, payload) in &self.arrays {
+                match payload {
+                    Payload::F32(data) => {
+                        let mut w = npz
+                            .array::<f32>(key, options)?
+                            .default_dtype()
+                            .shape(shape)
+                            .begin_nd()?;
+                        w.extend(data.iter().copied())?;
+                        w.finish()?;
+                    }
+                    Payload::I64(data) => {
+                        let mut w = npz
+                            .array::<i64>(key, options)?
+                            .default_dtype()
+                            .shape(shape)
+                            .begin_nd()?;
+                        w.extend(data.iter().copied())?;
+                        w.finish()?;
+                    }
+                }
+            }
+            let mut inner = npz.zip_writer().finish()?;
+            inner.flush()
+        })
+    }
+}
+
+/// Writes `path` through a temporary file beside it, renamed over `path` only once `write` succeeded.
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(File) -> std::io::Result<()>,
+) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::io(path, std::io::Error::other("not a file name")))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = File::create(&tmp)
+        .and_then(|file| write(file))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! The library's one error type. User input never reaches a panic: every bad file, key or flag becomes one of
+//! these, naming what was wrong and what was expected.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("{path}: not a readable .npz file ({reason})")]
+    NotNpz { path: PathBuf, reason: String },
+
+    #[error("{path}: missing key `{key}` (the file holds: {found})")]
+    MissingKey {
+        path: PathBuf,
+        key: String,
+        found: String,
+    },
+
+    #[error("{path}: key `{key}`: {what}")]
+    BadArray {
+        path: PathBuf,
+        key: String,
+        what: String,
+    },
+
+    #[error("{flag}: {what}")]
+    BadArgument { flag: String, what: String },
+
+    #[error(
+        "no GPU adapter found{detail}. On Debian/Ubuntu a software Vulkan adapter is one command away: \
+         `apt-get install -y mesa-vulkan-drivers`; or run with `--backend cpu`"
+    )]
+    NoAdapter { detail: String },
+
+    #[error("GPU: {0}")]
+    Gpu(String),
+}
+
+impl Error {
+    pub fn bad_argument(flag: &str, what: impl Into<String>) -> Self {
+        Error::BadArgument {
+            flag: flag.to_string(),
+            what: what.into(),
+        }
+    }
+
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,83 @@
+//! The GPU as a `Backend`: a session per call, epochs batched between progress reports.
+
+use std::time::Instant;
+
+use super::context::Gpu;
+use super::session::{Mode, Session};
+use crate::error::Result;
+use crate::model::{Params, Spec};
+use crate::problem::Problem;
+use crate::train::{Backend, Config, Evaluation, Progress, Trained};
+
+pub struct GpuBackend {
+    pub gpu: Gpu,
+    /// Split-K threads over the whole matrix; `None` lets the layout choose for the adapter.
+    pub k_split: Option<usize>,
+}
+
+impl GpuBackend {
+    /// Opens the preferred adapter, or the first whose name contains `adapter`.
+    pub fn open(adapter: Option<&str>) -> Result<GpuBackend> {
+        Ok(GpuBackend {
+            gpu: Gpu::open(adapter)?,
+            k_split: None,
+        })
+    }
+}
+
+impl Backend for GpuBackend {
+    fn describe(&self) -> String {
+        format!("gpu: {}", self.gpu.adapter.label())
+    }
+
+    fn evaluate(&mut self, problem: &Problem, spec: &Spec, params: &Params) -> Result<Evaluation> {
+        let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.k_split)?;
+        session.set_params(params, 0.0)?;
+        session.evaluate()
+    }
+
+    fn train(
+        &mut self,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        config: &Config,
+        progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Trained> {
+        let mut session = Session::new(
+            &self.gpu,
+            problem,
+            spec,
+            Mode::Train,
+            config.epochs,
+            self.k_split,
+        )?;
+        session.set_params(params, config.lr)?;
+        let setup_time = session.setup_time;
+        let start = Instant::now();
+        let every = config.report_every();
+        while session.epochs_done() < config.epochs {
+            let batch = every.min(config.epochs - session.epochs_done());
+            session.run_epochs(batch)?;
+            // The only read-back during training: the losses, at the tutorial's progress prints.
+            let (history, _) = session.history()?;
+            progress(&Progress {
+                epoch: session.epochs_done(),
+                history: &history,
+            });
+        }
+        if config.epochs == 0 {
+            session.run_epochs(0)?;
+        }
+        let (history, final_train_loss) = session.history()?;
+        let train_time = start.elapsed();
+        Ok(Trained {
+            params: session.params()?,
+            test_outputs: session.test_outputs()?,
+            history,
+            final_train_loss,
+            train_time,
+            setup_time,
+        })
+    }
+}

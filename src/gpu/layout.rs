@@ -1,0 +1,151 @@
+//! How one problem is laid out on the GPU: padding to the kernels' tiles, column panels that respect the
+//! adapter's binding limit, and the split-K plan of the forward pass.
+
+use super::context::AdapterSummary;
+use super::shaders::{HIDDEN_TILE, ROW_TILE, WORKGROUP};
+use crate::error::{Error, Result};
+use crate::model::Spec;
+
+/// A range of vec4 columns of x and w1 held in one pair of buffers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Panel {
+    /// First vec4 column.
+    pub col4: usize,
+    pub width4: usize,
+    /// Split-K threads over this panel's columns.
+    pub k_threads: usize,
+    /// Index of the panel's first split-K thread among all.
+    pub k_offset: usize,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layout {
+    pub n_train: usize,
+    pub n_rows: usize,
+    /// Rows stored: a multiple of ROW_TILE.
+    pub r_pad: usize,
+    pub neurons: usize,
+    /// Neurons in vec4s, rounded up.
+    pub n4: usize,
+    pub hidden: usize,
+    /// Hidden units stored: a multiple of HIDDEN_TILE.
+    pub m_pad: usize,
+    pub panels: Vec<Panel>,
+    /// Split-K partial sums per (row, hidden unit).
+    pub k_total: usize,
+}
+
+/// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
+/// vec4s of the reduction.
+fn k_threads_for(width4: usize, tiles: usize, software: bool) -> usize {
+    // A software adapter runs a workgroup per core with the lanes as SIMD: a few thousand threads do. A GPU
+    // wants tens of thousands in flight.
+    let target_threads = if software { 4096 } else { 1 << 16 };
+    let min_steps = 8;
+    let wanted = (target_threads / tiles.max(1)).max(1);
+    wanted.min((width4 / min_steps).max(1))
+}
+
+/// Workgroups of `WORKGROUP` threads for `threads` threads, as a 2-D grid within `max_per_dim`.
+pub fn grid(threads: usize, max_per_dim: usize) -> (u32, u32) {
+    let groups = threads.div_ceil(WORKGROUP);
+    let x = groups.min(max_per_dim);
+    (x as u32, groups.div_ceil(x.max(1)) as u32)
+}
+
+impl Layout {
+    /// `k_split`, when given, sets the split-K threads of the whole matrix (for benchmarks and tests).
+    pub fn new(
+        n_train: usize,
+        n_test: usize,
+        spec: &Spec,
+        adapter: &AdapterSummary,
+        k_split: Option<usize>,
+    ) -> Result<Layout> {
+        let n_rows = n_train + n_test;
+        if n_train == 0 {
+            return Err(Error::Gpu("no training rows".into()));
+        }
+        if spec.neurons == 0 || spec.hidden == 0 {
+            return Err(Error::Gpu(
+                "the network needs at least one neuron and one hidden unit".into(),
+            ));
+        }
+        let max_groups = adapter.max_compute_workgroups_per_dimension as usize;
+        if n_rows > max_groups {
+            return Err(Error::Gpu(format!(
+                "{n_rows} rows are more than this adapter's {max_groups} workgroups per dispatch; \
+                 bin the data (--bin-width) or use --backend cpu"
+            )));
+        }
+        let r_pad = n_rows.next_multiple_of(ROW_TILE);
+        let m_pad = spec.hidden.next_multiple_of(HIDDEN_TILE);
+        let n4 = spec.neurons.div_ceil(4);
+        // Each panel's x (r_pad rows) and w1 (m_pad rows) must fit one storage binding.
+        let max_bytes = adapter
+            .max_storage_buffer_binding_size
+            .min(adapter.max_buffer_size) as usize;
+        let max_width4 = max_bytes / (16 * r_pad.max(m_pad));
+        if max_width4 == 0 {
+            return Err(Error::Gpu(format!(
+                "one column of {} rows does not fit this adapter's {max_bytes}-byte storage bindings",
+                r_pad.max(m_pad)
+            )));
+        }
+        let n_panels = n4.div_ceil(max_width4);
+        let width = n4.div_ceil(n_panels);
+        let tiles = (r_pad / ROW_TILE) * (m_pad / HIDDEN_TILE);
+        let software = adapter.device_type == wgpu::DeviceType::Cpu;
+        let max_k = (max_bytes / (4 * r_pad * m_pad)).max(1);
+        let mut panels = Vec::with_capacity(n_panels);
+        let mut k_offset = 0;
+        for i in 0..n_panels {
+            let col4 = i * width;
+            let width4 = width.min(n4 - col4);
+            let k_threads = match k_split {
+                Some(k) => (k * width4).div_ceil(n4).max(1),
+                None => k_threads_for(width4, tiles * n_panels, software)
+                    .min(max_k / n_panels)
+                    .max(1),
+            };
+            panels.push(Panel {
+                col4,
+                width4,
+                k_threads,
+                k_offset,
+            });
+            k_offset += k_threads;
+        }
+        let partial_bytes = k_offset * r_pad * m_pad * 4;
+        if partial_bytes > max_bytes {
+            return Err(Error::Gpu(format!(
+                "{k_offset} split-K partial sums of {r_pad} x {m_pad} need {partial_bytes} bytes, more than \
+                 this adapter's {max_bytes}-byte storage bindings"
+            )));
+        }
+        for (what, n) in [
+            ("hidden tiles", m_pad / HIDDEN_TILE),
+            (
+                "forward_partial workgroup rows",
+                grid(k_offset * tiles, max_groups).1 as usize,
+            ),
+        ] {
+            if n > max_groups {
+                return Err(Error::Gpu(format!(
+                    "{n} {what} are more than this adapter's {max_groups} workgroups per dispatch"
+                )));
+            }
+        }
+        Ok(Layout {
+            n_train,
+            n_rows,
+            r_pad,
+            neurons: spec.neurons,
+            n4,
+            hidden: spec.hidden,
+            m_pad,
+            panels,
+            k_total: k_offset,
+        })
+    }
+}

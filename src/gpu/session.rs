@@ -1,0 +1,735 @@
+//! One training problem resident on the GPU: the response matrix uploaded once, the weights, and the
+//! pipelines specialised to its shapes. Epochs are encoded many to a submission; the per-epoch losses stay in
+//! a GPU buffer that is read back only when asked (at progress prints and at the end).
+//!
+//! Per epoch the queue runs: hidden_grad, input_grad (fused with the W1 update), forward_partial (split-K, all
+//! rows) and forward_rows. The forward pass of epoch e's updated weights serves twice: as epoch e's test
+//! evaluation and as epoch e + 1's training forward pass, so the matrix is read once for both.
+
+use std::time::{Duration, Instant};
+
+use wgpu::util::DeviceExt;
+
+use super::context::Gpu;
+use super::layout::{Layout, grid};
+use super::shaders::{self, Overrides, WORKGROUP};
+use crate::error::{Error, Result};
+use crate::model::{Activation, Params, Spec};
+use crate::problem::Problem;
+use crate::train::{Evaluation, History};
+
+/// Whether the backward kernels update the weights (training) or store the gradients (checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Train,
+    Gradients,
+}
+
+#[derive(Clone, Copy)]
+enum Access {
+    Uniform,
+    Read,
+    ReadWrite,
+}
+
+struct Kernel {
+    pipeline: wgpu::ComputePipeline,
+    layout: wgpu::BindGroupLayout,
+}
+
+fn kernel(
+    gpu: &Gpu,
+    module: &wgpu::ShaderModule,
+    entry: &str,
+    bindings: &[(u32, Access)],
+    constants: &[(&str, f64)],
+) -> Kernel {
+    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+        .iter()
+        .map(|&(binding, access)| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: match access {
+                    Access::Uniform => wgpu::BufferBindingType::Uniform,
+                    Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
+                    Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
+                },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        })
+        .collect();
+    let layout = gpu
+        .device
+        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some(entry),
+            entries: &entries,
+        });
+    let pipeline_layout = gpu
+        .device
+        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(entry),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+    let pipeline = gpu
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pipeline_layout),
+            module,
+            entry_point: Some(entry),
+            compilation_options: wgpu::PipelineCompilationOptions {
+                constants,
+                zero_initialize_workgroup_memory: false,
+            },
+            cache: None,
+        });
+    Kernel { pipeline, layout }
+}
+
+fn bind(gpu: &Gpu, kernel: &Kernel, buffers: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .map(|&(binding, buffer)| wgpu::BindGroupEntry {
+            binding,
+            resource: buffer.as_entire_binding(),
+        })
+        .collect();
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: None,
+        layout: &kernel.layout,
+        entries: &entries,
+    })
+}
+
+/// The uniform block `Panel` in shapes.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct PanelUniform {
+    width4: u32,
+    k_threads: u32,
+    k_offset: u32,
+    pad: u32,
+}
+
+/// The uniform block `Hyper` in shapes.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct HyperUniform {
+    lr: f32,
+    pad: [f32; 3],
+}
+
+struct PanelBuffers {
+    w1: wgpu::Buffer,
+    /// Where input_grad writes in gradient mode.
+    grad_w1: Option<wgpu::Buffer>,
+    forward_partial: wgpu::BindGroup,
+    input_grad: wgpu::BindGroup,
+}
+
+/// The kernels and buffers of one problem on one device.
+pub struct Session<'g> {
+    gpu: &'g Gpu,
+    layout: Layout,
+    activation: Activation,
+    panels: Vec<PanelBuffers>,
+    b1: wgpu::Buffer,
+    w2: wgpu::Buffer,
+    b2: wgpu::Buffer,
+    out: wgpu::Buffer,
+    grad_small: wgpu::Buffer,
+    losses: wgpu::Buffer,
+    state: wgpu::Buffer,
+    hyper: wgpu::Buffer,
+    forward_partial: Kernel,
+    forward_rows: Kernel,
+    hidden_grad: Kernel,
+    record_losses: Kernel,
+    input_grad: Kernel,
+    forward_rows_bg: wgpu::BindGroup,
+    hidden_grad_bg: wgpu::BindGroup,
+    record_losses_bg: wgpu::BindGroup,
+    /// Epochs the losses buffer has room for.
+    capacity: usize,
+    /// Epochs run since the weights were last set.
+    epochs_done: usize,
+    /// Whether the outputs in `out` belong to the current weights.
+    forward_done: bool,
+    /// Time spent creating buffers and pipelines.
+    pub setup_time: Duration,
+}
+
+fn storage(gpu: &Gpu, label: &str, contents: &[u8], extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    gpu.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents,
+            usage: wgpu::BufferUsages::STORAGE | extra,
+        })
+}
+
+fn zeros(gpu: &Gpu, label: &str, floats: usize, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some(label),
+        // Bindings may not be empty.
+        size: (floats.max(1) * 4) as u64,
+        usage: wgpu::BufferUsages::STORAGE | extra,
+        mapped_at_creation: false,
+    })
+}
+
+const COPY: wgpu::BufferUsages = wgpu::BufferUsages::COPY_SRC.union(wgpu::BufferUsages::COPY_DST);
+
+impl<'g> Session<'g> {
+    /// Uploads the problem and builds the pipelines; room for `max_epochs` epochs of losses.
+    pub fn new(
+        gpu: &'g Gpu,
+        problem: &Problem,
+        spec: &Spec,
+        mode: Mode,
+        max_epochs: usize,
+        k_split: Option<usize>,
+    ) -> Result<Session<'g>> {
+        let start = Instant::now();
+        let layout = Layout::new(
+            problem.n_train(),
+            problem.n_test(),
+            spec,
+            &gpu.adapter,
+            k_split,
+        )?;
+        let overrides = Overrides {
+            n_train: layout.n_train,
+            n_rows: layout.n_rows,
+            r_pad: layout.r_pad,
+            m_pad: layout.m_pad,
+            k_total: layout.k_total,
+            relu: spec.activation == Activation::Relu,
+            apply_update: mode == Mode::Train,
+        };
+        let constants = overrides.constants();
+
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = |name: &str, kernel_src: &str| {
+            gpu.device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(name),
+                    source: wgpu::ShaderSource::Wgsl(shaders::source(kernel_src).into()),
+                })
+        };
+        let forward = module("forward.wgsl", shaders::FORWARD);
+        let backward = module("backward.wgsl", shaders::BACKWARD);
+        use Access::*;
+        let forward_partial = kernel(
+            gpu,
+            &forward,
+            "forward_partial",
+            &[(0, Uniform), (1, Read), (2, Read), (3, ReadWrite)],
+            &constants,
+        );
+        let forward_rows = kernel(
+            gpu,
+            &forward,
+            "forward_rows",
+            &[
+                (3, ReadWrite),
+                (4, Read),
+                (5, Read),
+                (6, Read),
+                (7, ReadWrite),
+                (8, ReadWrite),
+            ],
+            &constants,
+        );
+        let hidden_grad = kernel(
+            gpu,
+            &backward,
+            "hidden_grad",
+            &[
+                (0, Uniform),
+                (1, Read),
+                (2, Read),
+                (3, Read),
+                (4, ReadWrite),
+                (5, ReadWrite),
+                (6, ReadWrite),
+                (7, ReadWrite),
+                (8, ReadWrite),
+                (9, ReadWrite),
+                (10, ReadWrite),
+            ],
+            &constants,
+        );
+        let record_losses = kernel(
+            gpu,
+            &backward,
+            "record_losses",
+            &[(2, Read), (3, Read), (9, ReadWrite), (10, ReadWrite)],
+            &constants,
+        );
+        let input_grad = kernel(
+            gpu,
+            &backward,
+            "input_grad",
+            &[
+                (0, Uniform),
+                (7, ReadWrite),
+                (11, Uniform),
+                (12, Read),
+                (13, ReadWrite),
+            ],
+            &constants,
+        );
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building the kernels: {e}")));
+        }
+
+        // Rows: training, then test, then zeros up to r_pad.
+        let mut targets = vec![0.0f32; layout.r_pad];
+        targets[..layout.n_train].copy_from_slice(&problem.y_train);
+        targets[layout.n_train..layout.n_rows].copy_from_slice(&problem.y_test);
+        let row = |r: usize| -> Option<&[f32]> {
+            if r < layout.n_train {
+                Some(problem.x_train.row(r))
+            } else if r < layout.n_rows {
+                Some(problem.x_test.row(r - layout.n_train))
+            } else {
+                None
+            }
+        };
+
+        let m_pad = layout.m_pad;
+        let partial = zeros(gpu, "partial", layout.k_total * layout.r_pad * m_pad, COPY);
+        let b1 = zeros(gpu, "b1", m_pad, COPY);
+        let w2 = zeros(gpu, "w2", m_pad, COPY);
+        let b2 = zeros(gpu, "b2", 1, COPY);
+        let targets = storage(gpu, "targets", bytemuck::cast_slice(&targets), COPY);
+        let hid = zeros(gpu, "hid", layout.r_pad * m_pad, COPY);
+        let out = zeros(gpu, "out", layout.r_pad, COPY);
+        let delta = zeros(gpu, "delta", layout.n_train * m_pad, COPY);
+        let grad_small = zeros(gpu, "grad_small", 2 * m_pad + 1, COPY);
+        let capacity = max_epochs.max(1);
+        let losses = zeros(gpu, "losses", 2 * (capacity + 1), COPY);
+        let state = zeros(gpu, "state", 1, COPY);
+        let hyper = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("hyper"),
+            size: std::mem::size_of::<HyperUniform>() as u64,
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+
+        let mut panels = Vec::with_capacity(layout.panels.len());
+        for p in &layout.panels {
+            let width = p.width4 * 4;
+            let first_col = p.col4 * 4;
+            let mut x = vec![0.0f32; layout.r_pad * width];
+            for r in 0..layout.n_rows {
+                if let Some(src) = row(r) {
+                    let end = (first_col + width).min(src.len());
+                    if first_col < end {
+                        x[r * width..r * width + end - first_col]
+                            .copy_from_slice(&src[first_col..end]);
+                    }
+                }
+            }
+            let x = storage(
+                gpu,
+                "x",
+                bytemuck::cast_slice(&x),
+                wgpu::BufferUsages::empty(),
+            );
+            let w1 = zeros(gpu, "w1", m_pad * width, COPY);
+            let uniform = gpu
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("panel"),
+                    contents: bytemuck::bytes_of(&PanelUniform {
+                        width4: p.width4 as u32,
+                        k_threads: p.k_threads as u32,
+                        k_offset: p.k_offset as u32,
+                        pad: 0,
+                    }),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let grad_w1 =
+                (mode == Mode::Gradients).then(|| zeros(gpu, "grad_w1", m_pad * width, COPY));
+            let forward_partial_bg = bind(
+                gpu,
+                &forward_partial,
+                &[(0, &uniform), (1, &x), (2, &w1), (3, &partial)],
+            );
+            let input_grad_bg = bind(
+                gpu,
+                &input_grad,
+                &[
+                    (0, &hyper),
+                    (7, &delta),
+                    (11, &uniform),
+                    (12, &x),
+                    (13, grad_w1.as_ref().unwrap_or(&w1)),
+                ],
+            );
+            panels.push(PanelBuffers {
+                w1,
+                grad_w1,
+                forward_partial: forward_partial_bg,
+                input_grad: input_grad_bg,
+            });
+        }
+        let forward_rows_bg = bind(
+            gpu,
+            &forward_rows,
+            &[
+                (3, &partial),
+                (4, &b1),
+                (5, &w2),
+                (6, &b2),
+                (7, &hid),
+                (8, &out),
+            ],
+        );
+        let hidden_grad_bg = bind(
+            gpu,
+            &hidden_grad,
+            &[
+                (0, &hyper),
+                (1, &hid),
+                (2, &out),
+                (3, &targets),
+                (4, &b1),
+                (5, &w2),
+                (6, &b2),
+                (7, &delta),
+                (8, &grad_small),
+                (9, &losses),
+                (10, &state),
+            ],
+        );
+        let record_losses_bg = bind(
+            gpu,
+            &record_losses,
+            &[(2, &out), (3, &targets), (9, &losses), (10, &state)],
+        );
+        gpu.take_errors()?;
+        Ok(Session {
+            gpu,
+            layout,
+            activation: spec.activation,
+            panels,
+            b1,
+            w2,
+            b2,
+            out,
+            grad_small,
+            losses,
+            state,
+            hyper,
+            forward_partial,
+            forward_rows,
+            hidden_grad,
+            record_losses,
+            input_grad,
+            forward_rows_bg,
+            hidden_grad_bg,
+            record_losses_bg,
+            capacity,
+            epochs_done: 0,
+            forward_done: false,
+            setup_time: start.elapsed(),
+        })
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    pub fn activation(&self) -> Activation {
+        self.activation
+    }
+
+    /// Sets the weights and the learning rate, and starts the epoch count afresh.
+    pub fn set_params(&mut self, params: &Params, lr: f64) -> Result<()> {
+        let l = &self.layout;
+        if params.neurons != l.neurons || params.hidden != l.hidden {
+            return Err(Error::Gpu(format!(
+                "weights for {} neurons x {} hidden units do not fit a session of {} x {}",
+                params.neurons, params.hidden, l.neurons, l.hidden
+            )));
+        }
+        let q = &self.gpu.queue;
+        let padded = |v: &[f32]| {
+            let mut p = v.to_vec();
+            p.resize(l.m_pad, 0.0);
+            p
+        };
+        q.write_buffer(&self.b1, 0, bytemuck::cast_slice(&padded(&params.in_bias)));
+        q.write_buffer(
+            &self.w2,
+            0,
+            bytemuck::cast_slice(&padded(&params.out_weight)),
+        );
+        q.write_buffer(&self.b2, 0, bytemuck::cast_slice(&params.out_bias));
+        for (p, buffers) in l.panels.iter().zip(&self.panels) {
+            let width = p.width4 * 4;
+            let first_col = p.col4 * 4;
+            let mut w1 = vec![0.0f32; l.m_pad * width];
+            for m in 0..l.hidden {
+                let src = &params.in_weight[m * l.neurons..(m + 1) * l.neurons];
+                let end = (first_col + width).min(l.neurons);
+                if first_col < end {
+                    w1[m * width..m * width + end - first_col]
+                        .copy_from_slice(&src[first_col..end]);
+                }
+            }
+            q.write_buffer(&buffers.w1, 0, bytemuck::cast_slice(&w1));
+        }
+        q.write_buffer(
+            &self.hyper,
+            0,
+            bytemuck::bytes_of(&HyperUniform {
+                lr: lr as f32,
+                pad: [0.0; 3],
+            }),
+        );
+        q.write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));
+        self.epochs_done = 0;
+        self.forward_done = false;
+        Ok(())
+    }
+
+    fn encode_forward(&self, pass: &mut wgpu::ComputePass) {
+        let l = &self.layout;
+        let tiles = (l.r_pad / shaders::ROW_TILE) * (l.m_pad / shaders::HIDDEN_TILE);
+        let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
+        pass.set_pipeline(&self.forward_partial.pipeline);
+        for (p, buffers) in l.panels.iter().zip(&self.panels) {
+            let (x, y) = grid(p.k_threads * tiles, max_groups);
+            pass.set_bind_group(0, &buffers.forward_partial, &[]);
+            pass.dispatch_workgroups(x, y, 1);
+        }
+        pass.set_pipeline(&self.forward_rows.pipeline);
+        pass.set_bind_group(0, &self.forward_rows_bg, &[]);
+        pass.dispatch_workgroups(l.n_rows as u32, 1, 1);
+    }
+
+    fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
+        let l = &self.layout;
+        pass.set_pipeline(&self.hidden_grad.pipeline);
+        pass.set_bind_group(0, &self.hidden_grad_bg, &[]);
+        pass.dispatch_workgroups(l.m_pad.div_ceil(WORKGROUP) as u32, 1, 1);
+        pass.set_pipeline(&self.input_grad.pipeline);
+        for (p, buffers) in l.panels.iter().zip(&self.panels) {
+            pass.set_bind_group(0, &buffers.input_grad, &[]);
+            pass.dispatch_workgroups(
+                p.width4.div_ceil(WORKGROUP) as u32,
+                (l.m_pad / shaders::HIDDEN_TILE) as u32,
+                1,
+            );
+        }
+    }
+
+    fn submit(&self, encode: impl FnOnce(&mut wgpu::ComputePass)) -> Result<()> {
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: None,
+            });
+            encode(&mut pass);
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.take_errors()
+    }
+
+    /// Runs `epochs` more epochs of training in one submission, without waiting for them.
+    pub fn run_epochs(&mut self, epochs: usize) -> Result<()> {
+        if self.epochs_done + epochs > self.capacity {
+            return Err(Error::Gpu(format!(
+                "the session has room for {} epochs; {} were asked for after {}",
+                self.capacity, epochs, self.epochs_done
+            )));
+        }
+        let first = !self.forward_done;
+        self.submit(|pass| {
+            if first {
+                self.encode_forward(pass);
+            }
+            for _ in 0..epochs {
+                self.encode_backward(pass);
+                self.encode_forward(pass);
+            }
+            // The test loss of the last epoch, which the next epoch's hidden_grad would otherwise record.
+            pass.set_pipeline(&self.record_losses.pipeline);
+            pass.set_bind_group(0, &self.record_losses_bg, &[]);
+            pass.dispatch_workgroups(1, 1, 1);
+        })?;
+        self.forward_done = true;
+        self.epochs_done += epochs;
+        Ok(())
+    }
+
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Copies buffer ranges (in f32s) back to the host, waiting for the queue.
+    fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
+        let total: usize = ranges.iter().map(|r| r.2).sum();
+        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read back"),
+            size: (total.max(1) * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        let mut at = 0u64;
+        for &(buffer, first, count) in ranges {
+            if count > 0 {
+                encoder.copy_buffer_to_buffer(
+                    buffer,
+                    (first * 4) as u64,
+                    &staging,
+                    at,
+                    (count * 4) as u64,
+                );
+            }
+            at += (count * 4) as u64;
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        let (sender, receiver) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = sender.send(r);
+        });
+        self.gpu.wait()?;
+        receiver
+            .recv()
+            .map_err(|_| Error::Gpu("the read-back was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        let all: &[f32] = bytemuck::cast_slice(&view);
+        let mut out = Vec::with_capacity(ranges.len());
+        let mut at = 0;
+        for &(_, _, count) in ranges {
+            out.push(all[at..at + count].to_vec());
+            at += count;
+        }
+        Ok(out)
+    }
+
+    /// The losses of the epochs run so far, and the training loss at the current weights.
+    pub fn history(&self) -> Result<(History, f64)> {
+        let e = self.epochs_done;
+        let losses = self.read(&[(&self.losses, 0, 2 * e + 1)])?.remove(0);
+        let history = History {
+            train_loss: (0..e).map(|i| losses[2 * i] as f64).collect(),
+            test_loss: (0..e).map(|i| losses[2 * i + 1] as f64).collect(),
+        };
+        Ok((history, losses[2 * e] as f64))
+    }
+
+    /// The outputs on the test rows at the current weights (after at least one epoch or `evaluate`).
+    pub fn test_outputs(&self) -> Result<Vec<f64>> {
+        let l = &self.layout;
+        let out = self
+            .read(&[(&self.out, l.n_train, l.n_rows - l.n_train)])?
+            .remove(0);
+        Ok(out.into_iter().map(f64::from).collect())
+    }
+
+    /// Reads the weights, without padding.
+    pub fn params(&self) -> Result<Params> {
+        let l = &self.layout;
+        let (w1, small) = self.read_w1_and(
+            |p| &p.w1,
+            &[
+                (&self.b1, 0, l.hidden),
+                (&self.w2, 0, l.hidden),
+                (&self.b2, 0, 1),
+            ],
+        )?;
+        Ok(Params {
+            neurons: l.neurons,
+            hidden: l.hidden,
+            in_weight: w1,
+            in_bias: small[0].clone(),
+            out_weight: small[1].clone(),
+            out_bias: small[2].clone(),
+        })
+    }
+
+    /// Reads an M x N tensor laid out like w1 across the panels, unpadded, with other ranges alongside.
+    fn read_w1_and(
+        &self,
+        which: impl Fn(&PanelBuffers) -> &wgpu::Buffer,
+        others: &[(&wgpu::Buffer, usize, usize)],
+    ) -> Result<(Vec<f32>, Vec<Vec<f32>>)> {
+        let l = &self.layout;
+        let mut ranges: Vec<(&wgpu::Buffer, usize, usize)> = l
+            .panels
+            .iter()
+            .zip(&self.panels)
+            .map(|(p, b)| (which(b), 0, l.hidden * p.width4 * 4))
+            .collect();
+        ranges.extend_from_slice(others);
+        let mut got = self.read(&ranges)?;
+        let rest = got.split_off(l.panels.len());
+        let mut w1 = vec![0.0f32; l.hidden * l.neurons];
+        for (p, data) in l.panels.iter().zip(&got) {
+            let width = p.width4 * 4;
+            let first_col = p.col4 * 4;
+            let end = (first_col + width).min(l.neurons);
+            for m in 0..l.hidden {
+                w1[m * l.neurons + first_col..m * l.neurons + end]
+                    .copy_from_slice(&data[m * width..m * width + end - first_col]);
+            }
+        }
+        Ok((w1, rest))
+    }
+
+    /// Outputs, loss and gradients on the training rows at the current weights (a `Mode::Gradients` session).
+    pub fn evaluate(&mut self) -> Result<Evaluation> {
+        if self.panels.iter().any(|p| p.grad_w1.is_none()) {
+            return Err(Error::Gpu(
+                "evaluate needs a session built in Mode::Gradients".into(),
+            ));
+        }
+        // hidden_grad records the loss at the epoch in `state`: make that slot 0.
+        self.gpu
+            .queue
+            .write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));
+        self.submit(|pass| {
+            self.encode_forward(pass);
+            self.encode_backward(pass);
+        })?;
+        self.forward_done = true;
+        let l = &self.layout;
+        let (w1, small) = self.read_w1_and(
+            |p| p.grad_w1.as_ref().unwrap_or(&p.w1),
+            &[
+                (&self.grad_small, 0, l.hidden),
+                (&self.grad_small, l.m_pad, l.hidden),
+                (&self.grad_small, 2 * l.m_pad, 1),
+                (&self.out, 0, l.n_train),
+                (&self.losses, 0, 1),
+            ],
+        )?;
+        let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        Ok(Evaluation {
+            outputs: wide(&small[3]),
+            loss: small[4][0] as f64,
+            grads: [wide(&w1), wide(&small[0]), wide(&small[1]), wide(&small[2])],
+        })
+    }
+}

@@ -1,0 +1,16 @@
+//! popdecode: decode a grating's orientation from mouse V1 population responses with the Neuromatch tutorial's
+//! networks, trained by WGSL compute shaders on any GPU wgpu reaches and checked against a CPU reference.
+
+pub mod check;
+pub mod compare;
+pub mod cpu;
+pub mod data;
+pub mod error;
+pub mod gpu;
+pub mod metrics;
+pub mod model;
+pub mod problem;
+pub mod report;
+pub mod train;
+
+pub use error::{Error, Result};

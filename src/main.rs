@@ -1,0 +1,427 @@
+//! The command line: parses arguments, calls the library, prints.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use popdecode::check::check;
+use popdecode::cpu::CpuBackend;
+use popdecode::data::split::Split;
+use popdecode::data::synth::{self, SynthConfig};
+use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
+use popdecode::gpu::{GpuBackend, list_adapters};
+use popdecode::model::{Activation, Params, Spec};
+use popdecode::problem::Problem;
+use popdecode::report::{Summary, progress_line, write_history_csv};
+use popdecode::train::{BackendChoice, Config, open_backend};
+
+#[derive(Parser)]
+#[command(
+    name = "popdecode",
+    version,
+    about = "Decode grating orientation from mouse V1 population responses with the Neuromatch tutorial's \
+             networks, trained on the GPU (wgpu) and checked against a CPU reference."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train the tutorial's decoder (Linear -> ReLU -> Linear, MSE, full-batch gradient descent).
+    Train(TrainArgs),
+    /// Compare the GPU with the CPU reference: outputs, loss, every gradient and a short training run.
+    Check(CheckArgs),
+    /// List the GPU adapters wgpu finds, with their backend, type, driver and limits.
+    Info,
+    /// Write the synthetic stand-in data set to an .npz file in the real file's format.
+    Synth(SynthArgs),
+}
+
+#[derive(Args)]
+struct DataArgs {
+    /// The tutorial's data file (.npz with `resp`: stimuli x neurons and `stimuli`: degrees). Without it, the
+    /// built-in synthetic stand-in of the same shape is used.
+    #[arg(long, value_name = "FILE.npz")]
+    data: Option<PathBuf>,
+    /// Average rows into W-degree bins, as the tutorial's `load_data(bin_width)`.
+    #[arg(long, value_name = "W", default_value_t = 1.0)]
+    bin_width: f64,
+    /// Seed of the synthetic data.
+    #[arg(long, value_name = "K", default_value_t = 0, conflicts_with = "data")]
+    data_seed: u64,
+    /// Neurons in the synthetic data.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 23589,
+        conflicts_with = "data"
+    )]
+    neurons: usize,
+    /// Stimuli (rows) in the synthetic data.
+    #[arg(long, value_name = "S", default_value_t = 360, conflicts_with = "data")]
+    stimuli: usize,
+    /// The train/test split: an .npz file with integer arrays `itrain` and `itest` (0-based rows).
+    #[arg(long, value_name = "FILE.npz")]
+    split: Option<PathBuf>,
+    /// The fraction of rows used for training when the split is drawn.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.6,
+        conflicts_with = "split"
+    )]
+    train_fraction: f64,
+    /// Seed of the shuffle that draws the split.
+    #[arg(long, default_value_t = 4, conflicts_with = "split")]
+    seed: u64,
+}
+
+#[derive(Args)]
+struct ModelArgs {
+    /// Hidden units M.
+    #[arg(long, value_name = "M", default_value_t = 10)]
+    hidden: usize,
+    /// The hidden nonlinearity: relu (the tutorial's DeepNetReLU) or linear (its DeepNet).
+    #[arg(long, value_enum, default_value_t = Activation::Relu)]
+    activation: Activation,
+    /// Initial weights: an .npz with PyTorch state_dict names (in_layer.weight, in_layer.bias,
+    /// out_layer.weight, out_layer.bias).
+    #[arg(long, value_name = "FILE.npz")]
+    init: Option<PathBuf>,
+    /// Seed of PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "init")]
+    init_seed: u64,
+}
+
+#[derive(Args)]
+struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Full-batch gradient-descent epochs.
+    #[arg(long, default_value_t = 50)]
+    epochs: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Where to train: the GPU when one is found (auto), the GPU, or the CPU reference.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Write the per-epoch losses as CSV: epoch,train_loss,test_loss.
+    #[arg(long, value_name = "FILE.csv")]
+    history: Option<PathBuf>,
+    /// Write the final weights (.npz, PyTorch state_dict names).
+    #[arg(long, value_name = "FILE.npz")]
+    save: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Epochs of the short training run compared epoch by epoch.
+    #[arg(long, default_value_t = 10)]
+    epochs: usize,
+    /// Learning rate of the short run.
+    #[arg(long, default_value_t = 1e-4)]
+    lr: f64,
+    /// Pick the GPU adapter whose name contains this (case-insensitive).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    /// Where to write the .npz (keys `resp` and `stimuli`, float32).
+    #[arg(long, value_name = "FILE.npz")]
+    out: PathBuf,
+    #[arg(long, value_name = "N", default_value_t = 23589)]
+    neurons: usize,
+    #[arg(long, value_name = "S", default_value_t = 360)]
+    stimuli: usize,
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    data_seed: u64,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Train(args) => train(args),
+        Command::Check(args) => check_command(args),
+        Command::Info => info(),
+        Command::Synth(args) => synth_command(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthConfig> {
+    if neurons == 0 {
+        bail!("--neurons: expected at least 1 neuron");
+    }
+    if stimuli < 2 {
+        bail!("--stimuli: expected at least 2 stimuli (one to train on, one to test)");
+    }
+    Ok(SynthConfig {
+        neurons,
+        stimuli,
+        seed,
+    })
+}
+
+/// The data, binned and split, and a line saying where it came from.
+fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
+    let (data, origin) = match &args.data {
+        Some(path) => {
+            let data = Dataset::load(path)?;
+            let md5 = md5_hex(path)?;
+            let known = if md5 == TUTORIAL_MD5 {
+                ", md5 matches the tutorial's W3D4_stringer_oribinned1.npz"
+            } else {
+                ""
+            };
+            (data, format!("{}{known}", path.display()))
+        }
+        None => {
+            let cfg = synth_config(args.neurons, args.stimuli, args.data_seed)?;
+            (
+                synth::generate(&cfg),
+                format!("synthetic stand-in, data seed {}", args.data_seed),
+            )
+        }
+    };
+    let data = data.binned(args.bin_width)?;
+    let split = match &args.split {
+        Some(path) => Split::load(path, data.n_stimuli())?,
+        None => Split::shuffled(data.n_stimuli(), args.train_fraction, args.seed)?,
+    };
+    let described = format!(
+        "{} neurons in response to {} stimuli ({origin}); {} training and {} test stimuli{}",
+        data.neurons(),
+        data.n_stimuli(),
+        split.train.len(),
+        split.test.len(),
+        match &args.split {
+            Some(path) => format!(" from {}", path.display()),
+            None => format!(" (seed {})", args.seed),
+        }
+    );
+    Ok((Problem::new(&data, &split), described))
+}
+
+fn model(args: &ModelArgs, neurons: usize) -> Result<(Spec, Params)> {
+    if args.hidden == 0 {
+        bail!("--hidden: expected at least 1 hidden unit");
+    }
+    let spec = Spec {
+        neurons,
+        hidden: args.hidden,
+        activation: args.activation,
+    };
+    let params = match &args.init {
+        Some(path) => Params::load(path, &spec)?,
+        None => Params::init(&spec, args.init_seed),
+    };
+    Ok((spec, params))
+}
+
+fn describe_network(spec: &Spec) -> String {
+    let act = match spec.activation {
+        Activation::Relu => " -> ReLU",
+        Activation::Linear => "",
+    };
+    format!(
+        "Linear({}, {}){act} -> Linear({}, 1)",
+        spec.neurons, spec.hidden, spec.hidden
+    )
+}
+
+fn check_training_flags(epochs: usize, lr: f64) -> Result<Config> {
+    if epochs == 0 {
+        bail!("--epochs: expected at least 1");
+    }
+    if !(lr.is_finite() && lr >= 0.0) {
+        bail!("--lr: expected a finite, non-negative learning rate, got {lr}");
+    }
+    Ok(Config { epochs, lr })
+}
+
+/// Fails before any work if an output file could not be written where asked.
+fn check_output_path(flag: &str, path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        bail!("{flag}: the folder {} does not exist", dir.display());
+    }
+    if path.is_dir() {
+        bail!(
+            "{flag}: {} is a folder; expected a file name",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+fn train(args: TrainArgs) -> Result<ExitCode> {
+    let launched = Instant::now();
+    let config = check_training_flags(args.epochs, args.lr)?;
+    if let Some(p) = &args.history {
+        check_output_path("--history", p)?;
+    }
+    if let Some(p) = &args.save {
+        check_output_path("--save", p)?;
+    }
+    let (problem, described) = load_problem(&args.data)?;
+    let (spec, params) = model(&args.model, problem.neurons())?;
+    let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    println!("data: {described}");
+    println!(
+        "network: {}, lr {}, {} epochs, {}",
+        describe_network(&spec),
+        config.lr,
+        config.epochs,
+        match &args.model.init {
+            Some(p) => format!("initial weights from {}", p.display()),
+            None => format!("init seed {}", args.model.init_seed),
+        }
+    );
+    println!("backend: {}", backend.describe());
+    let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
+        println!("{}", progress_line(p.epoch, config.epochs, p.history));
+    })?;
+    let summary = Summary::new(&trained, &problem);
+    println!(
+        "final: train MSE {:.3}, test MSE {:.3} (deg^2); test angular error: median {:.2} deg, mean {:.2} deg",
+        summary.train_mse,
+        summary.test_mse,
+        summary.test_angular.median_deg,
+        summary.test_angular.mean_deg
+    );
+    if let Some(path) = &args.history {
+        write_history_csv(path, &trained.history)?;
+        println!("history: {}", path.display());
+    }
+    if let Some(path) = &args.save {
+        trained.params.save(path)?;
+        println!("weights: {}", path.display());
+    }
+    println!(
+        "time: {:.3} s for {} epochs ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
+        summary.train_seconds,
+        summary.epochs,
+        summary.epochs_per_second(),
+        summary.setup_seconds,
+        launched.elapsed().as_secs_f64(),
+        backend.describe()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_command(args: CheckArgs) -> Result<ExitCode> {
+    let config = check_training_flags(args.epochs, args.lr)?;
+    let (problem, described) = load_problem(&args.data)?;
+    let (spec, params) = model(&args.model, problem.neurons())?;
+    let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
+    let mut cpu = CpuBackend;
+    use popdecode::train::Backend;
+    println!("check: {} against {}", gpu.describe(), cpu.describe());
+    println!("data: {described}");
+    println!("network: {}", describe_network(&spec));
+    let report = check(&mut gpu, &mut cpu, &problem, &spec, &params, &config)
+        .context("running the check")?;
+    println!(
+        "at the initial weights, on the {} training rows (relative error ||gpu - cpu|| / ||cpu||):",
+        problem.n_train()
+    );
+    for c in &report.evaluation {
+        println!("  {c}");
+    }
+    println!(
+        "training {} epochs, lr {} (train and test loss of each epoch):",
+        config.epochs, config.lr
+    );
+    for c in report.epochs.iter().chain(&report.final_weights) {
+        println!("  {c}");
+    }
+    let n = report.all().count();
+    let failed = report.all().filter(|c| !c.passed()).count();
+    let worst = report
+        .worst()
+        .map(|c| format!("{} at {:.2e}", c.name, c.rel_error))
+        .unwrap_or_default();
+    if failed == 0 {
+        println!("passed: all {n} comparisons within tolerance (closest to its limit: {worst})");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("FAILED: {failed} of {n} comparisons over tolerance");
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+fn info() -> Result<ExitCode> {
+    let adapters = list_adapters();
+    if adapters.is_empty() {
+        println!(
+            "no GPU adapters found. A software Vulkan adapter is one command away on Debian/Ubuntu: \
+             apt-get install -y mesa-vulkan-drivers"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    for (i, a) in adapters.iter().enumerate() {
+        println!(
+            "{i}: {}{}",
+            a.name,
+            if i == 0 { "  (preferred)" } else { "" }
+        );
+        println!("   backend {:?}, type {:?}", a.backend, a.device_type);
+        println!("   driver {} {}", a.driver, a.driver_info);
+        println!(
+            "   max storage binding {} MiB, max buffer {} MiB, workgroup up to {} invocations, \
+             {} workgroups per dimension, timestamp queries: {}",
+            a.max_storage_buffer_binding_size >> 20,
+            a.max_buffer_size >> 20,
+            a.max_compute_invocations_per_workgroup,
+            a.max_compute_workgroups_per_dimension,
+            if a.timestamp_queries { "yes" } else { "no" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn synth_command(args: SynthArgs) -> Result<ExitCode> {
+    check_output_path("--out", &args.out)?;
+    let cfg = synth_config(args.neurons, args.stimuli, args.data_seed)?;
+    let data = synth::generate(&cfg);
+    popdecode::data::npz::NpzOut::new()
+        .f32("resp", &[data.n_stimuli(), data.neurons()], data.resp.data)
+        .f32("stimuli", &[data.stimuli.len()], data.stimuli)
+        .write(&args.out)?;
+    println!(
+        "wrote {}: resp ({} stimuli x {} neurons), stimuli (degrees), float32",
+        args.out.display(),
+        cfg.stimuli,
+        cfg.neurons
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,67 @@
+//! What a training run leaves behind: the summary it prints and the history file.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::data::npz::write_atomically;
+use crate::error::Result;
+use crate::metrics::{AngularSummary, angular_summary, mse};
+use crate::problem::Problem;
+use crate::train::{History, Trained};
+
+/// The tutorial's progress line: `iteration 10/50 | loss: 12219.761 | test loss: 13012.345`.
+pub fn progress_line(epoch: usize, epochs: usize, history: &History) -> String {
+    format!(
+        "iteration {epoch}/{epochs} | loss: {:.3} | test loss: {:.3}",
+        history.train_loss[epoch - 1],
+        history.test_loss[epoch - 1]
+    )
+}
+
+/// The final numbers of a run.
+#[derive(Clone, Debug)]
+pub struct Summary {
+    /// The training MSE at the final weights.
+    pub train_mse: f64,
+    /// The test MSE at the final weights (the last epoch's test loss).
+    pub test_mse: f64,
+    /// Angular error of the test predictions, around the circle.
+    pub test_angular: AngularSummary,
+    pub epochs: usize,
+    pub train_seconds: f64,
+    pub setup_seconds: f64,
+}
+
+impl Summary {
+    pub fn new(trained: &Trained, problem: &Problem) -> Summary {
+        Summary {
+            train_mse: trained.final_train_loss,
+            test_mse: mse(&trained.test_outputs, &problem.y_test),
+            test_angular: angular_summary(&trained.test_outputs, &problem.y_test),
+            epochs: trained.history.train_loss.len(),
+            train_seconds: trained.train_time.as_secs_f64(),
+            setup_seconds: trained.setup_time.as_secs_f64(),
+        }
+    }
+
+    pub fn epochs_per_second(&self) -> f64 {
+        self.epochs as f64 / self.train_seconds
+    }
+}
+
+/// `epoch,train_loss,test_loss`, one row per epoch counted from 1, written atomically.
+pub fn write_history_csv(path: &Path, history: &History) -> Result<()> {
+    write_atomically(path, |file| {
+        let mut w = std::io::BufWriter::new(file);
+        writeln!(w, "epoch,train_loss,test_loss")?;
+        for (i, (train, test)) in history
+            .train_loss
+            .iter()
+            .zip(&history.test_loss)
+            .enumerate()
+        {
+            writeln!(w, "{},{},{}", i + 1, train, test)?;
+        }
+        w.flush()
+    })
+}

@@ -1,0 +1,133 @@
+//! The GPU kernels against the CPU reference: outputs, loss and every gradient on random shapes, odd ones
+//! included, and short training runs; all through `compare`'s one relative-error helper.
+
+mod common;
+
+use common::{gpu, init, random_problem, spec};
+use popdecode::compare::{Comparison, assert_all, tolerance};
+use popdecode::cpu::CpuBackend;
+use popdecode::model::Activation;
+use popdecode::train::{Backend, Config};
+
+fn compare_evaluation(
+    n_train: usize,
+    n_test: usize,
+    neurons: usize,
+    hidden: usize,
+    act: Activation,
+    seed: u64,
+) {
+    let problem = random_problem(n_train, n_test, neurons, seed);
+    let spec = spec(neurons, hidden, act);
+    let params = init(&spec, seed + 1);
+    let got = gpu()
+        .evaluate(&problem, &spec, &params)
+        .expect("gpu evaluate");
+    let want = CpuBackend
+        .evaluate(&problem, &spec, &params)
+        .expect("cpu evaluate");
+    let mut c = vec![
+        Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
+        Comparison::new("loss", &[got.loss], &[want.loss], tolerance::TENSOR),
+    ];
+    for i in 0..4 {
+        c.push(Comparison::new(
+            format!("grad {i}"),
+            &got.grads[i],
+            &want.grads[i],
+            tolerance::TENSOR,
+        ));
+    }
+    eprintln!("{n_train}+{n_test} rows x {neurons} neurons, M = {hidden}, {act:?}:");
+    for x in &c {
+        eprintln!("  {x}");
+    }
+    assert_all(&c);
+}
+
+#[test]
+fn evaluation_matches_on_a_plain_shape() {
+    compare_evaluation(24, 16, 256, 10, Activation::Relu, 1);
+}
+
+#[test]
+fn evaluation_matches_when_neurons_are_not_a_multiple_of_four() {
+    compare_evaluation(13, 7, 1001, 10, Activation::Relu, 2);
+}
+
+#[test]
+fn evaluation_matches_with_one_hidden_unit() {
+    compare_evaluation(20, 5, 300, 1, Activation::Relu, 3);
+}
+
+#[test]
+fn evaluation_matches_with_a_single_training_row() {
+    compare_evaluation(1, 3, 123, 7, Activation::Relu, 4);
+}
+
+#[test]
+fn evaluation_matches_for_the_linear_network() {
+    compare_evaluation(30, 10, 517, 12, Activation::Linear, 5);
+}
+
+#[test]
+fn evaluation_matches_with_many_hidden_units() {
+    compare_evaluation(37, 11, 2050, 203, Activation::Relu, 6);
+}
+
+#[test]
+fn short_training_runs_match() {
+    let problem = random_problem(40, 20, 999, 7);
+    let spec = spec(999, 9, Activation::Relu);
+    let params = init(&spec, 8);
+    let config = Config {
+        epochs: 12,
+        lr: 1e-3,
+    };
+    let quiet = &mut |_: &popdecode::train::Progress| {};
+    let got = gpu()
+        .train(&problem, &spec, &params, &config, quiet)
+        .expect("gpu train");
+    let want = CpuBackend
+        .train(&problem, &spec, &params, &config, quiet)
+        .expect("cpu train");
+    let mut c = vec![
+        Comparison::new(
+            "train losses",
+            &got.history.train_loss,
+            &want.history.train_loss,
+            tolerance::LOSS,
+        ),
+        Comparison::new(
+            "test losses",
+            &got.history.test_loss,
+            &want.history.test_loss,
+            tolerance::LOSS,
+        ),
+        Comparison::new(
+            "test outputs",
+            &got.test_outputs,
+            &want.test_outputs,
+            tolerance::LOSS,
+        ),
+        Comparison::new(
+            "final train loss",
+            &[got.final_train_loss],
+            &[want.final_train_loss],
+            tolerance::LOSS,
+        ),
+    ];
+    for ((name, _, a), (_, _, b)) in got
+        .params
+        .tensors()
+        .iter()
+        .zip(want.params.tensors().iter())
+    {
+        c.push(Comparison::new(*name, a, b, tolerance::LOSS));
+    }
+    for x in &c {
+        eprintln!("  {x}");
+    }
+    assert_all(&c);
+    assert_eq!(got.history.train_loss.len(), 12);
+}
