@@ -155,6 +155,12 @@ struct SynthArgs {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan device-select layer probes for a display and prints an alarming error on headless
+    // machines; we choose adapters ourselves. A user's own setting wins.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: nothing else runs yet; no thread can be reading the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Train(args) => train(args),

@@ -111,11 +111,14 @@ impl NpzFile {
                 let values = match (float_size(&dtype), int_kind(&dtype)) {
                     (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
                     (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
-                    (_, Some((true, _))) => npy.into_vec::<i64>().map(Values::I64),
+                    (_, Some((true, 1))) => widen(npy.into_vec::<i8>()),
+                    (_, Some((true, 2))) => widen(npy.into_vec::<i16>()),
+                    (_, Some((true, 4))) => widen(npy.into_vec::<i32>()),
+                    (_, Some((true, 8))) => npy.into_vec::<i64>().map(Values::I64),
+                    (_, Some((false, 1))) => widen(npy.into_vec::<u8>()),
+                    (_, Some((false, 2))) => widen(npy.into_vec::<u16>()),
+                    (_, Some((false, 4))) => widen(npy.into_vec::<u32>()),
                     (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
-                    (_, Some((false, _))) => npy
-                        .into_vec::<u32>()
-                        .map(|v| Values::U64(v.into_iter().map(u64::from).collect())),
                     _ => Ok(Values::Other(dtype.descr())),
                 };
                 values
@@ -165,7 +168,7 @@ impl NpzFile {
             ));
         }
         if fortran && shape.len() == 2 {
-            data = transpose(&data, shape[1], shape[0]);
+            data = transpose(&data, shape[0], shape[1]);
         } else if fortran && shape.len() > 2 {
             return Err(self.bad(
                 key,
@@ -237,6 +240,11 @@ impl NpzFile {
         }
         Ok(a.data)
     }
+}
+
+/// Integers of any width but 64 bits, as i64.
+fn widen<T: Into<i64>>(v: std::io::Result<Vec<T>>) -> std::io::Result<Values> {
+    v.map(|v| Values::I64(v.into_iter().map(Into::into).collect()))
 }
 
 fn shape_of(shape: &[u64]) -> Vec<usize> {

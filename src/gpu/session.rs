@@ -501,7 +501,7 @@ impl<'g> Session<'g> {
         Ok(())
     }
 
-    fn encode_forward(&self, pass: &mut wgpu::ComputePass) {
+    fn encode_forward_partial(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
         let tiles = (l.r_pad / shaders::ROW_TILE) * (l.m_pad / shaders::HIDDEN_TILE);
         let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
@@ -511,16 +511,22 @@ impl<'g> Session<'g> {
             pass.set_bind_group(0, &buffers.forward_partial, &[]);
             pass.dispatch_workgroups(x, y, 1);
         }
-        pass.set_pipeline(&self.forward_rows.pipeline);
-        pass.set_bind_group(0, &self.forward_rows_bg, &[]);
-        pass.dispatch_workgroups(l.n_rows as u32, 1, 1);
     }
 
-    fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
-        let l = &self.layout;
+    fn encode_forward_rows(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.forward_rows.pipeline);
+        pass.set_bind_group(0, &self.forward_rows_bg, &[]);
+        pass.dispatch_workgroups(self.layout.n_rows as u32, 1, 1);
+    }
+
+    fn encode_hidden_grad(&self, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(&self.hidden_grad.pipeline);
         pass.set_bind_group(0, &self.hidden_grad_bg, &[]);
-        pass.dispatch_workgroups(l.m_pad.div_ceil(WORKGROUP) as u32, 1, 1);
+        pass.dispatch_workgroups(self.layout.m_pad.div_ceil(WORKGROUP) as u32, 1, 1);
+    }
+
+    fn encode_input_grad(&self, pass: &mut wgpu::ComputePass) {
+        let l = &self.layout;
         pass.set_pipeline(&self.input_grad.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
@@ -530,6 +536,88 @@ impl<'g> Session<'g> {
                 1,
             );
         }
+    }
+
+    fn encode_forward(&self, pass: &mut wgpu::ComputePass) {
+        self.encode_forward_partial(pass);
+        self.encode_forward_rows(pass);
+    }
+
+    fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
+        self.encode_hidden_grad(pass);
+        self.encode_input_grad(pass);
+    }
+
+    /// The GPU time of each kernel on its own, in ms: each is dispatched `reps` times in a compute pass of its
+    /// own, between two timestamps. `None` where the adapter has no timestamp queries. The weights change
+    /// (input_grad updates them) and the epoch count runs on: use a session built for this, with room for
+    /// `reps` epochs.
+    pub fn kernel_times(&mut self, reps: usize) -> Result<Option<Vec<(&'static str, f64)>>> {
+        if !self.gpu.timestamps {
+            return Ok(None);
+        }
+        let kernels: [(&'static str, fn(&Self, &mut wgpu::ComputePass)); 4] = [
+            ("forward_partial", Session::encode_forward_partial),
+            ("forward_rows", Session::encode_forward_rows),
+            ("hidden_grad", Session::encode_hidden_grad),
+            ("input_grad", Session::encode_input_grad),
+        ];
+        let count = 2 * kernels.len() as u32;
+        let queries = self.gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("kernel times"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let resolved = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kernel times"),
+            size: count as u64 * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        // Warm up every pipeline first (the first dispatch may compile).
+        self.submit(|pass| {
+            self.encode_forward(pass);
+            self.encode_backward(pass);
+        })?;
+        self.gpu.wait()?;
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for (i, (_, encode)) in kernels.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: None,
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &queries,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            for _ in 0..reps {
+                encode(self, &mut pass);
+            }
+        }
+        encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+        self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.take_errors()?;
+        let ticks: Vec<u64> = self
+            .read(&[(&resolved, 0, 2 * count as usize)])?
+            .remove(0)
+            .chunks(2)
+            .map(|w| bytemuck::cast_slice::<f32, u64>(w)[0])
+            .collect();
+        let ns_per_tick = self.gpu.queue.get_timestamp_period() as f64;
+        self.epochs_done = self.capacity;
+        Ok(Some(
+            kernels
+                .iter()
+                .enumerate()
+                .map(|(i, (name, _))| {
+                    let ticks = ticks[2 * i + 1].saturating_sub(ticks[2 * i]);
+                    (*name, ticks as f64 * ns_per_tick / 1e6 / reps as f64)
+                })
+                .collect(),
+        ))
     }
 
     fn submit(&self, encode: impl FnOnce(&mut wgpu::ComputePass)) -> Result<()> {

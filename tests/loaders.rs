@@ -1,0 +1,466 @@
+//! Loading data, splits and weights: what is accepted, and the clear error for each kind of bad input.
+
+use std::path::{Path, PathBuf};
+
+use npyz::WriterBuilder;
+use popdecode::Error;
+use popdecode::data::Dataset;
+use popdecode::data::npz::NpzOut;
+use popdecode::data::split::Split;
+use popdecode::model::{Activation, Params, Spec};
+
+/// Writes an .npz whose arrays have the given dtypes, shapes and orders.
+enum Arr<'a> {
+    F32(&'a [usize], Vec<f32>),
+    F64(&'a [usize], Vec<f64>),
+    F64Fortran(&'a [usize], Vec<f64>),
+    I32(&'a [usize], Vec<i32>),
+}
+
+fn write(path: &Path, arrays: &[(&str, Arr)]) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut npz = npyz::npz::NpzWriter::new(std::io::BufWriter::new(file));
+    let opts = zip::write::FileOptions::default();
+    let dims = |s: &[usize]| s.iter().map(|&d| d as u64).collect::<Vec<u64>>();
+    for (key, arr) in arrays {
+        match arr {
+            Arr::F32(s, v) => {
+                let mut w = npz
+                    .array::<f32>(key, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(&dims(s))
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+            Arr::F64(s, v) | Arr::F64Fortran(s, v) => {
+                let order = if matches!(arr, Arr::F64Fortran(..)) {
+                    npyz::Order::Fortran
+                } else {
+                    npyz::Order::C
+                };
+                let mut w = npz
+                    .array::<f64>(key, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(&dims(s))
+                    .order(order)
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+            Arr::I32(s, v) => {
+                let mut w = npz
+                    .array::<i32>(key, opts)
+                    .unwrap()
+                    .default_dtype()
+                    .shape(&dims(s))
+                    .begin_nd()
+                    .unwrap();
+                w.extend(v.iter().copied()).unwrap();
+                w.finish().unwrap();
+            }
+        }
+    }
+    npz.zip_writer().finish().unwrap();
+}
+
+fn tmp(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+fn resp(rows: usize, cols: usize) -> Vec<f32> {
+    (0..rows * cols).map(|i| i as f32 * 0.5 - 3.0).collect()
+}
+
+fn err_text(e: Error) -> String {
+    e.to_string()
+}
+
+#[test]
+fn float32_data_with_flat_stimuli_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    write(
+        &p,
+        &[
+            ("resp", Arr::F32(&[3, 4], resp(3, 4))),
+            ("stimuli", Arr::F32(&[3], vec![0.0, 1.0, 2.0])),
+        ],
+    );
+    let d = Dataset::load(&p).unwrap();
+    assert_eq!((d.n_stimuli(), d.neurons()), (3, 4));
+    assert_eq!(d.resp.data, resp(3, 4));
+    assert_eq!(d.stimuli, vec![0.0, 1.0, 2.0]);
+}
+
+#[test]
+fn float64_data_with_column_stimuli_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    let r: Vec<f64> = resp(3, 4).iter().map(|&v| v as f64).collect();
+    write(
+        &p,
+        &[
+            ("resp", Arr::F64(&[3, 4], r)),
+            ("stimuli", Arr::F64(&[3, 1], vec![10.0, 20.0, 30.0])),
+        ],
+    );
+    let d = Dataset::load(&p).unwrap();
+    assert_eq!(d.resp.data, resp(3, 4));
+    assert_eq!(d.stimuli, vec![10.0, 20.0, 30.0]);
+}
+
+#[test]
+fn fortran_ordered_matrix_is_read_row_major() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    // Column-major storage of [[1, 2, 3], [4, 5, 6]].
+    write(
+        &p,
+        &[
+            (
+                "resp",
+                Arr::F64Fortran(&[2, 3], vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]),
+            ),
+            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
+        ],
+    );
+    assert_eq!(
+        Dataset::load(&p).unwrap().resp.data,
+        vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    );
+}
+
+#[test]
+fn a_missing_key_is_named_with_the_keys_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    write(
+        &p,
+        &[
+            ("responses", Arr::F32(&[2, 2], resp(2, 2))),
+            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("a.npz") && e.contains("missing key `resp`") && e.contains("responses, stimuli"),
+        "{e}"
+    );
+}
+
+#[test]
+fn mismatched_lengths_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    write(
+        &p,
+        &[
+            ("resp", Arr::F32(&[3, 2], resp(3, 2))),
+            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("`stimuli`") && e.contains("2 entries") && e.contains("3 rows"),
+        "{e}"
+    );
+}
+
+#[test]
+fn nan_and_inf_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf")] {
+        let p = tmp(&dir, "a.npz");
+        let mut r = resp(2, 3);
+        r[4] = bad;
+        write(
+            &p,
+            &[
+                ("resp", Arr::F32(&[2, 3], r)),
+                ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
+            ],
+        );
+        let e = err_text(Dataset::load(&p).unwrap_err());
+        assert!(
+            e.contains("`resp`") && e.contains("element 4") && e.contains(shown),
+            "{e}"
+        );
+        let p = tmp(&dir, "b.npz");
+        write(
+            &p,
+            &[
+                ("resp", Arr::F32(&[2, 3], resp(2, 3))),
+                ("stimuli", Arr::F32(&[2], vec![0.0, bad])),
+            ],
+        );
+        let e = err_text(Dataset::load(&p).unwrap_err());
+        assert!(e.contains("`stimuli`") && e.contains("finite"), "{e}");
+    }
+}
+
+#[test]
+fn an_empty_matrix_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    write(
+        &p,
+        &[
+            ("resp", Arr::F32(&[0, 5], vec![])),
+            ("stimuli", Arr::F32(&[0], vec![])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("`resp`") && e.contains("non-empty") && e.contains("(0, 5)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn wrong_shapes_and_dtypes_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "a.npz");
+    write(
+        &p,
+        &[
+            ("resp", Arr::F32(&[6], resp(1, 6))),
+            ("stimuli", Arr::F32(&[1], vec![0.0])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("`resp`") && e.contains("2-D") && e.contains("(6,)"),
+        "{e}"
+    );
+    write(
+        &p,
+        &[
+            ("resp", Arr::I32(&[1, 2], vec![1, 2])),
+            ("stimuli", Arr::F32(&[1], vec![0.0])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("`resp`") && e.contains("float32 or float64"),
+        "{e}"
+    );
+    write(
+        &p,
+        &[
+            ("resp", Arr::F32(&[2, 2], resp(2, 2))),
+            ("stimuli", Arr::F32(&[2, 2], vec![0.0; 4])),
+        ],
+    );
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("`stimuli`") && e.contains("(N,) or (N, 1)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_an_npz_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "notes.npz");
+    std::fs::write(&p, "these are not arrays").unwrap();
+    let e = err_text(Dataset::load(&p).unwrap_err());
+    assert!(
+        e.contains("notes.npz") && e.contains("not a readable .npz"),
+        "{e}"
+    );
+    let e = err_text(Dataset::load(&tmp(&dir, "absent.npz")).unwrap_err());
+    assert!(e.contains("absent.npz"), "{e}");
+}
+
+#[test]
+fn binning_averages_rows_as_the_tutorial_does() {
+    // 12 one-degree rows, 0..11 degrees; 4-degree bins give rows {0..3}, {4..7}, {8..11}.
+    let rows = 12;
+    let data = Dataset {
+        resp: popdecode::data::Matrix::new(rows, 2, (0..rows * 2).map(|i| i as f32).collect()),
+        stimuli: (0..rows).map(|s| s as f32).collect(),
+    };
+    let b = data.binned(4.0).unwrap();
+    assert_eq!(b.stimuli, vec![1.5, 5.5, 9.5]);
+    assert_eq!(b.resp.row(0), &[3.0, 4.0]);
+    assert_eq!(b.resp.row(2), &[19.0, 20.0]);
+    assert_eq!(data.binned(1.0).unwrap().stimuli, data.stimuli);
+    assert!(
+        data.binned(0.0)
+            .unwrap_err()
+            .to_string()
+            .contains("--bin-width")
+    );
+    // Rows out of order land in their bins; bins come out sorted.
+    let shuffled = Dataset {
+        resp: popdecode::data::Matrix::new(3, 1, vec![1.0, 2.0, 3.0]),
+        stimuli: vec![350.0, 2.0, 3.0],
+    };
+    let b = shuffled.binned(10.0).unwrap();
+    assert_eq!(b.stimuli, vec![2.5, 350.0]);
+    assert_eq!(b.resp.data, vec![2.5, 1.0]);
+}
+
+#[test]
+fn split_files_are_checked_against_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "split.npz");
+    Split {
+        train: vec![0, 2, 4],
+        test: vec![1, 3],
+    }
+    .save(&p)
+    .unwrap();
+    assert_eq!(
+        Split::load(&p, 5).unwrap(),
+        Split {
+            train: vec![0, 2, 4],
+            test: vec![1, 3]
+        }
+    );
+    let e = err_text(Split::load(&p, 4).unwrap_err());
+    assert!(
+        e.contains("`itrain`") && e.contains("row 4 is out of range"),
+        "{e}"
+    );
+    Split {
+        train: vec![0, 1],
+        test: vec![1],
+    }
+    .save(&p)
+    .unwrap();
+    let e = err_text(Split::load(&p, 4).unwrap_err());
+    assert!(
+        e.contains("`itest`") && e.contains("row 1 appears twice"),
+        "{e}"
+    );
+    write(
+        &p,
+        &[
+            ("itrain", Arr::F32(&[2], vec![0.0, 1.0])),
+            ("itest", Arr::I32(&[1], vec![2])),
+        ],
+    );
+    let e = err_text(Split::load(&p, 4).unwrap_err());
+    assert!(e.contains("`itrain`") && e.contains("integer"), "{e}");
+    write(&p, &[("itrain", Arr::I32(&[2], vec![0, 1]))]);
+    let e = err_text(Split::load(&p, 4).unwrap_err());
+    assert!(e.contains("missing key `itest`"), "{e}");
+    // 32-bit indices, as a user might export them, are fine.
+    write(
+        &p,
+        &[
+            ("itrain", Arr::I32(&[2], vec![3, 1])),
+            ("itest", Arr::I32(&[1], vec![0])),
+        ],
+    );
+    assert_eq!(
+        Split::load(&p, 4).unwrap(),
+        Split {
+            train: vec![3, 1],
+            test: vec![0]
+        }
+    );
+}
+
+#[test]
+fn the_drawn_split_is_seeded_and_sized_as_the_tutorial() {
+    let a = Split::shuffled(360, 0.6, 4).unwrap();
+    assert_eq!((a.train.len(), a.test.len()), (216, 144));
+    assert_eq!(a, Split::shuffled(360, 0.6, 4).unwrap());
+    assert_ne!(a, Split::shuffled(360, 0.6, 5).unwrap());
+    let mut all: Vec<usize> = a.train.iter().chain(&a.test).copied().collect();
+    all.sort();
+    assert_eq!(all, (0..360).collect::<Vec<_>>());
+    assert!(
+        Split::shuffled(360, 1.0, 4)
+            .unwrap_err()
+            .to_string()
+            .contains("--train-fraction")
+    );
+    assert!(Split::shuffled(1, 0.6, 4).is_err());
+}
+
+#[test]
+fn weight_files_round_trip_and_wrong_shapes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "w.npz");
+    let spec = Spec {
+        neurons: 7,
+        hidden: 3,
+        activation: Activation::Relu,
+    };
+    let params = Params::init(&spec, 9);
+    params.save(&p).unwrap();
+    assert_eq!(Params::load(&p, &spec).unwrap(), params);
+    let wider = Spec { neurons: 8, ..spec };
+    let e = err_text(Params::load(&p, &wider).unwrap_err());
+    assert!(
+        e.contains("`in_layer.weight`") && e.contains("(3, 8)") && e.contains("(3, 7)"),
+        "{e}"
+    );
+    // float64 weights from PyTorch (`.double()`) load too.
+    let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+    write(
+        &p,
+        &[
+            (
+                "in_layer.weight",
+                Arr::F64(&[3, 7], f64s(&params.in_weight)),
+            ),
+            ("in_layer.bias", Arr::F64(&[3], f64s(&params.in_bias))),
+            (
+                "out_layer.weight",
+                Arr::F64(&[1, 3], f64s(&params.out_weight)),
+            ),
+            ("out_layer.bias", Arr::F64(&[1], f64s(&params.out_bias))),
+        ],
+    );
+    assert_eq!(Params::load(&p, &spec).unwrap(), params);
+}
+
+#[test]
+fn writes_are_atomic_and_leave_nothing_behind_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = tmp(&dir, "out.npz");
+    NpzOut::new()
+        .f32("a", &[2], vec![1.0, 2.0])
+        .write(&p)
+        .unwrap();
+    assert!(p.exists());
+    let missing = dir.path().join("no/such/folder/out.npz");
+    assert!(
+        NpzOut::new()
+            .f32("a", &[1], vec![1.0])
+            .write(&missing)
+            .is_err()
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 1, "only the finished file remains: {names:?}");
+}
+
+#[test]
+fn the_init_draw_has_pytorchs_bounds() {
+    let spec = Spec {
+        neurons: 400,
+        hidden: 25,
+        activation: Activation::Relu,
+    };
+    let p = Params::init(&spec, 1);
+    let within = |v: &[f32], fan_in: usize| {
+        let b = 1.0 / (fan_in as f32).sqrt();
+        v.iter().all(|&x| x.abs() <= b) && v.iter().any(|&x| x.abs() > 0.8 * b)
+    };
+    assert!(within(&p.in_weight, 400) && within(&p.in_bias, 400));
+    assert!(within(&p.out_weight, 25) && within(&p.out_bias, 25) || p.out_bias[0].abs() <= 0.2);
+    assert_eq!(p, Params::init(&spec, 1));
+    assert_ne!(p, Params::init(&spec, 2));
+}
