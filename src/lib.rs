@@ -1,6 +1,7 @@
 //! popdecode: decode a grating's orientation from mouse V1 population responses with the Neuromatch tutorial's
 //! networks, trained by WGSL compute shaders on any GPU wgpu reaches and checked against a CPU reference.
 
+pub mod bench;
 pub mod check;
 pub mod compare;
 pub mod cpu;

@@ -40,6 +40,44 @@ enum Command {
     Info,
     /// Write the synthetic stand-in data set to an .npz file in the real file's format.
     Synth(SynthArgs),
+    /// Time training epochs on the tutorial's shape (216 training and 144 test rows, synthetic data) and
+    /// report ms per epoch, epochs/s, GFLOP/s and GB/s, with each GPU kernel's own time.
+    Bench(BenchArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum BenchBackend {
+    Gpu,
+    Cpu,
+    All,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    /// Which backends to time.
+    #[arg(long, value_enum, default_value_t = BenchBackend::Gpu)]
+    backend: BenchBackend,
+    /// Hidden widths, comma-separated [default: 10,200,1000; 10,200 on a software adapter].
+    #[arg(long, value_delimiter = ',', value_name = "M,M,...")]
+    hidden: Option<Vec<usize>>,
+    /// Epochs per timed run [default: 100 on a GPU, 10 on a software adapter, 2 on the CPU].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Neurons (the matrix width).
+    #[arg(long, default_value_t = 23589)]
+    neurons: usize,
+    /// Timed runs per row; the median is reported [default: 5 on a GPU, 3 otherwise].
+    #[arg(long)]
+    repeats: Option<usize>,
+    /// Print one JSON object per row instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Pick the GPU adapter whose name contains this (case-insensitive).
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Split-K threads over the neurons in the forward pass [default: chosen for the adapter].
+    #[arg(long, value_name = "K")]
+    k_split: Option<usize>,
 }
 
 #[derive(Args)]
@@ -167,6 +205,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check_command(args),
         Command::Info => info(),
         Command::Synth(args) => synth_command(args),
+        Command::Bench(args) => bench_command(args),
     };
     match result {
         Ok(code) => code,
@@ -430,4 +469,107 @@ fn synth_command(args: SynthArgs) -> Result<ExitCode> {
         cfg.neurons
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn bench_command(args: BenchArgs) -> Result<ExitCode> {
+    use popdecode::bench::{BenchPlan, BenchRow, bench, kernel_times};
+    use popdecode::gpu::probe::copy_bandwidth;
+    if args.neurons == 0 {
+        bail!("--neurons: expected at least 1");
+    }
+    if args.hidden.as_ref().is_some_and(|h| h.contains(&0)) {
+        bail!("--hidden: widths must be at least 1");
+    }
+    if args.epochs == Some(0) || args.repeats == Some(0) {
+        bail!("--epochs and --repeats: expected at least 1");
+    }
+    let data = synth::generate(&synth_config(args.neurons, 360, 0)?);
+    let split = Split::shuffled(data.n_stimuli(), 0.6, 4)?;
+    let problem = Problem::new(&data, &split);
+    let mut rows: Vec<BenchRow> = Vec::new();
+    let mut report = |row: BenchRow| {
+        if args.json {
+            println!("{}", serde_json::to_string(&row).unwrap_or_default());
+        } else {
+            print_bench_row(&row);
+        }
+        rows.push(row);
+    };
+    if !args.json {
+        println!(
+            "{:<5} {:>6} {:>7} {:>10} {:>9} {:>9} {:>8} {:>9} {:>7}  kernels (ms each)",
+            "",
+            "hidden",
+            "neurons",
+            "ms/epoch",
+            "epochs/s",
+            "GFLOP/s",
+            "GB/s",
+            "floor ms",
+            "/kernels"
+        );
+    }
+    if matches!(args.backend, BenchBackend::Gpu | BenchBackend::All) {
+        let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
+        gpu.k_split = args.k_split;
+        let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
+        if !args.json {
+            println!("gpu: {}", gpu.gpu.adapter.label());
+        }
+        let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
+        let widths = args.hidden.clone().unwrap_or(if software {
+            vec![10, 200]
+        } else {
+            vec![10, 200, 1000]
+        });
+        for &hidden in &widths {
+            let plan = BenchPlan {
+                hidden,
+                epochs: args.epochs.unwrap_or(if software { 10 } else { 100 }),
+                repeats: args.repeats.unwrap_or(if software { 3 } else { 5 }),
+                copy_bandwidth: Some(bandwidth),
+            };
+            let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
+            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.k_split)?;
+            report(row);
+        }
+    }
+    if matches!(args.backend, BenchBackend::Cpu | BenchBackend::All) {
+        let widths = args.hidden.clone().unwrap_or(vec![10, 200, 1000]);
+        for &hidden in &widths {
+            let plan = BenchPlan {
+                hidden,
+                epochs: args.epochs.unwrap_or(2),
+                repeats: args.repeats.unwrap_or(3),
+                copy_bandwidth: None,
+            };
+            report(bench(&mut CpuBackend, "cpu", &problem, &plan)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_bench_row(r: &popdecode::bench::BenchRow) {
+    let kernels: Vec<String> = r
+        .kernels
+        .iter()
+        .map(|(k, ms)| format!("{k} {ms:.3}"))
+        .collect();
+    println!(
+        "{:<5} {:>6} {:>7} {:>10.3} {:>9.1} {:>9.1} {:>8.1} {:>9} {:>7}  {}",
+        r.backend,
+        r.hidden,
+        r.neurons,
+        r.ms_per_epoch,
+        r.epochs_per_s,
+        r.gflops,
+        r.gbps,
+        r.floor_ms
+            .map(|f| format!("{f:.3}"))
+            .unwrap_or_else(|| "-".into()),
+        r.overhead_ratio()
+            .map(|x| format!("{x:.2}x"))
+            .unwrap_or_else(|| "-".into()),
+        kernels.join(", ")
+    );
 }

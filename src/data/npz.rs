@@ -384,7 +384,7 @@ pub fn write_atomically(
         std::process::id()
     ));
     let result = File::create(&tmp)
-        .and_then(|file| write(file))
+        .and_then(write)
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

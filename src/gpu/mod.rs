@@ -3,6 +3,7 @@
 pub mod backend;
 pub mod context;
 pub mod layout;
+pub mod probe;
 pub mod session;
 pub mod shaders;
 

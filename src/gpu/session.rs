@@ -556,7 +556,8 @@ impl<'g> Session<'g> {
         if !self.gpu.timestamps {
             return Ok(None);
         }
-        let kernels: [(&'static str, fn(&Self, &mut wgpu::ComputePass)); 4] = [
+        type Encode<'s, 'g> = fn(&'s Session<'g>, &mut wgpu::ComputePass);
+        let kernels: [(&'static str, Encode<'_, 'g>); 4] = [
             ("forward_partial", Session::encode_forward_partial),
             ("forward_rows", Session::encode_forward_rows),
             ("hidden_grad", Session::encode_hidden_grad),
@@ -607,17 +608,16 @@ impl<'g> Session<'g> {
             .map(|w| bytemuck::cast_slice::<f32, u64>(w)[0])
             .collect();
         let ns_per_tick = self.gpu.queue.get_timestamp_period() as f64;
+        let times = kernels
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| {
+                let ticks = ticks[2 * i + 1].saturating_sub(ticks[2 * i]);
+                (*name, ticks as f64 * ns_per_tick / 1e6 / reps as f64)
+            })
+            .collect();
         self.epochs_done = self.capacity;
-        Ok(Some(
-            kernels
-                .iter()
-                .enumerate()
-                .map(|(i, (name, _))| {
-                    let ticks = ticks[2 * i + 1].saturating_sub(ticks[2 * i]);
-                    (*name, ticks as f64 * ns_per_tick / 1e6 / reps as f64)
-                })
-                .collect(),
-        ))
+        Ok(Some(times))
     }
 
     fn submit(&self, encode: impl FnOnce(&mut wgpu::ComputePass)) -> Result<()> {
