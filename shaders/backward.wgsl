@@ -4,7 +4,7 @@
 //   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update. Thread 0 also does
 //   out_layer.bias and records the epoch's losses.
 // input_grad: the gradient of in_layer.weight fused with its update, so w1 is read and written once an epoch.
-//   One thread per vec4 of neurons and HIDDEN_TILE hidden units; adjacent threads read adjacent vec4s of x.
+//   One thread per COL_TILE vec4s of neurons and HIDDEN_TILE hidden units.
 // record_losses: the loss bookkeeping alone, at the end of a batch of epochs.
 
 @group(0) @binding(0) var<uniform> hyper: Hyper;
@@ -92,45 +92,30 @@ fn record_losses() {
 // in_layer.weight (training), or where its gradient goes (checks)
 @group(0) @binding(13) var<storage, read_write> w1: array<vec4<f32>>;
 
+// Thread t owns columns t, t + stride, ... (COL_TILE of them), so adjacent threads read adjacent vec4s.
+// A column past the panel's edge repeats the last one and is not written back.
 @compute @workgroup_size(64)
-fn input_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let k = gid.x;
+fn input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
     let w4 = panel.width4;
-    if (k >= w4) {
+    let stride = (w4 + COL_TILE - 1u) / COL_TILE;
+    let t = gid.x;
+    if (t >= stride) {
         return;
     }
-    let m0 = gid.y * HIDDEN_TILE;
-    var g0 = vec4<f32>(0.0);
-    var g1 = vec4<f32>(0.0);
-    var g2 = vec4<f32>(0.0);
-    var g3 = vec4<f32>(0.0);
-    var g4 = vec4<f32>(0.0);
+    let m0 = wg.y * HIDDEN_TILE;
+    let col$c = t + $cu * stride;
+    let k$c = min(col$c, w4 - 1u);
+    var g$c_$h = vec4<f32>(0.0);
     for (var r = 0u; r < N_TRAIN; r++) {
-        let xv = x[r * w4 + k];
         let d = r * M_PAD + m0;
-        g0 = fma(vec4<f32>(delta[d]), xv, g0);
-        g1 = fma(vec4<f32>(delta[d + 1u]), xv, g1);
-        g2 = fma(vec4<f32>(delta[d + 2u]), xv, g2);
-        g3 = fma(vec4<f32>(delta[d + 3u]), xv, g3);
-        g4 = fma(vec4<f32>(delta[d + 4u]), xv, g4);
+        let d$h = vec4<f32>(delta[d + $hu]);
+        let x$c = x[r * w4 + k$c];
+        g$c_$h = fma(d$h, x$c, g$c_$h);
     }
-    let i0 = m0 * w4 + k;
-    let i1 = i0 + w4;
-    let i2 = i1 + w4;
-    let i3 = i2 + w4;
-    let i4 = i3 + w4;
+    let lr = hyper.lr;
     if (APPLY_UPDATE) {
-        let lr = hyper.lr;
-        w1[i0] -= lr * g0;
-        w1[i1] -= lr * g1;
-        w1[i2] -= lr * g2;
-        w1[i3] -= lr * g3;
-        w1[i4] -= lr * g4;
+        if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] -= lr * g$c_$h; }
     } else {
-        w1[i0] = g0;
-        w1[i1] = g1;
-        w1[i2] = g2;
-        w1[i3] = g3;
-        w1[i4] = g4;
+        if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] = g$c_$h; }
     }
 }

@@ -1,5 +1,6 @@
 // Shapes of one training problem, fixed per pipeline through override constants. This file is prepended to
-// every kernel file, so one set of constants serves every pipeline.
+// every kernel file, so one set of constants serves every pipeline. Lines with a tile marker (a dollar sign
+// before r, h or c) are repeated for each row, hidden unit or column of the register tile (src/gpu/shaders.rs).
 //
 // Layouts (row-major):
 //   x        R_PAD x width4 vec4s per column panel: training rows first, then test rows, then zero rows
@@ -11,14 +12,15 @@
 
 override N_TRAIN: u32 = 1u;        // training rows, the first rows of x
 override N_ROWS: u32 = 1u;         // training + test rows
-override R_PAD: u32 = 4u;          // rows stored: N_ROWS rounded up to a multiple of ROW_TILE
-override M_PAD: u32 = 5u;          // hidden units stored: M rounded up to a multiple of HIDDEN_TILE
+override R_PAD: u32 = 12u;         // rows stored: N_ROWS rounded up to a multiple of ROW_TILE
+override M_PAD: u32 = 10u;         // hidden units stored: M rounded up to a multiple of HIDDEN_TILE
 override K_TOTAL: u32 = 1u;        // split-K partial sums per (row, hidden unit), over all panels
 override RELU: bool = true;        // the hidden nonlinearity: ReLU, or the identity (the tutorial's DeepNet)
 override APPLY_UPDATE: bool = true; // SGD in place (training), or store the gradient (checks)
 
-const ROW_TILE: u32 = 4u;
-const HIDDEN_TILE: u32 = 5u;
+const ROW_TILE: u32 = $ROW_TILE;       // rows per forward_partial thread
+const HIDDEN_TILE: u32 = $HIDDEN_TILE; // hidden units per forward_partial and input_grad thread
+const COL_TILE: u32 = $COL_TILE;       // vec4 columns per input_grad thread
 
 // A column panel of x and w1: which vec4 columns it holds, and how its split-K threads are numbered.
 struct Panel {

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::gpu::Gpu;
+use crate::gpu::layout::Tuning;
 use crate::gpu::session::{Mode, Session};
 use crate::model::{Activation, Params, Spec};
 use crate::problem::Problem;
@@ -140,11 +141,11 @@ pub fn kernel_times(
     gpu: &Gpu,
     problem: &Problem,
     hidden: usize,
-    k_split: Option<usize>,
+    tuning: Tuning,
 ) -> Result<BTreeMap<String, f64>> {
     let (spec, params) = network(problem, hidden);
     let reps = 10;
-    let mut session = Session::new(gpu, problem, &spec, Mode::Train, reps + 2, k_split)?;
+    let mut session = Session::new(gpu, problem, &spec, Mode::Train, reps + 2, tuning)?;
     session.set_params(&params, BENCH_LR)?;
     Ok(session
         .kernel_times(reps)?

@@ -78,6 +78,9 @@ struct BenchArgs {
     /// Split-K threads over the neurons in the forward pass [default: chosen for the adapter].
     #[arg(long, value_name = "K")]
     k_split: Option<usize>,
+    /// Register tile of the big kernels: rows, hidden units, vec4 columns [default: chosen for the adapter].
+    #[arg(long, value_name = "R,H,C")]
+    tiles: Option<popdecode::gpu::shaders::Tiles>,
 }
 
 #[derive(Args)]
@@ -511,7 +514,10 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
     }
     if matches!(args.backend, BenchBackend::Gpu | BenchBackend::All) {
         let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
-        gpu.k_split = args.k_split;
+        gpu.tuning = popdecode::gpu::layout::Tuning {
+            k_split: args.k_split,
+            tiles: args.tiles,
+        };
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {
             println!("gpu: {}", gpu.gpu.adapter.label());
@@ -530,7 +536,7 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
                 copy_bandwidth: Some(bandwidth),
             };
             let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
-            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.k_split)?;
+            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.tuning)?;
             report(row);
         }
     }

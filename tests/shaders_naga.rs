@@ -1,14 +1,14 @@
 //! Every shader parsed and validated by naga, then specialised with override constants and translated to
 //! SPIR-V for each entry point, with no GPU needed.
 
-use popdecode::gpu::shaders::{Overrides, modules};
+use popdecode::gpu::shaders::{Overrides, Tiles, modules};
 
 fn specialisations() -> Vec<Overrides> {
     let base = Overrides {
         n_train: 216,
         n_rows: 360,
         r_pad: 360,
-        m_pad: 10,
+        m_pad: 60,
         k_total: 22,
         relu: true,
         apply_update: true,
@@ -23,8 +23,8 @@ fn specialisations() -> Vec<Overrides> {
         Overrides {
             n_train: 1,
             n_rows: 2,
-            r_pad: 4,
-            m_pad: 5,
+            r_pad: 12,
+            m_pad: 30,
             k_total: 1,
             ..base
         },
@@ -33,7 +33,8 @@ fn specialisations() -> Vec<Overrides> {
 
 #[test]
 fn every_shader_validates_and_translates_to_spirv() {
-    for (name, source) in modules() {
+    let tilings = [Tiles::GPU, Tiles::SOFTWARE, Tiles { row: 1, hidden: 1, col: 1 }, Tiles { row: 3, hidden: 2, col: 3 }];
+    for (name, source) in tilings.into_iter().flat_map(modules) {
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&source)));
         let info = naga::valid::Validator::new(
@@ -86,6 +87,7 @@ fn a_broken_shader_is_caught() {
     let bad = popdecode::gpu::shaders::source(
         "@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n\
          @compute @workgroup_size(1) fn main() { a[1.5] = 0.0; }",
+        Tiles::GPU,
     );
     let parsed = naga::front::wgsl::parse_str(&bad);
     let valid = parsed.map(|m| {

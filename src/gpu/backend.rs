@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use super::context::Gpu;
+use super::layout::Tuning;
 use super::session::{Mode, Session};
 use crate::error::Result;
 use crate::model::{Params, Spec};
@@ -11,8 +12,8 @@ use crate::train::{Backend, Config, Evaluation, Progress, Trained};
 
 pub struct GpuBackend {
     pub gpu: Gpu,
-    /// Split-K threads over the whole matrix; `None` lets the layout choose for the adapter.
-    pub k_split: Option<usize>,
+    /// Kernel choices other than the adapter's defaults (benchmarks).
+    pub tuning: Tuning,
 }
 
 impl GpuBackend {
@@ -20,7 +21,7 @@ impl GpuBackend {
     pub fn open(adapter: Option<&str>) -> Result<GpuBackend> {
         Ok(GpuBackend {
             gpu: Gpu::open(adapter)?,
-            k_split: None,
+            tuning: Tuning::default(),
         })
     }
 }
@@ -31,7 +32,7 @@ impl Backend for GpuBackend {
     }
 
     fn evaluate(&mut self, problem: &Problem, spec: &Spec, params: &Params) -> Result<Evaluation> {
-        let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.k_split)?;
+        let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.tuning)?;
         session.set_params(params, 0.0)?;
         session.evaluate()
     }
@@ -50,7 +51,7 @@ impl Backend for GpuBackend {
             spec,
             Mode::Train,
             config.epochs,
-            self.k_split,
+            self.tuning,
         )?;
         session.set_params(params, config.lr)?;
         let setup_time = session.setup_time;

@@ -2,7 +2,7 @@
 //! adapter's binding limit, and the split-K plan of the forward pass.
 
 use super::context::AdapterSummary;
-use super::shaders::{HIDDEN_TILE, ROW_TILE, WORKGROUP};
+use super::shaders::{Tiles, WORKGROUP};
 use crate::error::{Error, Result};
 use crate::model::Spec;
 
@@ -18,17 +18,26 @@ pub struct Panel {
     pub k_offset: usize,
 }
 
+/// Choices a benchmark may make instead of the defaults for the adapter.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// Split-K threads over the whole matrix in the forward pass.
+    pub k_split: Option<usize>,
+    pub tiles: Option<Tiles>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
+    pub tiles: Tiles,
     pub n_train: usize,
     pub n_rows: usize,
-    /// Rows stored: a multiple of ROW_TILE.
+    /// Rows stored: a multiple of the row tile.
     pub r_pad: usize,
     pub neurons: usize,
     /// Neurons in vec4s, rounded up.
     pub n4: usize,
     pub hidden: usize,
-    /// Hidden units stored: a multiple of HIDDEN_TILE.
+    /// Hidden units stored: a multiple of the hidden tile.
     pub m_pad: usize,
     pub panels: Vec<Panel>,
     /// Split-K partial sums per (row, hidden unit).
@@ -54,14 +63,14 @@ pub fn grid(threads: usize, max_per_dim: usize) -> (u32, u32) {
 }
 
 impl Layout {
-    /// `k_split`, when given, sets the split-K threads of the whole matrix (for benchmarks and tests).
     pub fn new(
         n_train: usize,
         n_test: usize,
         spec: &Spec,
         adapter: &AdapterSummary,
-        k_split: Option<usize>,
+        tuning: Tuning,
     ) -> Result<Layout> {
+        let tiles = tuning.tiles.unwrap_or(Tiles::for_device(adapter.device_type));
         let n_rows = n_train + n_test;
         if n_train == 0 {
             return Err(Error::Gpu("no training rows".into()));
@@ -78,8 +87,8 @@ impl Layout {
                  bin the data (--bin-width) or use --backend cpu"
             )));
         }
-        let r_pad = n_rows.next_multiple_of(ROW_TILE);
-        let m_pad = spec.hidden.next_multiple_of(HIDDEN_TILE);
+        let r_pad = n_rows.next_multiple_of(tiles.row);
+        let m_pad = spec.hidden.next_multiple_of(tiles.hidden);
         let n4 = spec.neurons.div_ceil(4);
         // Each panel's x (r_pad rows) and w1 (m_pad rows) must fit one storage binding.
         let max_bytes = adapter
@@ -94,7 +103,7 @@ impl Layout {
         }
         let n_panels = n4.div_ceil(max_width4);
         let width = n4.div_ceil(n_panels);
-        let tiles = (r_pad / ROW_TILE) * (m_pad / HIDDEN_TILE);
+        let tile_count = (r_pad / tiles.row) * (m_pad / tiles.hidden);
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
         let max_k = (max_bytes / (4 * r_pad * m_pad)).max(1);
         let mut panels = Vec::with_capacity(n_panels);
@@ -102,9 +111,9 @@ impl Layout {
         for i in 0..n_panels {
             let col4 = i * width;
             let width4 = width.min(n4 - col4);
-            let k_threads = match k_split {
+            let k_threads = match tuning.k_split {
                 Some(k) => (k * width4).div_ceil(n4).max(1),
-                None => k_threads_for(width4, tiles * n_panels, software)
+                None => k_threads_for(width4, tile_count * n_panels, software)
                     .min(max_k / n_panels)
                     .max(1),
             };
@@ -124,10 +133,10 @@ impl Layout {
             )));
         }
         for (what, n) in [
-            ("hidden tiles", m_pad / HIDDEN_TILE),
+            ("hidden tiles", m_pad / tiles.hidden),
             (
                 "forward_partial workgroup rows",
-                grid(k_offset * tiles, max_groups).1 as usize,
+                grid(k_offset * tile_count, max_groups).1 as usize,
             ),
         ] {
             if n > max_groups {
@@ -137,6 +146,7 @@ impl Layout {
             }
         }
         Ok(Layout {
+            tiles,
             n_train,
             n_rows,
             r_pad,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 use super::context::Gpu;
-use super::layout::{Layout, grid};
+use super::layout::{Layout, Tuning, grid};
 use super::shaders::{self, Overrides, WORKGROUP};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Params, Spec};
@@ -192,7 +192,7 @@ impl<'g> Session<'g> {
         spec: &Spec,
         mode: Mode,
         max_epochs: usize,
-        k_split: Option<usize>,
+        tuning: Tuning,
     ) -> Result<Session<'g>> {
         let start = Instant::now();
         let layout = Layout::new(
@@ -200,7 +200,7 @@ impl<'g> Session<'g> {
             problem.n_test(),
             spec,
             &gpu.adapter,
-            k_split,
+            tuning,
         )?;
         let overrides = Overrides {
             n_train: layout.n_train,
@@ -218,7 +218,7 @@ impl<'g> Session<'g> {
             gpu.device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(shaders::source(kernel_src).into()),
+                    source: wgpu::ShaderSource::Wgsl(shaders::source(kernel_src, layout.tiles).into()),
                 })
         };
         let forward = module("forward.wgsl", shaders::FORWARD);
@@ -503,7 +503,7 @@ impl<'g> Session<'g> {
 
     fn encode_forward_partial(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
-        let tiles = (l.r_pad / shaders::ROW_TILE) * (l.m_pad / shaders::HIDDEN_TILE);
+        let tiles = (l.r_pad / l.tiles.row) * (l.m_pad / l.tiles.hidden);
         let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
         pass.set_pipeline(&self.forward_partial.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
@@ -531,8 +531,8 @@ impl<'g> Session<'g> {
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
             pass.dispatch_workgroups(
-                p.width4.div_ceil(WORKGROUP) as u32,
-                (l.m_pad / shaders::HIDDEN_TILE) as u32,
+                p.width4.div_ceil(l.tiles.col).div_ceil(WORKGROUP) as u32,
+                (l.m_pad / l.tiles.hidden) as u32,
                 1,
             );
         }

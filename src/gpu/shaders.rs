@@ -1,31 +1,116 @@
-//! The WGSL sources and the override constants that specialise them to one problem's shapes.
+//! The WGSL sources, the register tiles they are unrolled to, and the override constants that specialise them
+//! to one problem's shapes.
 //!
-//! `shaders/shapes.wgsl` declares the constants and layouts every kernel shares; it is prepended to each
-//! kernel file, so a single list of constants serves every pipeline.
+//! The kernels in `shaders/` are WGSL with one addition, so that a register tile can be written once and sized
+//! per adapter: a line that mentions `$r`, `$h` or `$c` is repeated for each row, hidden unit or column of the
+//! tile (nested in that order), with the index put in its place; `$ROW_TILE`, `$HIDDEN_TILE` and `$COL_TILE`
+//! become the tile's sizes. Unrolled scalar-named accumulators, not indexed arrays, are what drivers keep in
+//! registers. `shaders/shapes.wgsl` holds what every kernel shares and is put in front of each.
 
 pub const SHAPES: &str = include_str!("../../shaders/shapes.wgsl");
 pub const FORWARD: &str = include_str!("../../shaders/forward.wgsl");
 pub const BACKWARD: &str = include_str!("../../shaders/backward.wgsl");
 
-/// Every kernel file, by name, as compiled (with the shared prelude).
-pub fn modules() -> Vec<(&'static str, String)> {
-    vec![
-        ("forward.wgsl", source(FORWARD)),
-        ("backward.wgsl", source(BACKWARD)),
-    ]
-}
-
-/// A kernel file with the shared prelude in front.
-pub fn source(kernel: &str) -> String {
-    format!("{SHAPES}\n{kernel}")
-}
-
-/// Rows per thread in `forward_partial` (`ROW_TILE` in shapes.wgsl).
-pub const ROW_TILE: usize = 4;
-/// Hidden units per thread in `forward_partial` and `input_grad` (`HIDDEN_TILE`).
-pub const HIDDEN_TILE: usize = 5;
 /// `@workgroup_size` of the kernels that are dispatched over many threads.
 pub const WORKGROUP: usize = 64;
+
+/// The register tile of the two big kernels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tiles {
+    /// Rows per forward_partial thread.
+    pub row: usize,
+    /// Hidden units per thread in forward_partial and input_grad.
+    pub hidden: usize,
+    /// vec4 columns per input_grad thread.
+    pub col: usize,
+}
+
+impl Tiles {
+    /// For GPUs: small tiles, many threads in flight.
+    pub const GPU: Tiles = Tiles {
+        row: 4,
+        hidden: 5,
+        col: 1,
+    };
+    /// For software adapters, which run a workgroup's threads as SIMD lanes on a CPU core and pay for every
+    /// storage-buffer load lane by lane: large tiles, fewer loads per multiply-add.
+    pub const SOFTWARE: Tiles = Tiles {
+        row: 12,
+        hidden: 10,
+        col: 4,
+    };
+
+    pub fn for_device(device_type: wgpu::DeviceType) -> Tiles {
+        if device_type == wgpu::DeviceType::Cpu {
+            Tiles::SOFTWARE
+        } else {
+            Tiles::GPU
+        }
+    }
+}
+
+impl std::str::FromStr for Tiles {
+    type Err = String;
+
+    /// "ROW,HIDDEN,COL", e.g. "4,5,1".
+    fn from_str(s: &str) -> Result<Tiles, String> {
+        let parts: Vec<usize> = s
+            .split(',')
+            .map(|p| p.trim().parse::<usize>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("expected ROW,HIDDEN,COL as three whole numbers, got {s:?}"))?;
+        match parts[..] {
+            [row, hidden, col] if (1..=32).contains(&row) && (1..=32).contains(&hidden) && (1..=8).contains(&col) => {
+                Ok(Tiles { row, hidden, col })
+            }
+            _ => Err(format!(
+                "expected ROW,HIDDEN,COL with rows and hidden units 1..=32 and columns 1..=8, got {s:?}"
+            )),
+        }
+    }
+}
+
+/// Expands the tile notation of a kernel template (see the module's documentation).
+pub fn expand(template: &str, tiles: Tiles) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    for line in template.lines() {
+        let line = line
+            .replace("$ROW_TILE", &format!("{}u", tiles.row))
+            .replace("$HIDDEN_TILE", &format!("{}u", tiles.hidden))
+            .replace("$COL_TILE", &format!("{}u", tiles.col));
+        let mut lines = vec![line];
+        for (mark, count) in [("$r", tiles.row), ("$h", tiles.hidden), ("$c", tiles.col)] {
+            lines = lines
+                .into_iter()
+                .flat_map(|l| {
+                    if l.contains(mark) {
+                        (0..count).map(|i| l.replace(mark, &i.to_string())).collect()
+                    } else {
+                        vec![l]
+                    }
+                })
+                .collect();
+        }
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A kernel file with the shared prelude in front, unrolled to `tiles`.
+pub fn source(kernel: &str, tiles: Tiles) -> String {
+    expand(&format!("{SHAPES}\n{kernel}"), tiles)
+}
+
+/// Every kernel file, by name, as compiled for `tiles`.
+pub fn modules(tiles: Tiles) -> Vec<(&'static str, String)> {
+    vec![
+        ("forward.wgsl", source(FORWARD, tiles)),
+        ("backward.wgsl", source(BACKWARD, tiles)),
+    ]
+}
 
 /// The values of the override constants in shapes.wgsl.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -58,21 +143,34 @@ impl Overrides {
 mod tests {
     use super::*;
 
-    /// The tile constants above must be the ones the WGSL uses.
+    const T: Tiles = Tiles {
+        row: 2,
+        hidden: 3,
+        col: 2,
+    };
+
     #[test]
-    fn tile_constants_match_the_wgsl() {
-        assert!(SHAPES.contains(&format!("const ROW_TILE: u32 = {ROW_TILE}u;")));
-        assert!(SHAPES.contains(&format!("const HIDDEN_TILE: u32 = {HIDDEN_TILE}u;")));
-        for (name, src) in modules() {
-            for line in src
-                .lines()
-                .filter(|l| l.contains("@workgroup_size(") && !l.contains("(1)"))
-            {
-                assert!(
-                    line.contains(&format!("@workgroup_size({WORKGROUP})")),
-                    "{name}: {line}"
-                );
-            }
-        }
+    fn lines_are_repeated_per_tile_index_nested_row_hidden_column() {
+        let got = expand("a\nlet x$r = 0;\nacc$r_$h += x$r * w$h;\n b", T);
+        assert_eq!(
+            got,
+            "a\nlet x0 = 0;\nlet x1 = 0;\n\
+             acc0_0 += x0 * w0;\nacc0_1 += x0 * w1;\nacc0_2 += x0 * w2;\n\
+             acc1_0 += x1 * w0;\nacc1_1 += x1 * w1;\nacc1_2 += x1 * w2;\n b\n"
+        );
+        assert_eq!(expand("g$c_$h;", Tiles { hidden: 2, ..T }), "g0_0;\ng1_0;\ng0_1;\ng1_1;\n");
+    }
+
+    #[test]
+    fn sizes_become_unsigned_literals() {
+        assert_eq!(expand("const R = $ROW_TILE; const H = $HIDDEN_TILE; const C = $COL_TILE;", T), "const R = 2u; const H = 3u; const C = 2u;\n");
+    }
+
+    #[test]
+    fn tiles_parse_from_the_command_line() {
+        assert_eq!("4,5,1".parse::<Tiles>(), Ok(Tiles::GPU));
+        assert!("4,5".parse::<Tiles>().is_err());
+        assert!("0,5,1".parse::<Tiles>().is_err());
+        assert!("a,b,c".parse::<Tiles>().is_err());
     }
 }
