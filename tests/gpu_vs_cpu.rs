@@ -131,3 +131,81 @@ fn short_training_runs_match() {
     assert_all(&c);
     assert_eq!(got.history.train_loss.len(), 12);
 }
+
+/// Every tiling the kernels can be unrolled to, and split-K plans from one thread to more threads than columns,
+/// on a shape that fits none of them evenly.
+#[test]
+fn every_kernel_variant_matches() {
+    use popdecode::gpu::layout::Tuning;
+    use popdecode::gpu::shaders::Tiles;
+    let problem = random_problem(23, 6, 1003, 9);
+    let spec = spec(1003, 13, Activation::Relu);
+    let params = init(&spec, 10);
+    let want = CpuBackend
+        .evaluate(&problem, &spec, &params)
+        .expect("cpu evaluate");
+    let config = Config {
+        epochs: 3,
+        lr: 1e-3,
+    };
+    let want_run = CpuBackend
+        .train(&problem, &spec, &params, &config, &mut |_| {})
+        .expect("cpu train");
+    let mut gpu = gpu();
+    let tilings = [
+        Tiles::GPU,
+        Tiles::SOFTWARE,
+        Tiles {
+            row: 1,
+            hidden: 1,
+            col: 1,
+        },
+        Tiles {
+            row: 3,
+            hidden: 7,
+            col: 3,
+        },
+    ];
+    for tiles in tilings {
+        for k_split in [None, Some(1), Some(7), Some(1000)] {
+            gpu.tuning = Tuning {
+                k_split,
+                tiles: Some(tiles),
+            };
+            let got = gpu
+                .evaluate(&problem, &spec, &params)
+                .expect("gpu evaluate");
+            let run = gpu
+                .train(&problem, &spec, &params, &config, &mut |_| {})
+                .expect("gpu train");
+            let mut c = vec![
+                Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
+                Comparison::new(
+                    "train losses",
+                    &run.history.train_loss,
+                    &want_run.history.train_loss,
+                    tolerance::LOSS,
+                ),
+                Comparison::new(
+                    "test losses",
+                    &run.history.test_loss,
+                    &want_run.history.test_loss,
+                    tolerance::LOSS,
+                ),
+            ];
+            for i in 0..4 {
+                c.push(Comparison::new(
+                    format!("grad {i}"),
+                    &got.grads[i],
+                    &want.grads[i],
+                    tolerance::TENSOR,
+                ));
+            }
+            eprintln!(
+                "{tiles:?}, k_split {k_split:?}: worst {:.2e}",
+                c.iter().map(|x| x.rel_error).fold(0.0, f64::max)
+            );
+            assert_all(&c);
+        }
+    }
+}

@@ -33,7 +33,20 @@ fn specialisations() -> Vec<Overrides> {
 
 #[test]
 fn every_shader_validates_and_translates_to_spirv() {
-    let tilings = [Tiles::GPU, Tiles::SOFTWARE, Tiles { row: 1, hidden: 1, col: 1 }, Tiles { row: 3, hidden: 2, col: 3 }];
+    let tilings = [
+        Tiles::GPU,
+        Tiles::SOFTWARE,
+        Tiles {
+            row: 1,
+            hidden: 1,
+            col: 1,
+        },
+        Tiles {
+            row: 3,
+            hidden: 2,
+            col: 3,
+        },
+    ];
     for (name, source) in tilings.into_iter().flat_map(modules) {
         let module = naga::front::wgsl::parse_str(&source)
             .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&source)));

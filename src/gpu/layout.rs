@@ -47,9 +47,9 @@ pub struct Layout {
 /// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
 /// vec4s of the reduction.
 fn k_threads_for(width4: usize, tiles: usize, software: bool) -> usize {
-    // A software adapter runs a workgroup per core with the lanes as SIMD: a few thousand threads do. A GPU
-    // wants tens of thousands in flight.
-    let target_threads = if software { 4096 } else { 1 << 16 };
+    // A software adapter runs a workgroup per core with the lanes as SIMD, and every partial sum costs a store
+    // and a load: a few hundred threads do (measured on lavapipe). A GPU wants tens of thousands in flight.
+    let target_threads = if software { 256 } else { 1 << 16 };
     let min_steps = 8;
     let wanted = (target_threads / tiles.max(1)).max(1);
     wanted.min((width4 / min_steps).max(1))
@@ -70,7 +70,9 @@ impl Layout {
         adapter: &AdapterSummary,
         tuning: Tuning,
     ) -> Result<Layout> {
-        let tiles = tuning.tiles.unwrap_or(Tiles::for_device(adapter.device_type));
+        let tiles = tuning
+            .tiles
+            .unwrap_or(Tiles::for_device(adapter.device_type));
         let n_rows = n_train + n_test;
         if n_train == 0 {
             return Err(Error::Gpu("no training rows".into()));

@@ -218,7 +218,9 @@ impl<'g> Session<'g> {
             gpu.device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
                     label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(shaders::source(kernel_src, layout.tiles).into()),
+                    source: wgpu::ShaderSource::Wgsl(
+                        shaders::source(kernel_src, layout.tiles).into(),
+                    ),
                 })
         };
         let forward = module("forward.wgsl", shaders::FORWARD);

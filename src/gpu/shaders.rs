@@ -60,7 +60,11 @@ impl std::str::FromStr for Tiles {
             .collect::<Result<_, _>>()
             .map_err(|_| format!("expected ROW,HIDDEN,COL as three whole numbers, got {s:?}"))?;
         match parts[..] {
-            [row, hidden, col] if (1..=32).contains(&row) && (1..=32).contains(&hidden) && (1..=8).contains(&col) => {
+            [row, hidden, col]
+                if (1..=32).contains(&row)
+                    && (1..=32).contains(&hidden)
+                    && (1..=8).contains(&col) =>
+            {
                 Ok(Tiles { row, hidden, col })
             }
             _ => Err(format!(
@@ -84,7 +88,9 @@ pub fn expand(template: &str, tiles: Tiles) -> String {
                 .into_iter()
                 .flat_map(|l| {
                     if l.contains(mark) {
-                        (0..count).map(|i| l.replace(mark, &i.to_string())).collect()
+                        (0..count)
+                            .map(|i| l.replace(mark, &i.to_string()))
+                            .collect()
                     } else {
                         vec![l]
                     }
@@ -158,12 +164,21 @@ mod tests {
              acc0_0 += x0 * w0;\nacc0_1 += x0 * w1;\nacc0_2 += x0 * w2;\n\
              acc1_0 += x1 * w0;\nacc1_1 += x1 * w1;\nacc1_2 += x1 * w2;\n b\n"
         );
-        assert_eq!(expand("g$c_$h;", Tiles { hidden: 2, ..T }), "g0_0;\ng1_0;\ng0_1;\ng1_1;\n");
+        assert_eq!(
+            expand("g$c_$h;", Tiles { hidden: 2, ..T }),
+            "g0_0;\ng1_0;\ng0_1;\ng1_1;\n"
+        );
     }
 
     #[test]
     fn sizes_become_unsigned_literals() {
-        assert_eq!(expand("const R = $ROW_TILE; const H = $HIDDEN_TILE; const C = $COL_TILE;", T), "const R = 2u; const H = 3u; const C = 2u;\n");
+        assert_eq!(
+            expand(
+                "const R = $ROW_TILE; const H = $HIDDEN_TILE; const C = $COL_TILE;",
+                T
+            ),
+            "const R = 2u; const H = 3u; const C = 2u;\n"
+        );
     }
 
     #[test]

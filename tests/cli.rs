@@ -1,0 +1,383 @@
+//! The command line as a user meets it: the commands run and write what they say, and bad input ends in a
+//! clear message and a non-zero exit, never a panic or a half-written file.
+
+use std::process::{Command, Output};
+
+use popdecode::data::Dataset;
+use popdecode::model::{Activation, Params, Spec};
+
+fn popdecode(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args(args)
+        .output()
+        .expect("the popdecode binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn fails_with(args: &[&str], expected: &[&str]) {
+    let out = popdecode(args);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        !out.status.success(),
+        "{args:?} should fail:\n{stdout}\n{stderr}"
+    );
+    assert_ne!(out.status.code(), Some(101), "{args:?} panicked:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "{args:?}: expected {e:?} in:\n{stderr}");
+    }
+}
+
+const SMALL: [&str; 6] = ["--neurons", "300", "--stimuli", "60", "--epochs", "10"];
+
+#[test]
+fn train_on_the_cpu_prints_the_tutorials_progress_and_writes_its_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let history = dir.path().join("h.csv");
+    let weights = dir.path().join("w.npz");
+    let mut args = vec!["train", "--backend", "cpu"];
+    args.extend(SMALL);
+    args.extend([
+        "--history",
+        history.to_str().unwrap(),
+        "--save",
+        weights.to_str().unwrap(),
+    ]);
+    let out = popdecode(&args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for line in [
+        "iteration 2/10 | loss: ",
+        "iteration 10/10 | loss: ",
+        "| test loss: ",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in:\n{stdout}");
+    }
+    assert_eq!(stdout.matches("iteration ").count(), 5, "{stdout}");
+    for part in [
+        "final: train MSE",
+        "test angular error: median",
+        "epochs/s",
+        "backend: cpu",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+    let csv = std::fs::read_to_string(&history).unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "epoch,train_loss,test_loss");
+    assert_eq!(lines.len(), 11);
+    assert!(lines[1].starts_with("1,") && lines[10].starts_with("10,"));
+    let spec = Spec {
+        neurons: 300,
+        hidden: 10,
+        activation: Activation::Relu,
+    };
+    let params = Params::load(&weights, &spec).unwrap();
+    assert_ne!(
+        params,
+        Params::init(&spec, 1),
+        "the saved weights are the trained ones"
+    );
+}
+
+#[test]
+fn train_on_the_gpu_and_cpu_tell_the_same_story() {
+    let mut args = vec!["train", "--backend", "gpu"];
+    args.extend(SMALL);
+    let gpu = popdecode(&args);
+    args[2] = "cpu";
+    let cpu = popdecode(&args);
+    let (g, ge) = text(&gpu);
+    let (c, _) = text(&cpu);
+    assert!(gpu.status.success(), "{g}\n{ge}");
+    assert!(g.contains("backend: gpu: "), "{g}");
+    let progress = |s: &str| {
+        s.lines()
+            .filter(|l| l.starts_with("iteration"))
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let (pg, pc) = (progress(&g), progress(&c));
+    assert_eq!(pg.len(), 5);
+    // The printed losses (3 decimals) agree to f32 accuracy: compare the numbers.
+    let numbers = |l: &str| {
+        l.split(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+            .filter_map(|t| t.parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
+    for (a, b) in pg.iter().zip(&pc) {
+        for (x, y) in numbers(a).iter().zip(numbers(b)) {
+            assert!((x - y).abs() <= 1e-3 * y.abs().max(1.0), "{a}\n{b}");
+        }
+    }
+}
+
+#[test]
+fn train_reads_a_data_file_split_file_and_initial_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.npz");
+    let out = popdecode(&[
+        "synth",
+        "--out",
+        data.to_str().unwrap(),
+        "--neurons",
+        "50",
+        "--stimuli",
+        "36",
+        "--data-seed",
+        "3",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let loaded = Dataset::load(&data).unwrap();
+    assert_eq!((loaded.n_stimuli(), loaded.neurons()), (36, 50));
+    assert_eq!(loaded.stimuli[1], 10.0);
+    let split = dir.path().join("s.npz");
+    popdecode::data::split::Split {
+        train: (0..30).collect(),
+        test: (30..36).collect(),
+    }
+    .save(&split)
+    .unwrap();
+    let spec = Spec {
+        neurons: 50,
+        hidden: 4,
+        activation: Activation::Linear,
+    };
+    let init = dir.path().join("init.npz");
+    Params::init(&spec, 5).save(&init).unwrap();
+    let (d, s, i) = (
+        data.to_str().unwrap(),
+        split.to_str().unwrap(),
+        init.to_str().unwrap(),
+    );
+    let run = [
+        "train",
+        "--backend",
+        "cpu",
+        "--data",
+        d,
+        "--split",
+        s,
+        "--init",
+        i,
+        "--hidden",
+        "4",
+        "--activation",
+        "linear",
+        "--epochs",
+        "5",
+    ];
+    let out = popdecode(&run);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for part in [
+        "50 neurons in response to 36 stimuli",
+        "30 training and 6 test stimuli",
+        "Linear(50, 4) -> Linear(4, 1)",
+        "iteration 5/5",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+    // In 20-degree bins the 36 ten-degree stimuli become 18 rows, and the split's rows 18.. no longer exist.
+    let mut binned = run.to_vec();
+    binned.extend(["--bin-width", "20"]);
+    fails_with(&binned, &["s.npz", "row 18 is out of range"]);
+    let out = popdecode(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--data",
+        d,
+        "--bin-width",
+        "20",
+        "--epochs",
+        "5",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        out.status.success() && stdout.contains("50 neurons in response to 18 stimuli"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.npz");
+    fails_with(
+        &["train", "--data", missing.to_str().unwrap()],
+        &["missing.npz"],
+    );
+    let junk = dir.path().join("junk.npz");
+    std::fs::write(&junk, "not a zip").unwrap();
+    fails_with(
+        &["train", "--data", junk.to_str().unwrap()],
+        &["junk.npz", "not a readable .npz"],
+    );
+    fails_with(
+        &["train", "--hidden", "0", "--backend", "cpu"],
+        &["--hidden"],
+    );
+    fails_with(&["train", "--epochs", "0"], &["--epochs"]);
+    fails_with(&["train", "--lr", "nan"], &["--lr"]);
+    fails_with(
+        &[
+            "train",
+            "--train-fraction",
+            "1.5",
+            "--neurons",
+            "20",
+            "--stimuli",
+            "10",
+        ],
+        &["--train-fraction"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--bin-width=-3",
+            "--neurons",
+            "20",
+            "--stimuli",
+            "10",
+        ],
+        &["--bin-width"],
+    );
+    fails_with(
+        &["train", "--data", junk.to_str().unwrap(), "--neurons", "5"],
+        &["--neurons"],
+    );
+    fails_with(
+        &[
+            "train",
+            "--adapter",
+            "no-such-adapter-anywhere",
+            "--backend",
+            "gpu",
+        ],
+        &["--adapter", "no-such-adapter-anywhere"],
+    );
+    let history = dir.path().join("no/such/dir/h.csv");
+    fails_with(
+        &["train", "--history", history.to_str().unwrap()],
+        &["--history", "does not exist"],
+    );
+    fails_with(
+        &[
+            "synth",
+            "--out",
+            dir.path().join("x/y.npz").to_str().unwrap(),
+        ],
+        &["--out"],
+    );
+    fails_with(&["bench", "--hidden", "0"], &["--hidden"]);
+    let wrong_init = dir.path().join("w.npz");
+    Params::init(
+        &Spec {
+            neurons: 7,
+            hidden: 3,
+            activation: Activation::Relu,
+        },
+        1,
+    )
+    .save(&wrong_init)
+    .unwrap();
+    fails_with(
+        &[
+            "train",
+            "--backend",
+            "cpu",
+            "--neurons",
+            "20",
+            "--stimuli",
+            "10",
+            "--init",
+            wrong_init.to_str().unwrap(),
+        ],
+        &["w.npz", "in_layer.weight", "(10, 20)"],
+    );
+    let split = dir.path().join("s.npz");
+    popdecode::data::split::Split {
+        train: vec![0, 1],
+        test: vec![50],
+    }
+    .save(&split)
+    .unwrap();
+    fails_with(
+        &[
+            "train",
+            "--backend",
+            "cpu",
+            "--neurons",
+            "20",
+            "--stimuli",
+            "10",
+            "--split",
+            split.to_str().unwrap(),
+        ],
+        &["s.npz", "itest", "row 50 is out of range"],
+    );
+    // Nothing was left behind by the failures.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 3, "only the three inputs remain: {left:?}");
+}
+
+#[test]
+fn check_passes_and_says_what_it_compared() {
+    let out = popdecode(&[
+        "check",
+        "--neurons",
+        "500",
+        "--stimuli",
+        "40",
+        "--epochs",
+        "4",
+        "--hidden",
+        "7",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for part in [
+        "outputs",
+        "loss",
+        "grad in_layer.weight",
+        "grad in_layer.bias",
+        "grad out_layer.weight",
+        "grad out_layer.bias",
+        "epoch 4 losses",
+        "trained in_layer.weight",
+        "tolerance 1e-4",
+        "tolerance 1e-3",
+        "passed",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+}
+
+#[test]
+fn info_lists_the_adapter() {
+    let out = popdecode(&["info"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("backend") && stdout.contains("max storage binding"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn help_names_every_command() {
+    let (stdout, _) = text(&popdecode(&["--help"]));
+    for c in ["train", "check", "info", "synth", "bench"] {
+        assert!(stdout.contains(c), "{stdout}");
+    }
+}

@@ -1,0 +1,86 @@
+//! The tutorial's full size, 360 stimuli x 23,589 neurons (the synthetic stand-in), 50 epochs of its recipe:
+//! the GPU against the CPU reference epoch by epoch, and the stand-in's calibration against the tutorial's
+//! printout on the real data.
+
+mod common;
+
+use popdecode::compare::{Comparison, assert_all, tolerance};
+use popdecode::cpu::CpuBackend;
+use popdecode::data::split::Split;
+use popdecode::data::synth::{SynthConfig, generate};
+use popdecode::model::{Activation, Params, Spec};
+use popdecode::problem::Problem;
+use popdecode::train::{Backend, Config, Trained};
+
+/// The losses the tutorial prints at epochs 10, 20, 30, 40 and 50 on the real data.
+const TUTORIAL_PRINTOUT: [f64; 5] = [12219.761, 1672.732, 548.096, 235.619, 144.001];
+
+fn tutorial_run(backend: &mut dyn Backend) -> Trained {
+    let data = generate(&SynthConfig::default());
+    assert_eq!((data.n_stimuli(), data.neurons()), (360, 23589));
+    let split = Split::shuffled(360, 0.6, 4).unwrap();
+    let problem = Problem::new(&data, &split);
+    let spec = Spec {
+        neurons: 23589,
+        hidden: 10,
+        activation: Activation::Relu,
+    };
+    let params = Params::init(&spec, 1);
+    let config = Config {
+        epochs: 50,
+        lr: 1e-4,
+    };
+    backend
+        .train(&problem, &spec, &params, &config, &mut |_| {})
+        .expect("training")
+}
+
+#[test]
+fn fifty_epochs_at_full_size_match_gpu_against_cpu_and_the_tutorials_scale() {
+    let gpu = tutorial_run(&mut common::gpu());
+    let cpu = tutorial_run(&mut CpuBackend);
+    let mut c = Vec::new();
+    for e in 0..50 {
+        c.push(Comparison::new(
+            format!("epoch {} losses", e + 1),
+            &[gpu.history.train_loss[e], gpu.history.test_loss[e]],
+            &[cpu.history.train_loss[e], cpu.history.test_loss[e]],
+            tolerance::LOSS,
+        ));
+    }
+    for ((name, _, a), (_, _, b)) in gpu.params.tensors().iter().zip(cpu.params.tensors().iter()) {
+        c.push(Comparison::new(
+            format!("final {name}"),
+            a,
+            b,
+            tolerance::LOSS,
+        ));
+    }
+    c.push(Comparison::new(
+        "test outputs",
+        &gpu.test_outputs,
+        &cpu.test_outputs,
+        tolerance::LOSS,
+    ));
+    for x in c
+        .iter()
+        .filter(|x| x.name.starts_with("final") || x.name.contains("epoch 50"))
+    {
+        eprintln!("{x}");
+    }
+    assert_all(&c);
+
+    // The stand-in's scale: each printed loss within a factor of 2.5 of the tutorial's on the real data.
+    for (i, &real) in TUTORIAL_PRINTOUT.iter().enumerate() {
+        let epoch = 10 * (i + 1);
+        let ours = cpu.history.train_loss[epoch - 1];
+        eprintln!(
+            "epoch {epoch}: {ours:.1} here, {real} in the tutorial (ratio {:.2})",
+            ours / real
+        );
+        assert!(
+            ours > real / 2.5 && ours < real * 2.5,
+            "epoch {epoch}: loss {ours} is not within a factor of 2.5 of the tutorial's {real}"
+        );
+    }
+}
