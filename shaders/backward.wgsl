@@ -1,8 +1,8 @@
 // The backward pass and the SGD update, for the mean squared error over the training rows.
 //
-// hidden_grad: one thread per hidden unit: d loss / d pre-activation for every training row (kept for
-//   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update. Thread 0 also does
-//   out_layer.bias and records the epoch's losses.
+// hidden_grad: one workgroup per hidden unit: d loss / d pre-activation for every training row (kept for
+//   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update; one more workgroup
+//   does out_layer.bias and records the epoch's losses.
 // input_grad: the gradient of in_layer.weight fused with its update, so w1 is read and written once an epoch.
 //   One thread per COL_TILE vec4s of neurons and HIDDEN_TILE hidden units.
 // record_losses: the loss bookkeeping alone, at the end of a batch of epochs.
@@ -26,32 +26,39 @@ fn d_out(r: u32) -> f32 {
     return 2.0 * (out[r] - targets[r]) / f32(N_TRAIN);
 }
 
-fn mean_sq_error(first: u32, end: u32) -> f32 {
+// The workgroup's mean of (out - target)^2 over rows [first, end).
+fn mean_sq_error(t: u32, first: u32, end: u32) -> f32 {
     var s = 0.0;
-    for (var r = first; r < end; r++) {
+    for (var r = first + t; r < end; r += 64u) {
         let e = out[r] - targets[r];
         s = fma(e, e, s);
     }
-    return s / f32(max(end - first, 1u));
+    return workgroup_sum(t, s) / f32(max(end - first, 1u));
 }
 
 // `out` holds the outputs at the weights after `epoch` updates: the training loss of epoch `epoch` and the
 // test loss of epoch `epoch - 1`.
-fn record(epoch: u32) {
-    losses[2u * epoch] = mean_sq_error(0u, N_TRAIN);
-    if (epoch > 0u) {
-        losses[2u * epoch - 1u] = mean_sq_error(N_TRAIN, N_ROWS);
+fn record(t: u32, epoch: u32) {
+    let train = mean_sq_error(t, 0u, N_TRAIN);
+    let test = mean_sq_error(t, N_TRAIN, N_ROWS);
+    if (t == 0u) {
+        losses[2u * epoch] = train;
+        if (epoch > 0u) {
+            losses[2u * epoch - 1u] = test;
+        }
     }
 }
 
+// Dispatched with M_PAD + 1 workgroups: one per hidden unit, whose threads share the training rows, and one
+// for the output bias and the losses.
 @compute @workgroup_size(64)
-fn hidden_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let m = gid.x;
+fn hidden_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    let m = wg.x;
     if (m < M_PAD) {
         let v = w2[m];
         var gb = 0.0;
         var gv = 0.0;
-        for (var r = 0u; r < N_TRAIN; r++) {
+        for (var r = t; r < N_TRAIN; r += 64u) {
             let h = hid[r * M_PAD + m];
             let d = d_out(r);
             gv = fma(d, h, gv);
@@ -60,31 +67,38 @@ fn hidden_grad(@builtin(global_invocation_id) gid: vec3<u32>) {
             delta[r * M_PAD + m] = dl;
             gb += dl;
         }
-        grad_small[m] = gb;
-        grad_small[M_PAD + m] = gv;
-        if (APPLY_UPDATE) {
-            b1[m] -= hyper.lr * gb;
-            w2[m] = v - hyper.lr * gv;
+        let sb = workgroup_sum(t, gb);
+        let sv = workgroup_sum(t, gv);
+        if (t == 0u) {
+            grad_small[m] = sb;
+            grad_small[M_PAD + m] = sv;
+            if (APPLY_UPDATE) {
+                b1[m] -= hyper.lr * sb;
+                w2[m] = v - hyper.lr * sv;
+            }
         }
-    }
-    if (gid.x == 0u) {
+    } else {
+        // Every thread reads the epoch before thread 0 moves it on, behind the barriers of the sums below.
+        let epoch = state[0];
         var g = 0.0;
-        for (var r = 0u; r < N_TRAIN; r++) {
+        for (var r = t; r < N_TRAIN; r += 64u) {
             g += d_out(r);
         }
-        grad_small[2u * M_PAD] = g;
-        if (APPLY_UPDATE) {
-            b2[0] -= hyper.lr * g;
+        let sg = workgroup_sum(t, g);
+        record(t, epoch);
+        if (t == 0u) {
+            grad_small[2u * M_PAD] = sg;
+            if (APPLY_UPDATE) {
+                b2[0] -= hyper.lr * sg;
+            }
+            state[0] = epoch + 1u;
         }
-        let epoch = state[0];
-        record(epoch);
-        state[0] = epoch + 1u;
     }
 }
 
-@compute @workgroup_size(1)
-fn record_losses() {
-    record(state[0]);
+@compute @workgroup_size(64)
+fn record_losses(@builtin(local_invocation_index) t: u32) {
+    record(t, state[0]);
 }
 
 @group(0) @binding(11) var<uniform> panel: Panel;

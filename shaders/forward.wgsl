@@ -50,37 +50,50 @@ fn forward_partial(
 @group(0) @binding(7) var<storage, read_write> hid: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 
-const ROW_THREADS: u32 = 64u;
-var<workgroup> row_part: array<f32, 64>;
+// Per-slice partial sums of forward_rows, when the hidden units are fewer than the threads.
+var<workgroup> slice_sum: array<f32, 64>;
 
-// Dispatched with one workgroup per real row (N_ROWS of them).
+// Dispatched with one workgroup per real row (N_ROWS of them). With fewer than 64 hidden units the threads also
+// split the split-K sums: thread t adds the partials k = s, s + S, ... of hidden unit t % M_PAD, where
+// s = t / M_PAD and S = 64 / M_PAD slices, and the slices are added in a fixed order.
 @compute @workgroup_size(64)
 fn forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let r = wg.x;
-    var y = 0.0;
-    for (var m = t; m < M_PAD; m += ROW_THREADS) {
-        var s = b1[m];
-        for (var k = 0u; k < K_TOTAL; k++) {
-            s += partial[(k * R_PAD + r) * M_PAD + m];
+    let slices = max(64u / M_PAD, 1u);
+    let m_slice = t % M_PAD;
+    let s = t / M_PAD;
+    var acc = 0.0;
+    if (slices > 1u && s < slices) {
+        for (var k = s; k < K_TOTAL; k += slices) {
+            acc += partial[(k * R_PAD + r) * M_PAD + m_slice];
         }
-        let h = act(s);
-        hid[r * M_PAD + m] = h;
-        y = fma(w2[m], h, y);
     }
-    // A fixed tree, written out: barriers stay out of loops (some drivers compile those slowly).
-    row_part[t] = y;
+    slice_sum[t] = acc;
     workgroupBarrier();
-    if (t < 32u) { row_part[t] += row_part[t + 32u]; }
-    workgroupBarrier();
-    if (t < 16u) { row_part[t] += row_part[t + 16u]; }
-    workgroupBarrier();
-    if (t < 8u) { row_part[t] += row_part[t + 8u]; }
-    workgroupBarrier();
-    if (t < 4u) { row_part[t] += row_part[t + 4u]; }
-    workgroupBarrier();
-    if (t < 2u) { row_part[t] += row_part[t + 2u]; }
-    workgroupBarrier();
+    var y = 0.0;
+    if (slices > 1u) {
+        if (t < M_PAD) {
+            var pre = b1[t];
+            for (var j = 0u; j < slices; j++) {
+                pre += slice_sum[t + j * M_PAD];
+            }
+            let h = act(pre);
+            hid[r * M_PAD + t] = h;
+            y = w2[t] * h;
+        }
+    } else {
+        for (var m = t; m < M_PAD; m += 64u) {
+            var pre = b1[m];
+            for (var k = 0u; k < K_TOTAL; k++) {
+                pre += partial[(k * R_PAD + r) * M_PAD + m];
+            }
+            let h = act(pre);
+            hid[r * M_PAD + m] = h;
+            y = fma(w2[m], h, y);
+        }
+    }
+    let total = workgroup_sum(t, y);
     if (t == 0u) {
-        out[r] = (row_part[0] + row_part[1]) + b2[0];
+        out[r] = total + b2[0];
     }
 }

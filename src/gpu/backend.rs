@@ -57,20 +57,25 @@ impl Backend for GpuBackend {
         let setup_time = session.setup_time;
         let start = Instant::now();
         let every = config.report_every();
+        // Batch i + 1 is queued before batch i's losses are read, so the GPU is never left waiting for the
+        // host; progress lines come one batch behind the GPU.
+        let mut in_flight = session.run_epochs(every.min(config.epochs))?;
         while session.epochs_done() < config.epochs {
             let batch = every.min(config.epochs - session.epochs_done());
-            session.run_epochs(batch)?;
-            // The only read-back during training: the losses, at the tutorial's progress prints.
-            let (history, _) = session.history()?;
+            let done = std::mem::replace(&mut in_flight, session.run_epochs(batch)?);
+            let (history, _) = done.wait(&self.gpu)?;
             progress(&Progress {
-                epoch: session.epochs_done(),
+                epoch: history.train_loss.len(),
                 history: &history,
             });
         }
-        if config.epochs == 0 {
-            session.run_epochs(0)?;
+        let (history, final_train_loss) = in_flight.wait(&self.gpu)?;
+        if config.epochs > 0 {
+            progress(&Progress {
+                epoch: history.train_loss.len(),
+                history: &history,
+            });
         }
-        let (history, final_train_loss) = session.history()?;
         let train_time = start.elapsed();
         Ok(Trained {
             params: session.params()?,

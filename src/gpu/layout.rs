@@ -136,6 +136,7 @@ impl Layout {
         }
         for (what, n) in [
             ("hidden tiles", m_pad / tiles.hidden),
+            ("hidden_grad workgroups", m_pad + 1),
             (
                 "forward_partial workgroup rows",
                 grid(k_offset * tile_count, max_groups).1 as usize,

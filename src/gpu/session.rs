@@ -524,7 +524,7 @@ impl<'g> Session<'g> {
     fn encode_hidden_grad(&self, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(&self.hidden_grad.pipeline);
         pass.set_bind_group(0, &self.hidden_grad_bg, &[]);
-        pass.dispatch_workgroups(self.layout.m_pad.div_ceil(WORKGROUP) as u32, 1, 1);
+        pass.dispatch_workgroups(self.layout.m_pad as u32 + 1, 1, 1);
     }
 
     fn encode_input_grad(&self, pass: &mut wgpu::ComputePass) {
@@ -623,6 +623,16 @@ impl<'g> Session<'g> {
     }
 
     fn submit(&self, encode: impl FnOnce(&mut wgpu::ComputePass)) -> Result<()> {
+        self.submit_then_read(encode, &[]).map(|_| ())
+    }
+
+    /// Encodes a compute pass, then copies of `ranges` (in f32s) into a staging buffer, submits both and asks
+    /// for the staging buffer to be mapped. Nothing waits here: see [`PendingRead::wait`].
+    fn submit_then_read(
+        &self,
+        encode: impl FnOnce(&mut wgpu::ComputePass),
+        ranges: &[(&wgpu::Buffer, usize, usize)],
+    ) -> Result<PendingRead> {
         let mut encoder = self
             .gpu
             .device
@@ -634,54 +644,14 @@ impl<'g> Session<'g> {
             });
             encode(&mut pass);
         }
-        self.gpu.queue.submit([encoder.finish()]);
-        self.gpu.take_errors()
-    }
-
-    /// Runs `epochs` more epochs of training in one submission, without waiting for them.
-    pub fn run_epochs(&mut self, epochs: usize) -> Result<()> {
-        if self.epochs_done + epochs > self.capacity {
-            return Err(Error::Gpu(format!(
-                "the session has room for {} epochs; {} were asked for after {}",
-                self.capacity, epochs, self.epochs_done
-            )));
-        }
-        let first = !self.forward_done;
-        self.submit(|pass| {
-            if first {
-                self.encode_forward(pass);
-            }
-            for _ in 0..epochs {
-                self.encode_backward(pass);
-                self.encode_forward(pass);
-            }
-            // The test loss of the last epoch, which the next epoch's hidden_grad would otherwise record.
-            pass.set_pipeline(&self.record_losses.pipeline);
-            pass.set_bind_group(0, &self.record_losses_bg, &[]);
-            pass.dispatch_workgroups(1, 1, 1);
-        })?;
-        self.forward_done = true;
-        self.epochs_done += epochs;
-        Ok(())
-    }
-
-    pub fn epochs_done(&self) -> usize {
-        self.epochs_done
-    }
-
-    /// Copies buffer ranges (in f32s) back to the host, waiting for the queue.
-    fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
-        let total: usize = ranges.iter().map(|r| r.2).sum();
+        let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
+        let total: usize = counts.iter().sum();
         let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read back"),
             size: (total.max(1) * 4) as u64,
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self
-            .gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         let mut at = 0u64;
         for &(buffer, first, count) in ranges {
             if count > 0 {
@@ -695,38 +665,69 @@ impl<'g> Session<'g> {
             }
             at += (count * 4) as u64;
         }
-        self.gpu.queue.submit([encoder.finish()]);
+        let index = self.gpu.queue.submit([encoder.finish()]);
+        self.gpu.take_errors()?;
         let (sender, receiver) = std::sync::mpsc::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |r| {
             let _ = sender.send(r);
         });
-        self.gpu.wait()?;
-        receiver
-            .recv()
-            .map_err(|_| Error::Gpu("the read-back was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
-        let all: &[f32] = bytemuck::cast_slice(&view);
-        let mut out = Vec::with_capacity(ranges.len());
-        let mut at = 0;
-        for &(_, _, count) in ranges {
-            out.push(all[at..at + count].to_vec());
-            at += count;
+        Ok(PendingRead {
+            staging,
+            counts,
+            receiver,
+            index,
+        })
+    }
+
+    /// Runs `epochs` more epochs of training in one submission and copies the losses so far out behind them.
+    /// Nothing waits: encode the next batch, then [`PendingHistory::wait`] for this one, and the GPU never idles.
+    pub fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
+        if self.epochs_done + epochs > self.capacity {
+            return Err(Error::Gpu(format!(
+                "the session has room for {} epochs; {} were asked for after {}",
+                self.capacity, epochs, self.epochs_done
+            )));
         }
-        Ok(out)
+        let first = !self.forward_done;
+        let done = self.epochs_done + epochs;
+        let read = self.submit_then_read(
+            |pass| {
+                if first {
+                    self.encode_forward(pass);
+                }
+                for _ in 0..epochs {
+                    self.encode_backward(pass);
+                    self.encode_forward(pass);
+                }
+                // The test loss of the last epoch, which the next epoch's hidden_grad would otherwise record.
+                pass.set_pipeline(&self.record_losses.pipeline);
+                pass.set_bind_group(0, &self.record_losses_bg, &[]);
+                pass.dispatch_workgroups(1, 1, 1);
+            },
+            &[(&self.losses, 0, 2 * done + 1)],
+        )?;
+        self.forward_done = true;
+        self.epochs_done = done;
+        Ok(PendingHistory { read, epochs: done })
+    }
+
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    /// Copies buffer ranges (in f32s) back to the host, waiting for the queue.
+    fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
+        self.submit_then_read(|_| {}, ranges)?.wait(self.gpu)
     }
 
     /// The losses of the epochs run so far, and the training loss at the current weights.
     pub fn history(&self) -> Result<(History, f64)> {
         let e = self.epochs_done;
-        let losses = self.read(&[(&self.losses, 0, 2 * e + 1)])?.remove(0);
-        let history = History {
-            train_loss: (0..e).map(|i| losses[2 * i] as f64).collect(),
-            test_loss: (0..e).map(|i| losses[2 * i + 1] as f64).collect(),
-        };
-        Ok((history, losses[2 * e] as f64))
+        PendingHistory {
+            read: self.submit_then_read(|_| {}, &[(&self.losses, 0, 2 * e + 1)])?,
+            epochs: e,
+        }
+        .wait(self.gpu)
     }
 
     /// The outputs on the test rows at the current weights (after at least one epoch or `evaluate`).
@@ -821,5 +822,62 @@ impl<'g> Session<'g> {
             loss: small[4][0] as f64,
             grads: [wide(&w1), wide(&small[0]), wide(&small[1]), wide(&small[2])],
         })
+    }
+}
+
+/// A read-back in flight: a staging buffer whose mapping was asked for behind a submission.
+pub struct PendingRead {
+    staging: wgpu::Buffer,
+    counts: Vec<usize>,
+    receiver: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
+    index: wgpu::SubmissionIndex,
+}
+
+impl PendingRead {
+    /// Waits for the submission it follows (and no later one), then returns each range's numbers.
+    pub fn wait(self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
+        gpu.device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(self.index),
+                timeout: None,
+            })
+            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+        gpu.take_errors()?;
+        self.receiver
+            .recv()
+            .map_err(|_| Error::Gpu("the read-back was dropped".into()))?
+            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        let view = self
+            .staging
+            .get_mapped_range(..)
+            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        let all: &[f32] = bytemuck::cast_slice(&view);
+        let mut out = Vec::with_capacity(self.counts.len());
+        let mut at = 0;
+        for &count in &self.counts {
+            out.push(all[at..at + count].to_vec());
+            at += count;
+        }
+        Ok(out)
+    }
+}
+
+/// The losses of a batch of epochs, on their way back.
+pub struct PendingHistory {
+    read: PendingRead,
+    /// Epochs run when the losses were copied.
+    epochs: usize,
+}
+
+impl PendingHistory {
+    /// The losses of every epoch run so far, and the training loss at the weights they ended with.
+    pub fn wait(self, gpu: &Gpu) -> Result<(History, f64)> {
+        let e = self.epochs;
+        let losses = self.read.wait(gpu)?.remove(0);
+        let history = History {
+            train_loss: (0..e).map(|i| losses[2 * i] as f64).collect(),
+            test_loss: (0..e).map(|i| losses[2 * i + 1] as f64).collect(),
+        };
+        Ok((history, losses[2 * e] as f64))
     }
 }

@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""PyTorch reference timings for `popdecode bench`.
+
+Needs: Python 3.9+, torch and numpy (`pip install torch numpy`); a CUDA build of torch and an NVIDIA GPU for
+`--device cuda`.
+
+Measures: milliseconds per training epoch of the Neuromatch "Decoding Neural Responses" tutorial's decoder
+(`DeepNetReLU`: Linear(N, M) -> ReLU -> Linear(M, 1), MSE loss, plain SGD) on the tutorial's full shape,
+360 stimuli x N neurons (default 23589) split 216 training / 144 test rows, for each hidden width M.
+
+Rows:
+  torch-eager-cpu / torch-eager-cuda  the tutorial's own eager loop, unchanged: forward, loss, zero_grad,
+                                      backward, step, `loss.item()`, test forward, test loss `.item()`
+                                      (the `.item()` calls synchronise every epoch, as in the tutorial).
+  torch-cuda-graph                    (cuda only) the same epoch captured once in a CUDA graph and replayed
+                                      once per epoch; both losses are copied into a preallocated GPU tensor
+                                      each epoch and read back once after the run.
+
+For each width: one warm-up run of a few epochs, then `--repeats` timed runs of `--epochs` epochs; the
+median ms per epoch is reported. With `--json`, one JSON object per row per line, with the same keys as
+`popdecode bench --json` rows:
+  backend, adapter, hidden, neurons, n_train, n_test, epochs, ms_per_epoch, epochs_per_s, gflops, gbps,
+  min_bytes_per_epoch, floor_ms (null), kernels ({})
+  gflops = ((4 n_train + 2 n_test) N M + 2 N M + 10 (n_train + n_test) M) / seconds per epoch / 1e9
+  gbps   = 4 ((n_train + n_test) N + 2 M N) / seconds per epoch / 1e9
+A row whose measurement failed (e.g. a CUDA graph capture error) has null numbers and an extra `error` key;
+the script then exits with status 1 after printing every row.
+
+Usage:
+  python3 benches/pytorch_reference.py [--device cpu|cuda] [--hidden 10 200 1000] [--epochs N]
+                                       [--neurons N] [--repeats R] [--json] [--data FILE.npz]
+"""
+
+import argparse
+import inspect
+import json
+import math
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.optim as optim
+
+N_STIMULI = 360
+DEFAULT_NEURONS = 23589
+TRAIN_FRACTION = 0.6  # 216 of 360
+SPLIT_SEED = 4  # the tutorial's torch.manual_seed(4); P = torch.randperm(360)
+INIT_SEED = 1
+LR = 1e-6  # small enough that nothing diverges at any width; speed does not depend on it
+WARMUP_EPOCHS = 3
+
+
+class DeepNetReLU(nn.Module):
+    """The tutorial's network, verbatim."""
+
+    def __init__(self, n_inputs, n_hidden):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, n_hidden)
+        self.out_layer = nn.Linear(n_hidden, 1)
+
+    def forward(self, r):
+        h = torch.relu(self.in_layer(r))
+        return self.out_layer(h)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Work and bytes (the same formulas as src/bench.rs)
+
+
+def flops_per_epoch(n_train, n_test, n, m):
+    return (4.0 * n_train + 2.0 * n_test) * n * m + 2.0 * n * m + 10.0 * (n_train + n_test) * m
+
+
+def min_bytes_per_epoch(n_train, n_test, n, m):
+    return 4.0 * ((n_train + n_test) * n + 2.0 * m * n)
+
+
+def make_row(backend, adapter, hidden, neurons, n_train, n_test, epochs, seconds, error=None):
+    bytes_ = min_bytes_per_epoch(n_train, n_test, neurons, hidden)
+    ok = seconds is not None and seconds > 0 and math.isfinite(seconds)
+    row = {
+        "backend": backend,
+        "adapter": adapter,
+        "hidden": hidden,
+        "neurons": neurons,
+        "n_train": n_train,
+        "n_test": n_test,
+        "epochs": epochs,
+        "ms_per_epoch": seconds * 1e3 if ok else None,
+        "epochs_per_s": 1.0 / seconds if ok else None,
+        "gflops": flops_per_epoch(n_train, n_test, neurons, hidden) / seconds / 1e9 if ok else None,
+        "gbps": bytes_ / seconds / 1e9 if ok else None,
+        "min_bytes_per_epoch": bytes_,
+        "floor_ms": None,
+        "kernels": {},
+    }
+    if error is not None:
+        row["error"] = error
+    return row
+
+
+# --------------------------------------------------------------------------------------------------------
+# Data
+
+
+def load_data(path, neurons):
+    """(resp [rows x N] float32, stimuli [rows x 1] float32)."""
+    if path is None:
+        n = DEFAULT_NEURONS if neurons is None else neurons
+        rng = np.random.default_rng(0)
+        resp = (rng.standard_normal((N_STIMULI, n), dtype=np.float32) * np.float32(0.44)).astype(np.float32)
+        stimuli = np.arange(N_STIMULI, dtype=np.float32)
+    else:
+        try:
+            with np.load(path) as z:
+                resp = np.asarray(z["resp"], dtype=np.float32)
+                stimuli = np.asarray(z["stimuli"], dtype=np.float32)
+        except (OSError, KeyError, ValueError) as e:
+            sys.exit(f"error: --data {path}: {e} (expected an .npz with keys 'resp' (360 x N) and 'stimuli' (360,))")
+        if resp.ndim != 2:
+            sys.exit(f"error: --data {path}: 'resp' has shape {resp.shape}, expected (stimuli, neurons)")
+        stimuli = stimuli.reshape(-1)
+        if stimuli.shape[0] != resp.shape[0]:
+            sys.exit(f"error: --data {path}: {stimuli.shape[0]} stimuli but {resp.shape[0]} response rows")
+        if neurons is not None:
+            if neurons > resp.shape[1]:
+                sys.exit(f"error: --neurons {neurons}: the data has only {resp.shape[1]} neurons")
+            resp = np.ascontiguousarray(resp[:, :neurons])
+    return resp, stimuli.reshape(-1, 1)
+
+
+def split(resp, stimuli, device):
+    """The tutorial's split: torch.manual_seed(4); P = torch.randperm(360); first 60% train."""
+    rows = resp.shape[0]
+    n_train = int(round(TRAIN_FRACTION * rows))
+    torch.manual_seed(SPLIT_SEED)
+    P = torch.randperm(rows)
+    r = torch.from_numpy(resp)
+    s = torch.from_numpy(stimuli)
+    train_data = r[P[:n_train]].contiguous().to(device)
+    train_labels = s[P[:n_train]].contiguous().to(device)
+    test_data = r[P[n_train:]].contiguous().to(device)
+    test_labels = s[P[n_train:]].contiguous().to(device)
+    return train_data, train_labels, test_data, test_labels
+
+
+# --------------------------------------------------------------------------------------------------------
+# Timing
+
+
+def sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def new_net(n, m, device):
+    torch.manual_seed(INIT_SEED)
+    return DeepNetReLU(n, m).to(device)
+
+
+def train_eager(net, loss_fn, train_data, train_labels, test_data, test_labels, n_epochs, learning_rate):
+    """The tutorial's (bonus) train loop, exactly. Returns seconds for the epoch loop."""
+    optimizer = optim.SGD(net.parameters(), lr=learning_rate)
+    train_loss = np.zeros(n_epochs)
+    test_loss = np.zeros(n_epochs)
+    device = train_data.device
+    sync(device)
+    t0 = time.perf_counter()
+    for i in range(n_epochs):
+        out = net(train_data)
+        loss = loss_fn(out, train_labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        train_loss[i] = loss.item()
+        out_test = net(test_data)
+        test_loss[i] = loss_fn(out_test, test_labels).item()
+    sync(device)
+    seconds = time.perf_counter() - t0
+    if not (np.all(np.isfinite(train_loss)) and np.all(np.isfinite(test_loss))):
+        print("warning: non-finite loss in the eager run", file=sys.stderr)
+    return seconds
+
+
+def bench_eager(data, m, epochs, repeats):
+    train_data, train_labels, test_data, test_labels = data
+    device = train_data.device
+    n = train_data.shape[1]
+    loss_fn = nn.MSELoss()
+    net = new_net(n, m, device)
+    train_eager(net, loss_fn, *data, min(epochs, WARMUP_EPOCHS), LR)
+    per_epoch = []
+    for _ in range(repeats):
+        net = new_net(n, m, device)
+        per_epoch.append(train_eager(net, loss_fn, *data, epochs, LR) / epochs)
+    del net
+    return statistics.median(per_epoch)
+
+
+def bench_cuda_graph(data, m, epochs, repeats):
+    """The same epoch (forward, MSE loss, backward, SGD step, test forward and test loss) captured in one CUDA
+    graph, following PyTorch's whole-network capture recipe, replayed once per epoch."""
+    train_data, train_labels, test_data, test_labels = data  # static inputs: they never change
+    device = train_data.device
+    n = train_data.shape[1]
+    loss_fn = nn.MSELoss()
+    net = new_net(n, m, device)
+    sgd_kwargs = {"lr": LR}
+    if "capturable" in inspect.signature(optim.SGD.__init__).parameters:
+        sgd_kwargs["capturable"] = True
+    optimizer = optim.SGD(net.parameters(), **sgd_kwargs)
+
+    def step():
+        out = net(train_data)
+        loss = loss_fn(out, train_labels)
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():  # the same kernels as the tutorial's test forward, without keeping its graph
+            test_loss = loss_fn(net(test_data), test_labels)
+        return torch.stack((loss.detach(), test_loss))
+
+    # Warm up on a side stream (as the docs describe) before capture.
+    s = torch.cuda.Stream(device)
+    s.wait_stream(torch.cuda.current_stream(device))
+    with torch.cuda.stream(s):
+        for _ in range(3):
+            optimizer.zero_grad(set_to_none=True)
+            step()
+    torch.cuda.current_stream(device).wait_stream(s)
+    sync(device)
+
+    # Capture. Grads are None here, so the captured backward allocates them from the graph's private pool and
+    # each replay writes them afresh (no zero_grad needed inside the graph).
+    g = torch.cuda.CUDAGraph()
+    optimizer.zero_grad(set_to_none=True)
+    with torch.cuda.graph(g):
+        static_losses = step()
+    sync(device)
+
+    history = torch.zeros((epochs, 2), device=device, dtype=torch.float32)
+
+    def run(n_epochs):
+        history.zero_()
+        sync(device)
+        t0 = time.perf_counter()
+        for i in range(n_epochs):
+            g.replay()
+            history[i].copy_(static_losses)
+        sync(device)
+        seconds = time.perf_counter() - t0
+        losses = history[:n_epochs].cpu().numpy()  # read once, after the run
+        if not np.all(np.isfinite(losses)):
+            raise RuntimeError("non-finite loss in the CUDA graph run")
+        if np.all(losses == 0.0):
+            raise RuntimeError("the CUDA graph run wrote no losses")
+        return seconds
+
+    run(min(epochs, WARMUP_EPOCHS))
+    per_epoch = [run(epochs) / epochs for _ in range(repeats)]
+    del g, static_losses, history, optimizer, net
+    return statistics.median(per_epoch)
+
+
+# --------------------------------------------------------------------------------------------------------
+# Output
+
+
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "cpu"
+
+
+TABLE_HEADER = "{:<18} {:>6} {:>7} {:>10} {:>9} {:>9} {:>8}".format(
+    "backend", "hidden", "neurons", "ms/epoch", "epochs/s", "GFLOP/s", "GB/s"
+)
+
+
+def print_row(row, as_json):
+    if as_json:
+        print(json.dumps(row), flush=True)
+        return
+    if row.get("error") is not None:
+        print(f"{row['backend']:<18} {row['hidden']:>6} {row['neurons']:>7}  error: {row['error']}", flush=True)
+        return
+    print(
+        "{:<18} {:>6} {:>7} {:>10.3f} {:>9.1f} {:>9.1f} {:>8.1f}".format(
+            row["backend"],
+            row["hidden"],
+            row["neurons"],
+            row["ms_per_epoch"],
+            row["epochs_per_s"],
+            row["gflops"],
+            row["gbps"],
+        ),
+        flush=True,
+    )
+
+
+def positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description="Time the Neuromatch decoding tutorial's PyTorch training loop (ms per epoch).",
+    )
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--hidden", type=positive_int, nargs="+", default=[10, 200, 1000], metavar="M",
+                   help="hidden widths (default: 10 200 1000)")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs per timed run (default: 100 on cuda, 20 on cpu)")
+    p.add_argument("--neurons", type=positive_int, default=None,
+                   help=f"neurons N (default: {DEFAULT_NEURONS}, or all of --data's)")
+    p.add_argument("--repeats", type=positive_int, default=5, help="timed runs per width (default: 5)")
+    p.add_argument("--json", action="store_true", help="one JSON object per row per line")
+    p.add_argument("--data", default=None, metavar="FILE.npz",
+                   help="an .npz with 'resp' (360 x N) and 'stimuli' (360,); default: synthetic data")
+    args = p.parse_args(argv)
+
+    if args.device == "cuda" and not torch.cuda.is_available():
+        print(
+            f"error: --device cuda: CUDA is not available to this torch ({torch.__version__}, "
+            f"built with CUDA {torch.version.cuda}); install a CUDA build of torch on a machine with an "
+            "NVIDIA GPU, or use --device cpu",
+            file=sys.stderr,
+        )
+        return 2
+
+    device = torch.device(args.device)
+    epochs = args.epochs if args.epochs is not None else (100 if device.type == "cuda" else 20)
+
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(0)
+        adapter = f"{name} (torch {torch.__version__})"
+        print(
+            f"torch {torch.__version__} (CUDA {torch.version.cuda}), device: {name}, "
+            f"TF32 matmul: {torch.backends.cuda.matmul.allow_tf32}",
+            file=sys.stderr,
+        )
+    else:
+        threads = torch.get_num_threads()
+        name = cpu_name()
+        adapter = f"{name} ({threads} threads, torch {torch.__version__})"
+        print(f"torch {torch.__version__}, device: {name}, torch.get_num_threads() = {threads}", file=sys.stderr)
+
+    resp, stimuli = load_data(args.data, args.neurons)
+    data = split(resp, stimuli, device)
+    n_train, n_test, n = data[0].shape[0], data[2].shape[0], data[0].shape[1]
+    print(
+        f"data: {'synthetic' if args.data is None else args.data}, {resp.shape[0]} stimuli x {n} neurons, "
+        f"{n_train} train / {n_test} test; {epochs} epochs x {args.repeats} repeats per width",
+        file=sys.stderr,
+    )
+    if not args.json:
+        print(TABLE_HEADER, flush=True)
+
+    failed = False
+    eager_backend = f"torch-eager-{device.type}"
+    for m in args.hidden:
+        try:
+            seconds = bench_eager(data, m, epochs, args.repeats)
+            row = make_row(eager_backend, adapter, m, n, n_train, n_test, epochs, seconds)
+        except Exception as e:  # report and carry on with the other widths
+            failed = True
+            row = make_row(eager_backend, adapter, m, n, n_train, n_test, epochs, None,
+                           error=f"{type(e).__name__}: {e}")
+        print_row(row, args.json)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+
+    # The graph rows come after every eager row, so a failed capture cannot cost an eager row.
+    if device.type == "cuda":
+        for m in args.hidden:
+            try:
+                seconds = bench_cuda_graph(data, m, epochs, args.repeats)
+                row = make_row("torch-cuda-graph", adapter, m, n, n_train, n_test, epochs, seconds)
+            except Exception as e:
+                failed = True
+                msg = f"{type(e).__name__}: {e}".replace("\n", " ")
+                print(f"torch-cuda-graph at hidden {m} failed: {msg}", file=sys.stderr)
+                row = make_row("torch-cuda-graph", adapter, m, n, n_train, n_test, epochs, None, error=msg)
+                try:
+                    torch.cuda.synchronize()
+                except Exception:
+                    pass
+            print_row(row, args.json)
+            try:
+                torch.cuda.empty_cache()
+            except Exception:
+                pass
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
