@@ -72,7 +72,7 @@ impl Layout {
     ) -> Result<Layout> {
         let tiles = tuning
             .tiles
-            .unwrap_or(Tiles::for_device(adapter.device_type));
+            .unwrap_or(Tiles::for_device(adapter.device_type, spec.hidden));
         let n_rows = n_train + n_test;
         if n_train == 0 {
             return Err(Error::Gpu("no training rows".into()));
