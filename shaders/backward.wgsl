@@ -106,30 +106,48 @@ fn record_losses(@builtin(local_invocation_index) t: u32) {
 // in_layer.weight (training), or where its gradient goes (checks)
 @group(0) @binding(13) var<storage, read_write> w1: array<vec4<f32>>;
 
-// Thread t owns columns t, t + stride, ... (COL_TILE of them), so adjacent threads read adjacent vec4s.
-// A column past the panel's edge repeats the last one and is not written back.
+// With ROW_SPLIT > 1, that many threads share each column's training rows and add their sums in workgroup
+// memory, in a fixed order: more threads in flight for the same work, as a GPU wants.
+var<workgroup> grad_sums: array<vec4<f32>, GRAD_SUMS>;
+
+// A workgroup covers 64 / ROW_SPLIT column slots. The thread in slot c owns columns c, c + stride, ...
+// (COL_TILE of them), so adjacent threads read adjacent vec4s. A column past the panel's edge repeats the last
+// one and is not written back.
 @compute @workgroup_size(64)
-fn input_grad(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(workgroup_id) wg: vec3<u32>) {
+fn input_grad(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
     let w4 = panel.width4;
     let stride = (w4 + COL_TILE - 1u) / COL_TILE;
-    let t = gid.x;
-    if (t >= stride) {
-        return;
-    }
+    let slots = 64u / ROW_SPLIT;
+    let part = t / slots;
+    let slot = wg.x * slots + t % slots;
+    let live = slot < stride;
     let m0 = wg.y * HIDDEN_TILE;
-    let col$c = t + $cu * stride;
+    let col$c = slot + $cu * stride;
     let k$c = min(col$c, w4 - 1u);
     var g$c_$h = vec4<f32>(0.0);
-    for (var r = 0u; r < N_TRAIN; r++) {
+    let rows = select(0u, N_TRAIN, live);
+    for (var r = part; r < rows; r += ROW_SPLIT) {
         let d = r * M_PAD + m0;
         let d$h = vec4<f32>(delta[d + $hu]);
         let x$c = x[r * w4 + k$c];
         g$c_$h = fma(d$h, x$c, g$c_$h);
     }
-    let lr = hyper.lr;
-    if (APPLY_UPDATE) {
-        if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] -= lr * g$c_$h; }
-    } else {
-        if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] = g$c_$h; }
+    if (ROW_SPLIT > 1u) {
+        grad_sums[(t * COL_TILE + $cu) * HIDDEN_TILE + $hu] = g$c_$h;
+        workgroupBarrier();
+        if (part == 0u) {
+            for (var j = 1u; j < ROW_SPLIT; j++) {
+                let o = (j * slots + t) * COL_TILE;
+                g$c_$h += grad_sums[(o + $cu) * HIDDEN_TILE + $hu];
+            }
+        }
+    }
+    if (part == 0u && live) {
+        let lr = hyper.lr;
+        if (APPLY_UPDATE) {
+            if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] -= lr * g$c_$h; }
+        } else {
+            if (col$c < w4) { w1[(m0 + $hu) * w4 + k$c] = g$c_$h; }
+        }
     }
 }

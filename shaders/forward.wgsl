@@ -15,21 +15,25 @@ fn hsum(v: vec4<f32>) -> f32 {
     return (v.x + v.y) + (v.z + v.w);
 }
 
+// With WG_REDUCE (k_threads a multiple of 64), the 64 threads of a workgroup share one tile: they add their
+// sums in workgroup memory, in a fixed order, and write one partial sum per workgroup instead of 64.
+var<workgroup> tile_sums: array<f32, TILE_SUMS>;
+
 // Threads are numbered with the split-K index fastest, then row tiles, then hidden tiles, and dispatched as
 // a 2-D grid of workgroups when there are more than one dimension holds.
 @compute @workgroup_size(64)
 fn forward_partial(
     @builtin(global_invocation_id) gid: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
 ) {
     let i = gid.x + gid.y * groups.x * 64u;
     let kt = i % panel.k_threads;
     let tile = i / panel.k_threads;
     let row_tiles = R_PAD / ROW_TILE;
-    if (tile >= row_tiles * (M_PAD / HIDDEN_TILE)) {
-        return;
-    }
-    let w4 = panel.width4;
+    // Threads past the last tile compute nothing, but stay for the workgroup's barrier.
+    let live = tile < row_tiles * (M_PAD / HIDDEN_TILE);
+    let w4 = select(0u, panel.width4, live);
     let r0 = (tile % row_tiles) * ROW_TILE;
     let m0 = (tile / row_tiles) * HIDDEN_TILE;
     let xb$r = (r0 + $ru) * w4;
@@ -40,8 +44,21 @@ fn forward_partial(
         let v$h = w1[wb$h + k];
         a$r_$h = fma(x$r, v$h, a$r_$h);
     }
-    let p0 = ((panel.k_offset + kt) * R_PAD + r0) * M_PAD + m0;
-    partial[p0 + $ru * M_PAD + $hu] = hsum(a$r_$h);
+    if (WG_REDUCE) {
+        tile_sums[t * TILE_OUTPUTS + $ru * HIDDEN_TILE + $hu] = hsum(a$r_$h);
+        workgroupBarrier();
+        for (var o = t; live && o < TILE_OUTPUTS; o += 64u) {
+            var s = 0.0;
+            for (var j = 0u; j < 64u; j++) {
+                s += tile_sums[j * TILE_OUTPUTS + o];
+            }
+            let slot = panel.k_offset + kt / 64u;
+            partial[(slot * R_PAD + r0 + o / HIDDEN_TILE) * M_PAD + m0 + o % HIDDEN_TILE] = s;
+        }
+    } else if (live) {
+        let p0 = ((panel.k_offset + kt) * R_PAD + r0) * M_PAD + m0;
+        partial[p0 + $ru * M_PAD + $hu] = hsum(a$r_$h);
+    }
 }
 
 @group(0) @binding(4) var<storage, read> b1: array<f32>;

@@ -17,16 +17,21 @@ override M_PAD: u32 = 10u;         // hidden units stored: M rounded up to a mul
 override K_TOTAL: u32 = 1u;        // split-K partial sums per (row, hidden unit), over all panels
 override RELU: bool = true;        // the hidden nonlinearity: ReLU, or the identity (the tutorial's DeepNet)
 override APPLY_UPDATE: bool = true; // SGD in place (training), or store the gradient (checks)
+override WG_REDUCE: bool = false;  // forward_partial adds its 64 threads' sums before writing them
+override TILE_SUMS: u32 = 1u;      // 64 * TILE_OUTPUTS with WG_REDUCE, else 1 (workgroup memory)
+override ROW_SPLIT: u32 = 1u;      // input_grad threads sharing one column's training rows (a divisor of 64)
+override GRAD_SUMS: u32 = 1u;      // 64 * COL_TILE * HIDDEN_TILE with ROW_SPLIT > 1, else 1 (workgroup memory)
 
 const ROW_TILE: u32 = $ROW_TILE;       // rows per forward_partial thread
 const HIDDEN_TILE: u32 = $HIDDEN_TILE; // hidden units per forward_partial and input_grad thread
 const COL_TILE: u32 = $COL_TILE;       // vec4 columns per input_grad thread
+const TILE_OUTPUTS: u32 = ROW_TILE * HIDDEN_TILE;
 
 // A column panel of x and w1: which vec4 columns it holds, and how its split-K threads are numbered.
 struct Panel {
     width4: u32,     // vec4 columns in this panel
     k_threads: u32,  // split-K threads over this panel's columns
-    k_offset: u32,   // index of this panel's first split-K thread among all K_TOTAL
+    k_offset: u32,   // index of this panel's first partial sum among all K_TOTAL
     pad: u32,
 }
 

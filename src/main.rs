@@ -81,6 +81,10 @@ struct BenchArgs {
     /// Register tile of the big kernels: rows, hidden units, vec4 columns [default: chosen for the adapter].
     #[arg(long, value_name = "R,H,C")]
     tiles: Option<popdecode::gpu::shaders::Tiles>,
+    /// Threads sharing each column's training rows in the weight gradient (1, 2, 4, ... 64) [default: 8 on a
+    /// GPU, 1 on a software adapter].
+    #[arg(long, value_name = "G")]
+    row_split: Option<usize>,
 }
 
 #[derive(Args)]
@@ -517,6 +521,8 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
         gpu.tuning = popdecode::gpu::layout::Tuning {
             k_split: args.k_split,
             tiles: args.tiles,
+            row_split: args.row_split,
+            wg_reduce: None,
         };
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {

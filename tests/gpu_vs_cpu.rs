@@ -166,11 +166,15 @@ fn every_kernel_variant_matches() {
             col: 3,
         },
     ];
-    for tiles in tilings {
+    for (i, tiles) in tilings.into_iter().enumerate() {
         for k_split in [None, Some(1), Some(7), Some(1000)] {
+            let row_split = Some([1, 2, 8, 64][i]);
+            let wg_reduce = Some(i % 2 == 0);
             gpu.tuning = Tuning {
                 k_split,
                 tiles: Some(tiles),
+                row_split,
+                wg_reduce,
             };
             let got = gpu
                 .evaluate(&problem, &spec, &params)
@@ -202,7 +206,7 @@ fn every_kernel_variant_matches() {
                 ));
             }
             eprintln!(
-                "{tiles:?}, k_split {k_split:?}: worst {:.2e}",
+                "{tiles:?}, k_split {k_split:?}, row_split {row_split:?}, wg_reduce {wg_reduce:?}: worst {:.2e}",
                 c.iter().map(|x| x.rel_error).fold(0.0, f64::max)
             );
             assert_all(&c);

@@ -12,12 +12,17 @@ fn specialisations() -> Vec<Overrides> {
         k_total: 22,
         relu: true,
         apply_update: true,
+        wg_reduce: false,
+        row_split: 1,
+        tiles: Tiles::GPU,
     };
     vec![
         base,
         Overrides {
             relu: false,
             apply_update: false,
+            wg_reduce: true,
+            row_split: 8,
             ..base
         },
         Overrides {

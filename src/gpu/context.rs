@@ -20,6 +20,7 @@ pub struct AdapterSummary {
     pub max_compute_workgroup_size_x: u32,
     pub max_compute_invocations_per_workgroup: u32,
     pub max_compute_workgroups_per_dimension: u32,
+    pub max_compute_workgroup_storage_size: u32,
     pub timestamp_queries: bool,
 }
 
@@ -38,6 +39,7 @@ impl AdapterSummary {
             max_compute_workgroup_size_x: limits.max_compute_workgroup_size_x,
             max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
             max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
             timestamp_queries: adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY),
         }
     }

@@ -14,7 +14,7 @@ pub struct Panel {
     pub width4: usize,
     /// Split-K threads over this panel's columns.
     pub k_threads: usize,
-    /// Index of the panel's first split-K thread among all.
+    /// Index of the panel's first partial sum among all `Layout::k_total`.
     pub k_offset: usize,
 }
 
@@ -24,6 +24,10 @@ pub struct Tuning {
     /// Split-K threads over the whole matrix in the forward pass.
     pub k_split: Option<usize>,
     pub tiles: Option<Tiles>,
+    /// Threads sharing each column's training rows in input_grad (a divisor of 64).
+    pub row_split: Option<usize>,
+    /// Whether forward_partial's workgroups add their threads' sums before writing them.
+    pub wg_reduce: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -42,6 +46,10 @@ pub struct Layout {
     pub panels: Vec<Panel>,
     /// Split-K partial sums per (row, hidden unit).
     pub k_total: usize,
+    /// Whether forward_partial's workgroups add their threads' sums before writing (k_threads multiples of 64).
+    pub wg_reduce: bool,
+    /// Threads sharing each column's training rows in input_grad.
+    pub row_split: usize,
 }
 
 /// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
@@ -49,7 +57,7 @@ pub struct Layout {
 fn k_threads_for(width4: usize, tiles: usize, software: bool) -> usize {
     // A software adapter runs a workgroup per core with the lanes as SIMD, and every partial sum costs a store
     // and a load: a few hundred threads do (measured on lavapipe). A GPU wants tens of thousands in flight.
-    let target_threads = if software { 256 } else { 1 << 16 };
+    let target_threads = if software { 256 } else { 1 << 15 };
     let min_steps = 8;
     let wanted = (target_threads / tiles.max(1)).max(1);
     wanted.min((width4 / min_steps).max(1))
@@ -107,25 +115,46 @@ impl Layout {
         let width = n4.div_ceil(n_panels);
         let tile_count = (r_pad / tiles.row) * (m_pad / tiles.hidden);
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
-        let max_k = (max_bytes / (4 * r_pad * m_pad)).max(1);
+        // On a GPU, workgroups reduce their 64 threads' sums in workgroup memory and several threads share a
+        // column's rows in input_grad: more threads in flight, fewer partial sums. A software adapter pays for
+        // every workgroup-memory access lane by lane, so it does neither.
+        let shared = adapter.max_compute_workgroup_storage_size as usize;
+        let wg_reduce =
+            tuning.wg_reduce.unwrap_or(!software) && 64 * tiles.row * tiles.hidden * 4 <= shared;
+        let row_split = tuning.row_split.unwrap_or(if software { 1 } else { 8 });
+        if row_split == 0 || 64 % row_split != 0 {
+            return Err(Error::Gpu(format!(
+                "a row split of {row_split} does not divide the 64 threads of a workgroup"
+            )));
+        }
+        let row_split = if 64 * tiles.col * tiles.hidden * 16 <= shared {
+            row_split
+        } else {
+            1
+        };
+        let max_slots = (max_bytes / (4 * r_pad * m_pad)).max(1);
         let mut panels = Vec::with_capacity(n_panels);
         let mut k_offset = 0;
         for i in 0..n_panels {
             let col4 = i * width;
             let width4 = width.min(n4 - col4);
-            let k_threads = match tuning.k_split {
+            let mut k_threads = match tuning.k_split {
                 Some(k) => (k * width4).div_ceil(n4).max(1),
-                None => k_threads_for(width4, tile_count * n_panels, software)
-                    .min(max_k / n_panels)
-                    .max(1),
+                None => k_threads_for(width4, tile_count * n_panels, software),
             };
+            if wg_reduce {
+                k_threads = k_threads.next_multiple_of(WORKGROUP);
+            }
+            let per_slot = if wg_reduce { WORKGROUP } else { 1 };
+            // The partial sums must fit one binding.
+            k_threads = k_threads.min((max_slots / n_panels).max(1) * per_slot);
             panels.push(Panel {
                 col4,
                 width4,
                 k_threads,
                 k_offset,
             });
-            k_offset += k_threads;
+            k_offset += k_threads / per_slot;
         }
         let partial_bytes = k_offset * r_pad * m_pad * 4;
         if partial_bytes > max_bytes {
@@ -159,6 +188,8 @@ impl Layout {
             m_pad,
             panels,
             k_total: k_offset,
+            wg_reduce,
+            row_split,
         })
     }
 }

@@ -210,6 +210,9 @@ impl<'g> Session<'g> {
             k_total: layout.k_total,
             relu: spec.activation == Activation::Relu,
             apply_update: mode == Mode::Train,
+            wg_reduce: layout.wg_reduce,
+            row_split: layout.row_split,
+            tiles: layout.tiles,
         };
         let constants = overrides.constants();
 
@@ -532,8 +535,9 @@ impl<'g> Session<'g> {
         pass.set_pipeline(&self.input_grad.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
+            let slots = WORKGROUP / l.row_split;
             pass.dispatch_workgroups(
-                p.width4.div_ceil(l.tiles.col).div_ceil(WORKGROUP) as u32,
+                p.width4.div_ceil(l.tiles.col).div_ceil(slots) as u32,
                 (l.m_pad / l.tiles.hidden) as u32,
                 1,
             );

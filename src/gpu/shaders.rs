@@ -139,6 +139,9 @@ pub struct Overrides {
     pub k_total: usize,
     pub relu: bool,
     pub apply_update: bool,
+    pub wg_reduce: bool,
+    pub row_split: usize,
+    pub tiles: Tiles,
 }
 
 impl Overrides {
@@ -152,6 +155,24 @@ impl Overrides {
             ("K_TOTAL", self.k_total as f64),
             ("RELU", flag(self.relu)),
             ("APPLY_UPDATE", flag(self.apply_update)),
+            ("WG_REDUCE", flag(self.wg_reduce)),
+            (
+                "TILE_SUMS",
+                if self.wg_reduce {
+                    (WORKGROUP * self.tiles.row * self.tiles.hidden) as f64
+                } else {
+                    1.0
+                },
+            ),
+            ("ROW_SPLIT", self.row_split as f64),
+            (
+                "GRAD_SUMS",
+                if self.row_split > 1 {
+                    (WORKGROUP * self.tiles.col * self.tiles.hidden) as f64
+                } else {
+                    1.0
+                },
+            ),
         ]
     }
 }
