@@ -151,3 +151,70 @@ fn input_grad(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg
         }
     }
 }
+
+// input_grad_gemm: the gradient of in_layer.weight fused with its update for wide hidden layers on GPUs, as a
+// tiled matrix product over the training rows. A workgroup of 16 x 16 threads owns 64 hidden units x 16 vec4
+// columns; 8 training rows of delta and x at a time are staged in workgroup memory, and each thread adds
+// 4 hidden units x 1 vec4 column (16 multiply-adds per two vec4 reads). Needs M_PAD a multiple of 64.
+var<workgroup> delta_stage: array<vec4<f32>, 128>;  // [8 rows][16 hidden quads]
+var<workgroup> xg_stage: array<vec4<f32>, 128>;     // [8 rows][16 vec4 columns]
+
+@compute @workgroup_size(16, 16)
+fn input_grad_gemm(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) wg: vec3<u32>,
+) {
+    let w4 = panel.width4;
+    let n_base = wg.x * 16u;
+    let m_base = wg.y * 64u;
+    let e = t % 128u;
+    let srow = e / 16u;
+    let sq = e % 16u;
+    var g0 = vec4<f32>(0.0);
+    var g1 = vec4<f32>(0.0);
+    var g2 = vec4<f32>(0.0);
+    var g3 = vec4<f32>(0.0);
+    for (var r0 = 0u; r0 < N_TRAIN; r0 += 8u) {
+        let r = r0 + srow;
+        var v = vec4<f32>(0.0);
+        if (t < 128u) {
+            if (r < N_TRAIN) {
+                let d = r * M_PAD + m_base + 4u * sq;
+                v = vec4<f32>(delta[d], delta[d + 1u], delta[d + 2u], delta[d + 3u]);
+            }
+            delta_stage[srow * 16u + sq] = v;
+        } else {
+            if (r < N_TRAIN && n_base + sq < w4) {
+                v = x[r * w4 + n_base + sq];
+            }
+            xg_stage[srow * 16u + sq] = v;
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < 8u; kk++) {
+            let d = delta_stage[kk * 16u + lid.y];
+            let xv = xg_stage[kk * 16u + lid.x];
+            g0 = fma(vec4<f32>(d.x), xv, g0);
+            g1 = fma(vec4<f32>(d.y), xv, g1);
+            g2 = fma(vec4<f32>(d.z), xv, g2);
+            g3 = fma(vec4<f32>(d.w), xv, g3);
+        }
+        workgroupBarrier();
+    }
+    let col = n_base + lid.x;
+    if (col < w4) {
+        let i = (m_base + 4u * lid.y) * w4 + col;
+        if (APPLY_UPDATE) {
+            let lr = hyper.lr;
+            w1[i] -= lr * g0;
+            w1[i + w4] -= lr * g1;
+            w1[i + 2u * w4] -= lr * g2;
+            w1[i + 3u * w4] -= lr * g3;
+        } else {
+            w1[i] = g0;
+            w1[i + w4] = g1;
+            w1[i + 2u * w4] = g2;
+            w1[i + 3u * w4] = g3;
+        }
+    }
+}

@@ -114,3 +114,84 @@ fn forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
         out[r] = total + b2[0];
     }
 }
+
+// forward_gemm: the same partial sums as forward_partial for wide hidden layers on GPUs, as a tiled matrix
+// product. A workgroup of 16 x 16 threads owns 64 rows x 64 hidden units over one split-K chunk of the panel's
+// columns (panel.k_threads chunks): it stages 32 columns of both operands at a time in workgroup memory,
+// transposed so that each thread reads 4 rows and 4 hidden units as two vec4s and does 16 multiply-adds.
+// Needs R_PAD and M_PAD multiples of 64.
+var<workgroup> x_stage: array<vec4<f32>, 512>;  // [32 columns][16 row quads]
+var<workgroup> w_stage: array<vec4<f32>, 512>;  // [32 columns][16 hidden quads]
+
+@compute @workgroup_size(16, 16)
+fn forward_gemm(
+    @builtin(local_invocation_id) lid: vec3<u32>,
+    @builtin(local_invocation_index) t: u32,
+    @builtin(workgroup_id) wg: vec3<u32>,
+) {
+    let w4 = panel.width4;
+    let per_chunk = (w4 + panel.k_threads - 1u) / panel.k_threads;
+    let k_begin = wg.x * per_chunk;
+    let k_end = min(k_begin + per_chunk, w4);
+    let r_base = wg.y * 64u;
+    let m_base = wg.z * 64u;
+    // Staging: threads 0..127 load x, 128..255 load w1; each takes 4 rows of one vec4 column and transposes
+    // them into one vec4 per column.
+    let e = t % 128u;
+    let quad = e / 8u;
+    let kv = e % 8u;
+    let base = select(r_base, m_base, t >= 128u) + 4u * quad;
+    var c0 = vec4<f32>(0.0);
+    var c1 = vec4<f32>(0.0);
+    var c2 = vec4<f32>(0.0);
+    var c3 = vec4<f32>(0.0);
+    for (var k0 = k_begin; k0 < k_end; k0 += 8u) {
+        let k = k0 + kv;
+        var q0 = vec4<f32>(0.0);
+        var q1 = vec4<f32>(0.0);
+        var q2 = vec4<f32>(0.0);
+        var q3 = vec4<f32>(0.0);
+        if (k < k_end) {
+            if (t < 128u) {
+                q0 = x[(base + 0u) * w4 + k];
+                q1 = x[(base + 1u) * w4 + k];
+                q2 = x[(base + 2u) * w4 + k];
+                q3 = x[(base + 3u) * w4 + k];
+            } else {
+                q0 = w1[(base + 0u) * w4 + k];
+                q1 = w1[(base + 1u) * w4 + k];
+                q2 = w1[(base + 2u) * w4 + k];
+                q3 = w1[(base + 3u) * w4 + k];
+            }
+        }
+        let s = kv * 4u * 16u + quad;
+        if (t < 128u) {
+            x_stage[s] = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
+            x_stage[s + 16u] = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
+            x_stage[s + 32u] = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
+            x_stage[s + 48u] = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+        } else {
+            w_stage[s] = vec4<f32>(q0.x, q1.x, q2.x, q3.x);
+            w_stage[s + 16u] = vec4<f32>(q0.y, q1.y, q2.y, q3.y);
+            w_stage[s + 32u] = vec4<f32>(q0.z, q1.z, q2.z, q3.z);
+            w_stage[s + 48u] = vec4<f32>(q0.w, q1.w, q2.w, q3.w);
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < 32u; kk++) {
+            let a = x_stage[kk * 16u + lid.y];
+            let b = w_stage[kk * 16u + lid.x];
+            c0 = fma(vec4<f32>(a.x), b, c0);
+            c1 = fma(vec4<f32>(a.y), b, c1);
+            c2 = fma(vec4<f32>(a.z), b, c2);
+            c3 = fma(vec4<f32>(a.w), b, c3);
+        }
+        workgroupBarrier();
+    }
+    let row = r_base + 4u * lid.y;
+    let m = m_base + 4u * lid.x;
+    let p = ((panel.k_offset + wg.x) * R_PAD + row) * M_PAD + m;
+    partial[p] = c0.x; partial[p + 1u] = c0.y; partial[p + 2u] = c0.z; partial[p + 3u] = c0.w;
+    partial[p + M_PAD] = c1.x; partial[p + M_PAD + 1u] = c1.y; partial[p + M_PAD + 2u] = c1.z; partial[p + M_PAD + 3u] = c1.w;
+    partial[p + 2u * M_PAD] = c2.x; partial[p + 2u * M_PAD + 1u] = c2.y; partial[p + 2u * M_PAD + 2u] = c2.z; partial[p + 2u * M_PAD + 3u] = c2.w;
+    partial[p + 3u * M_PAD] = c3.x; partial[p + 3u * M_PAD + 1u] = c3.y; partial[p + 3u * M_PAD + 2u] = c3.z; partial[p + 3u * M_PAD + 3u] = c3.w;
+}

@@ -85,6 +85,10 @@ struct BenchArgs {
     /// GPU, 1 on a software adapter].
     #[arg(long, value_name = "G")]
     row_split: Option<usize>,
+    /// Run the big products as tiled matrix products (true) or register-tile kernels (false) [default: tiled
+    /// on a GPU from 100 hidden units].
+    #[arg(long, value_name = "BOOL")]
+    gemm: Option<bool>,
 }
 
 #[derive(Args)]
@@ -523,6 +527,8 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
             tiles: args.tiles,
             row_split: args.row_split,
             wg_reduce: None,
+            gemm: args.gemm,
+            max_panel_width4: None,
         };
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {

@@ -175,6 +175,8 @@ fn every_kernel_variant_matches() {
                 tiles: Some(tiles),
                 row_split,
                 wg_reduce,
+                gemm: Some(false),
+                max_panel_width4: [None, Some(100), Some(17), None][i],
             };
             let got = gpu
                 .evaluate(&problem, &spec, &params)
@@ -206,10 +208,91 @@ fn every_kernel_variant_matches() {
                 ));
             }
             eprintln!(
-                "{tiles:?}, k_split {k_split:?}, row_split {row_split:?}, wg_reduce {wg_reduce:?}: worst {:.2e}",
+                "{tiles:?}, k_split {k_split:?}, row_split {row_split:?}, wg_reduce {wg_reduce:?}, panel width {:?}: worst {:.2e}",
+                gpu.tuning.max_panel_width4,
                 c.iter().map(|x| x.rel_error).fold(0.0, f64::max)
             );
             assert_all(&c);
         }
+    }
+}
+
+/// The tiled matrix-product kernels, on shapes that fill none of their blocks evenly, with several split-K
+/// chunkings and column panels of one chunk or many.
+#[test]
+fn the_tiled_kernels_match() {
+    use popdecode::gpu::layout::Tuning;
+    let mut gpu = gpu();
+    for (n_train, n_test, neurons, hidden, k_split, panel) in [
+        (23, 6, 1003, 13, None, None),
+        (70, 9, 517, 130, Some(3), Some(40)),
+        (5, 0, 40, 1, Some(100), None),
+    ] {
+        let problem = random_problem(n_train, n_test.max(1), neurons, 21);
+        let spec = spec(neurons, hidden, Activation::Relu);
+        let params = init(&spec, 22);
+        gpu.tuning = Tuning {
+            k_split,
+            gemm: Some(true),
+            max_panel_width4: panel,
+            ..Tuning::default()
+        };
+        let want = CpuBackend
+            .evaluate(&problem, &spec, &params)
+            .expect("cpu evaluate");
+        let got = gpu
+            .evaluate(&problem, &spec, &params)
+            .expect("gpu evaluate");
+        let config = Config {
+            epochs: 3,
+            lr: 1e-3,
+        };
+        let want_run = CpuBackend
+            .train(&problem, &spec, &params, &config, &mut |_| {})
+            .expect("cpu train");
+        let run = gpu
+            .train(&problem, &spec, &params, &config, &mut |_| {})
+            .expect("gpu train");
+        let mut c = vec![
+            Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
+            Comparison::new(
+                "train losses",
+                &run.history.train_loss,
+                &want_run.history.train_loss,
+                tolerance::LOSS,
+            ),
+            Comparison::new(
+                "test losses",
+                &run.history.test_loss,
+                &want_run.history.test_loss,
+                tolerance::LOSS,
+            ),
+        ];
+        for i in 0..4 {
+            c.push(Comparison::new(
+                format!("grad {i}"),
+                &got.grads[i],
+                &want.grads[i],
+                tolerance::TENSOR,
+            ));
+        }
+        for ((name, _, a), (_, _, b)) in run
+            .params
+            .tensors()
+            .iter()
+            .zip(want_run.params.tensors().iter())
+        {
+            c.push(Comparison::new(
+                format!("trained {name}"),
+                a,
+                b,
+                tolerance::LOSS,
+            ));
+        }
+        eprintln!(
+            "{n_train}+{n_test} x {neurons}, M = {hidden}, k_split {k_split:?}: worst {:.2e}",
+            c.iter().map(|x| x.rel_error).fold(0.0, f64::max)
+        );
+        assert_all(&c);
     }
 }

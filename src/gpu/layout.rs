@@ -28,7 +28,18 @@ pub struct Tuning {
     pub row_split: Option<usize>,
     /// Whether forward_partial's workgroups add their threads' sums before writing them.
     pub wg_reduce: Option<bool>,
+    /// Whether the two big products run as tiled matrix products (forward_gemm, input_grad_gemm).
+    pub gemm: Option<bool>,
+    /// The widest column panel, in vec4s, below what the binding limit allows (to test several panels).
+    pub max_panel_width4: Option<usize>,
 }
+
+/// Rows and hidden units per workgroup block of the tiled kernels (`forward_gemm`, `input_grad_gemm`).
+pub const GEMM_BLOCK: usize = 64;
+/// vec4 columns per `input_grad_gemm` workgroup.
+pub const GEMM_COLS4: usize = 16;
+/// vec4 columns `forward_gemm` stages at a time.
+const GEMM_STEP4: usize = 8;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
@@ -50,6 +61,8 @@ pub struct Layout {
     pub wg_reduce: bool,
     /// Threads sharing each column's training rows in input_grad.
     pub row_split: usize,
+    /// The tiled kernels run instead of the register-tile ones; `Panel::k_threads` counts split-K chunks.
+    pub gemm: bool,
 }
 
 /// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
@@ -97,8 +110,20 @@ impl Layout {
                  bin the data (--bin-width) or use --backend cpu"
             )));
         }
-        let r_pad = n_rows.next_multiple_of(tiles.row);
-        let m_pad = spec.hidden.next_multiple_of(tiles.hidden);
+        let software = adapter.device_type == wgpu::DeviceType::Cpu;
+        // Tiled products pay off on GPUs once the hidden layer fills their 64-wide blocks.
+        let gemm = tuning.gemm.unwrap_or(!software && spec.hidden >= 100);
+        let (r_pad, m_pad) = if gemm {
+            (
+                n_rows.next_multiple_of(GEMM_BLOCK),
+                spec.hidden.next_multiple_of(GEMM_BLOCK),
+            )
+        } else {
+            (
+                n_rows.next_multiple_of(tiles.row),
+                spec.hidden.next_multiple_of(tiles.hidden),
+            )
+        };
         let n4 = spec.neurons.div_ceil(4);
         // Each panel's x (r_pad rows) and w1 (m_pad rows) must fit one storage binding.
         let max_bytes = adapter
@@ -111,16 +136,24 @@ impl Layout {
                 r_pad.max(m_pad)
             )));
         }
+        let max_width4 = tuning
+            .max_panel_width4
+            .unwrap_or(max_width4)
+            .clamp(1, max_width4);
         let n_panels = n4.div_ceil(max_width4);
         let width = n4.div_ceil(n_panels);
-        let tile_count = (r_pad / tiles.row) * (m_pad / tiles.hidden);
-        let software = adapter.device_type == wgpu::DeviceType::Cpu;
+        let tile_count = if gemm {
+            (r_pad / GEMM_BLOCK) * (m_pad / GEMM_BLOCK)
+        } else {
+            (r_pad / tiles.row) * (m_pad / tiles.hidden)
+        };
         // On a GPU, workgroups reduce their 64 threads' sums in workgroup memory and several threads share a
         // column's rows in input_grad: more threads in flight, fewer partial sums. A software adapter pays for
         // every workgroup-memory access lane by lane, so it does neither.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        let wg_reduce =
-            tuning.wg_reduce.unwrap_or(!software) && 64 * tiles.row * tiles.hidden * 4 <= shared;
+        let wg_reduce = !gemm
+            && tuning.wg_reduce.unwrap_or(!software)
+            && 64 * tiles.row * tiles.hidden * 4 <= shared;
         let row_split = tuning.row_split.unwrap_or(if software { 1 } else { 8 });
         if row_split == 0 || 64 % row_split != 0 {
             return Err(Error::Gpu(format!(
@@ -140,6 +173,11 @@ impl Layout {
             let width4 = width.min(n4 - col4);
             let mut k_threads = match tuning.k_split {
                 Some(k) => (k * width4).div_ceil(n4).max(1),
+                // About a thousand workgroups of 256 threads, each staging a few steps of columns.
+                None if gemm => 1024usize
+                    .div_ceil(tile_count * n_panels)
+                    .min(width4.div_ceil(GEMM_STEP4 * 4))
+                    .max(1),
                 None => k_threads_for(width4, tile_count * n_panels, software),
             };
             if wg_reduce {
@@ -190,6 +228,7 @@ impl Layout {
             k_total: k_offset,
             wg_reduce,
             row_split,
+            gemm,
         })
     }
 }

@@ -65,20 +65,27 @@ fn kernel_copy_bandwidth(gpu: &Gpu, reps: usize) -> Result<f64> {
             mapped_at_creation: false,
         })
     };
-    let (src, dst) = (buffer("copy probe source"), buffer("copy probe destination"));
+    let (src, dst) = (
+        buffer("copy probe source"),
+        buffer("copy probe destination"),
+    );
     let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-    let module = gpu.device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some("probe.wgsl"),
-        source: wgpu::ShaderSource::Wgsl(COPY.into()),
-    });
-    let pipeline = gpu.device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some("copy"),
-        layout: None,
-        module: &module,
-        entry_point: Some("copy"),
-        compilation_options: Default::default(),
-        cache: None,
-    });
+    let module = gpu
+        .device
+        .create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("probe.wgsl"),
+            source: wgpu::ShaderSource::Wgsl(COPY.into()),
+        });
+    let pipeline = gpu
+        .device
+        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("copy"),
+            layout: None,
+            module: &module,
+            entry_point: Some("copy"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
     let bind = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
         label: None,
         layout: &pipeline.get_bind_group_layout(0),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 use super::context::Gpu;
-use super::layout::{Layout, Tuning, grid};
+use super::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, Tuning, grid};
 use super::shaders::{self, Overrides, WORKGROUP};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Params, Spec};
@@ -232,7 +232,11 @@ impl<'g> Session<'g> {
         let forward_partial = kernel(
             gpu,
             &forward,
-            "forward_partial",
+            if layout.gemm {
+                "forward_gemm"
+            } else {
+                "forward_partial"
+            },
             &[(0, Uniform), (1, Read), (2, Read), (3, ReadWrite)],
             &constants,
         );
@@ -279,7 +283,11 @@ impl<'g> Session<'g> {
         let input_grad = kernel(
             gpu,
             &backward,
-            "input_grad",
+            if layout.gemm {
+                "input_grad_gemm"
+            } else {
+                "input_grad"
+            },
             &[
                 (0, Uniform),
                 (7, ReadWrite),
@@ -512,9 +520,17 @@ impl<'g> Session<'g> {
         let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
         pass.set_pipeline(&self.forward_partial.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
-            let (x, y) = grid(p.k_threads * tiles, max_groups);
             pass.set_bind_group(0, &buffers.forward_partial, &[]);
-            pass.dispatch_workgroups(x, y, 1);
+            if l.gemm {
+                pass.dispatch_workgroups(
+                    p.k_threads as u32,
+                    (l.r_pad / GEMM_BLOCK) as u32,
+                    (l.m_pad / GEMM_BLOCK) as u32,
+                );
+            } else {
+                let (x, y) = grid(p.k_threads * tiles, max_groups);
+                pass.dispatch_workgroups(x, y, 1);
+            }
         }
     }
 
@@ -535,12 +551,20 @@ impl<'g> Session<'g> {
         pass.set_pipeline(&self.input_grad.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
-            let slots = WORKGROUP / l.row_split;
-            pass.dispatch_workgroups(
-                p.width4.div_ceil(l.tiles.col).div_ceil(slots) as u32,
-                (l.m_pad / l.tiles.hidden) as u32,
-                1,
-            );
+            if l.gemm {
+                pass.dispatch_workgroups(
+                    p.width4.div_ceil(GEMM_COLS4) as u32,
+                    (l.m_pad / GEMM_BLOCK) as u32,
+                    1,
+                );
+            } else {
+                let slots = WORKGROUP / l.row_split;
+                pass.dispatch_workgroups(
+                    p.width4.div_ceil(l.tiles.col).div_ceil(slots) as u32,
+                    (l.m_pad / l.tiles.hidden) as u32,
+                    1,
+                );
+            }
         }
     }
 
