@@ -81,7 +81,7 @@ struct BenchArgs {
     /// Register tile of the big kernels: rows, hidden units, vec4 columns [default: chosen for the adapter].
     #[arg(long, value_name = "R,H,C")]
     tiles: Option<popdecode::gpu::shaders::Tiles>,
-    /// Threads sharing each column's training rows in the weight gradient (1, 2, 4, ... 64) [default: 8 on a
+    /// Threads sharing each column's training rows in the weight gradient (1, 2, 4, ... 64) [default: 4 on a
     /// GPU, 1 on a software adapter].
     #[arg(long, value_name = "G")]
     row_split: Option<usize>,

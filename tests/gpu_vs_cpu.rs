@@ -227,6 +227,7 @@ fn the_tiled_kernels_match() {
         (23, 6, 1003, 13, None, None),
         (70, 9, 517, 130, Some(3), Some(40)),
         (5, 0, 40, 1, Some(100), None),
+        (150, 20, 301, 140, None, Some(30)),
     ] {
         let problem = random_problem(n_train, n_test.max(1), neurons, 21);
         let spec = spec(neurons, hidden, Activation::Relu);
