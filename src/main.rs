@@ -89,10 +89,6 @@ struct BenchArgs {
     /// on a GPU from 100 hidden units].
     #[arg(long, value_name = "BOOL")]
     gemm: Option<bool>,
-    /// Run the weight gradient and the next forward pass as one kernel, one pass over the matrix an epoch
-    /// [default: true on a GPU when the tiled kernels are not in use].
-    #[arg(long, value_name = "BOOL")]
-    fused: Option<bool>,
 }
 
 #[derive(Args)]
@@ -533,7 +529,6 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
             wg_reduce: None,
             gemm: args.gemm,
             max_panel_width4: None,
-            fused: args.fused,
         };
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {

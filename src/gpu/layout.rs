@@ -32,12 +32,7 @@ pub struct Tuning {
     pub gemm: Option<bool>,
     /// The widest column panel, in vec4s, below what the binding limit allows (to test several panels).
     pub max_panel_width4: Option<usize>,
-    /// Whether training runs the weight gradient and the next forward pass as one kernel (grad_forward).
-    pub fused: Option<bool>,
 }
-
-/// vec4 columns per `grad_forward` workgroup (`FUSED_COLS` in fused.wgsl).
-pub const FUSED_COLS: usize = 8;
 
 /// Rows and hidden units per workgroup block of the tiled kernels (`forward_gemm`, `input_grad_gemm`).
 pub const GEMM_BLOCK: usize = 128;
@@ -71,8 +66,6 @@ pub struct Layout {
     pub row_split: usize,
     /// The tiled kernels run instead of the register-tile ones; `Panel::k_threads` counts split-K chunks.
     pub gemm: bool,
-    /// Training runs grad_forward; `Panel::k_threads` counts its workgroups (one partial sum each).
-    pub fused: bool,
 }
 
 /// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
@@ -100,7 +93,6 @@ impl Layout {
         spec: &Spec,
         adapter: &AdapterSummary,
         tuning: Tuning,
-        training: bool,
     ) -> Result<Layout> {
         let tiles = tuning
             .tiles
@@ -162,14 +154,7 @@ impl Layout {
         // column's rows in input_grad: more threads in flight, fewer partial sums. A software adapter pays for
         // every workgroup-memory access lane by lane, so it does neither.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        // One pass over the matrix an epoch, on GPUs, for the register-tile plan (training only: checks
-        // compare the separate kernels' gradients).
-        let fused = training
-            && !gemm
-            && tuning.fused.unwrap_or(!software)
-            && n4.div_ceil(FUSED_COLS) * r_pad * m_pad * 4 <= max_bytes;
         let wg_reduce = !gemm
-            && !fused
             && tuning.wg_reduce.unwrap_or(!software)
             && 64 * tiles.row * tiles.hidden * 4 <= shared;
         // Four threads a column measured best on an H200 at M = 10 (of 2, 4, 8, 16, 32).
@@ -191,7 +176,6 @@ impl Layout {
             let col4 = i * width;
             let width4 = width.min(n4 - col4);
             let mut k_threads = match tuning.k_split {
-                _ if fused => width4.div_ceil(FUSED_COLS),
                 Some(k) => (k * width4).div_ceil(n4).max(1),
                 // About a thousand workgroups of 256 threads, each staging a few steps of columns.
                 None if gemm => 1024usize
@@ -205,10 +189,8 @@ impl Layout {
                 k_threads = k_threads.next_multiple_of(WORKGROUP);
             }
             let per_slot = if wg_reduce { WORKGROUP } else { 1 };
-            if !fused {
-                // The partial sums must fit one binding.
-                k_threads = k_threads.min((max_slots / n_panels).max(1) * per_slot);
-            }
+            // The partial sums must fit one binding.
+            k_threads = k_threads.min((max_slots / n_panels).max(1) * per_slot);
             panels.push(Panel {
                 col4,
                 width4,
@@ -252,7 +234,6 @@ impl Layout {
             wg_reduce,
             row_split,
             gemm,
-            fused,
         })
     }
 }

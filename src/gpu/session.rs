@@ -129,7 +129,6 @@ struct PanelBuffers {
     grad_w1: Option<wgpu::Buffer>,
     forward_partial: wgpu::BindGroup,
     input_grad: wgpu::BindGroup,
-    grad_forward: Option<wgpu::BindGroup>,
 }
 
 /// The kernels and buffers of one problem on one device.
@@ -151,9 +150,6 @@ pub struct Session<'g> {
     hidden_grad: Kernel,
     record_losses: Kernel,
     input_grad: Kernel,
-    /// input_grad and forward_partial in one pass over x (training on GPUs).
-    grad_forward: Option<Kernel>,
-    delta: wgpu::Buffer,
     forward_rows_bg: wgpu::BindGroup,
     hidden_grad_bg: wgpu::BindGroup,
     record_losses_bg: wgpu::BindGroup,
@@ -205,7 +201,6 @@ impl<'g> Session<'g> {
             spec,
             &gpu.adapter,
             tuning,
-            mode == Mode::Train,
         )?;
         let overrides = Overrides {
             n_train: layout.n_train,
@@ -233,22 +228,6 @@ impl<'g> Session<'g> {
         };
         let forward = module("forward.wgsl", shaders::FORWARD);
         let backward = module("backward.wgsl", shaders::BACKWARD);
-        let grad_forward = layout.fused.then(|| {
-            kernel(
-                gpu,
-                &module("fused.wgsl", shaders::FUSED),
-                "grad_forward",
-                &[
-                    (0, Uniform),
-                    (1, Uniform),
-                    (2, Read),
-                    (3, ReadWrite),
-                    (4, Read),
-                    (5, ReadWrite),
-                ],
-                &constants,
-            )
-        });
         use Access::*;
         let forward_partial = kernel(
             gpu,
@@ -407,26 +386,11 @@ impl<'g> Session<'g> {
                     (13, grad_w1.as_ref().unwrap_or(&w1)),
                 ],
             );
-            let grad_forward_bg = grad_forward.as_ref().map(|k| {
-                bind(
-                    gpu,
-                    k,
-                    &[
-                        (0, &hyper),
-                        (1, &uniform),
-                        (2, &x),
-                        (3, &w1),
-                        (4, &delta),
-                        (5, &partial),
-                    ],
-                )
-            });
             panels.push(PanelBuffers {
                 w1,
                 grad_w1,
                 forward_partial: forward_partial_bg,
                 input_grad: input_grad_bg,
-                grad_forward: grad_forward_bg,
             });
         }
         let forward_rows_bg = bind(
@@ -482,8 +446,6 @@ impl<'g> Session<'g> {
             hidden_grad,
             record_losses,
             input_grad,
-            grad_forward,
-            delta,
             forward_rows_bg,
             hidden_grad_bg,
             record_losses_bg,
@@ -547,13 +509,6 @@ impl<'g> Session<'g> {
             }),
         );
         q.write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));
-        // grad_forward's first pass must not move the weights: with no gradient yet it is a plain forward pass.
-        let l = &self.layout;
-        q.write_buffer(
-            &self.delta,
-            0,
-            bytemuck::cast_slice(&vec![0.0f32; (l.n_train * l.m_pad).max(1)]),
-        );
         self.epochs_done = 0;
         self.forward_done = false;
         Ok(())
@@ -613,36 +568,14 @@ impl<'g> Session<'g> {
         }
     }
 
-    /// input_grad and forward_partial in one (training on GPUs).
-    fn encode_grad_forward(&self, pass: &mut wgpu::ComputePass) {
-        let Some(kernel) = &self.grad_forward else {
-            return;
-        };
-        pass.set_pipeline(&kernel.pipeline);
-        for (p, buffers) in self.layout.panels.iter().zip(&self.panels) {
-            if let Some(bind_group) = &buffers.grad_forward {
-                pass.set_bind_group(0, bind_group, &[]);
-                pass.dispatch_workgroups(p.k_threads as u32, 1, 1);
-            }
-        }
-    }
-
-    /// The forward pass; with grad_forward, the previous epoch's weight update comes first in the same kernel.
     fn encode_forward(&self, pass: &mut wgpu::ComputePass) {
-        if self.grad_forward.is_some() {
-            self.encode_grad_forward(pass);
-        } else {
-            self.encode_forward_partial(pass);
-        }
+        self.encode_forward_partial(pass);
         self.encode_forward_rows(pass);
     }
 
-    /// The backward pass; with grad_forward, the input weights' part of it waits for the next forward pass.
     fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
         self.encode_hidden_grad(pass);
-        if self.grad_forward.is_none() {
-            self.encode_input_grad(pass);
-        }
+        self.encode_input_grad(pass);
     }
 
     /// The GPU time of each kernel on its own, in ms: each is dispatched `reps` times in a compute pass of its
@@ -654,20 +587,12 @@ impl<'g> Session<'g> {
             return Ok(None);
         }
         type Encode<'s, 'g> = fn(&'s Session<'g>, &mut wgpu::ComputePass);
-        let kernels: Vec<(&'static str, Encode<'_, 'g>)> = if self.grad_forward.is_some() {
-            vec![
-                ("grad_forward", Session::encode_grad_forward),
-                ("forward_rows", Session::encode_forward_rows),
-                ("hidden_grad", Session::encode_hidden_grad),
-            ]
-        } else {
-            vec![
-                ("forward_partial", Session::encode_forward_partial),
-                ("forward_rows", Session::encode_forward_rows),
-                ("hidden_grad", Session::encode_hidden_grad),
-                ("input_grad", Session::encode_input_grad),
-            ]
-        };
+        let kernels: [(&'static str, Encode<'_, 'g>); 4] = [
+            ("forward_partial", Session::encode_forward_partial),
+            ("forward_rows", Session::encode_forward_rows),
+            ("hidden_grad", Session::encode_hidden_grad),
+            ("input_grad", Session::encode_input_grad),
+        ];
         let count = 2 * kernels.len() as u32;
         let queries = self.gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("kernel times"),

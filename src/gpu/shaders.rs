@@ -10,7 +10,6 @@
 pub const SHAPES: &str = include_str!("../../shaders/shapes.wgsl");
 pub const FORWARD: &str = include_str!("../../shaders/forward.wgsl");
 pub const BACKWARD: &str = include_str!("../../shaders/backward.wgsl");
-pub const FUSED: &str = include_str!("../../shaders/fused.wgsl");
 
 /// `@workgroup_size` of the kernels that are dispatched over many threads.
 pub const WORKGROUP: usize = 64;
@@ -127,7 +126,6 @@ pub fn modules(tiles: Tiles) -> Vec<(&'static str, String)> {
     vec![
         ("forward.wgsl", source(FORWARD, tiles)),
         ("backward.wgsl", source(BACKWARD, tiles)),
-        ("fused.wgsl", source(FUSED, tiles)),
     ]
 }
 
