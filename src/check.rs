@@ -3,16 +3,16 @@
 
 use crate::compare::{Comparison, tolerance};
 use crate::error::Result;
-use crate::model::{Params, Spec};
+use crate::model::{IN_BIAS, IN_WEIGHT, OUT_BIAS, OUT_WEIGHT, Params, Spec};
 use crate::problem::Problem;
-use crate::train::{Backend, Config, Trained};
+use crate::train::{Backend, Config, Evaluation, Trained};
 
 pub struct CheckReport {
     /// Outputs, loss and the four gradients at the initial weights.
     pub evaluation: Vec<Comparison>,
     /// (train, test) losses of each epoch of the short run.
     pub epochs: Vec<Comparison>,
-    /// The weights the short run ends with.
+    /// What the short run ends with: the weights, the test outputs and the training loss.
     pub final_weights: Vec<Comparison>,
 }
 
@@ -34,6 +34,63 @@ impl CheckReport {
     }
 }
 
+/// Outputs, loss and the four gradients of one evaluation against a reference's (tolerance `TENSOR`).
+pub fn compare_evaluations(got: &Evaluation, want: &Evaluation) -> Vec<Comparison> {
+    let mut c = vec![
+        Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
+        Comparison::new("loss", &[got.loss], &[want.loss], tolerance::TENSOR),
+    ];
+    for (i, name) in TENSOR_NAMES.iter().enumerate() {
+        c.push(Comparison::new(
+            format!("grad {name}"),
+            &got.grads[i],
+            &want.grads[i],
+            tolerance::TENSOR,
+        ));
+    }
+    c
+}
+
+/// Each epoch's (train, test) losses of a run against a reference run's, then what the runs end with: the
+/// weights, the outputs on the test rows and the training loss at the final weights (tolerance `LOSS`).
+pub fn compare_runs(got: &Trained, want: &Trained) -> (Vec<Comparison>, Vec<Comparison>) {
+    let (h, r) = (&got.history, &want.history);
+    let epochs = (0..h.train_loss.len().min(r.train_loss.len()))
+        .map(|e| {
+            Comparison::new(
+                format!("epoch {} losses", e + 1),
+                &[h.train_loss[e], h.test_loss[e]],
+                &[r.train_loss[e], r.test_loss[e]],
+                tolerance::LOSS,
+            )
+        })
+        .collect();
+    let mut end: Vec<Comparison> = got
+        .params
+        .tensors()
+        .iter()
+        .zip(want.params.tensors().iter())
+        .map(|((name, _, a), (_, _, b))| {
+            Comparison::new(format!("trained {name}"), a, b, tolerance::LOSS)
+        })
+        .collect();
+    end.push(Comparison::new(
+        "trained test outputs",
+        &got.test_outputs,
+        &want.test_outputs,
+        tolerance::LOSS,
+    ));
+    end.push(Comparison::new(
+        "trained train loss",
+        &[got.final_train_loss],
+        &[want.final_train_loss],
+        tolerance::LOSS,
+    ));
+    (epochs, end)
+}
+
+const TENSOR_NAMES: [&str; 4] = [IN_WEIGHT, IN_BIAS, OUT_WEIGHT, OUT_BIAS];
+
 /// Compares `backend` with `reference` (the CPU).
 pub fn check(
     backend: &mut dyn Backend,
@@ -43,44 +100,14 @@ pub fn check(
     params: &Params,
     config: &Config,
 ) -> Result<CheckReport> {
-    let got = backend.evaluate(problem, spec, params)?;
-    let want = reference.evaluate(problem, spec, params)?;
-    let mut evaluation = vec![
-        Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
-        Comparison::new("loss", &[got.loss], &[want.loss], tolerance::TENSOR),
-    ];
-    for (i, (name, _, _)) in params.tensors().iter().enumerate() {
-        evaluation.push(Comparison::new(
-            format!("grad {name}"),
-            &got.grads[i],
-            &want.grads[i],
-            tolerance::TENSOR,
-        ));
-    }
+    let evaluation = compare_evaluations(
+        &backend.evaluate(problem, spec, params)?,
+        &reference.evaluate(problem, spec, params)?,
+    );
     let quiet = &mut |_: &crate::train::Progress| {};
-    let run: Trained = backend.train(problem, spec, params, config, quiet)?;
-    let reference_run: Trained = reference.train(problem, spec, params, config, quiet)?;
-    let epochs = (0..config.epochs)
-        .map(|e| {
-            let h = &run.history;
-            let r = &reference_run.history;
-            Comparison::new(
-                format!("epoch {} losses", e + 1),
-                &[h.train_loss[e], h.test_loss[e]],
-                &[r.train_loss[e], r.test_loss[e]],
-                tolerance::LOSS,
-            )
-        })
-        .collect();
-    let final_weights = run
-        .params
-        .tensors()
-        .iter()
-        .zip(reference_run.params.tensors().iter())
-        .map(|((name, _, a), (_, _, b))| {
-            Comparison::new(format!("trained {name}"), a, b, tolerance::LOSS)
-        })
-        .collect();
+    let run = backend.train(problem, spec, params, config, quiet)?;
+    let reference_run = reference.train(problem, spec, params, config, quiet)?;
+    let (epochs, final_weights) = compare_runs(&run, &reference_run);
     Ok(CheckReport {
         evaluation,
         epochs,

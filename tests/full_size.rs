@@ -4,7 +4,8 @@
 
 mod common;
 
-use popdecode::compare::{Comparison, assert_all, tolerance};
+use popdecode::check::compare_runs;
+use popdecode::compare::assert_all;
 use popdecode::cpu::CpuBackend;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
@@ -39,35 +40,12 @@ fn tutorial_run(backend: &mut dyn Backend) -> Trained {
 fn fifty_epochs_at_full_size_match_gpu_against_cpu_and_the_tutorials_scale() {
     let gpu = tutorial_run(&mut common::gpu());
     let cpu = tutorial_run(&mut CpuBackend);
-    let mut c = Vec::new();
-    for e in 0..50 {
-        c.push(Comparison::new(
-            format!("epoch {} losses", e + 1),
-            &[gpu.history.train_loss[e], gpu.history.test_loss[e]],
-            &[cpu.history.train_loss[e], cpu.history.test_loss[e]],
-            tolerance::LOSS,
-        ));
-    }
-    for ((name, _, a), (_, _, b)) in gpu.params.tensors().iter().zip(cpu.params.tensors().iter()) {
-        c.push(Comparison::new(
-            format!("final {name}"),
-            a,
-            b,
-            tolerance::LOSS,
-        ));
-    }
-    c.push(Comparison::new(
-        "test outputs",
-        &gpu.test_outputs,
-        &cpu.test_outputs,
-        tolerance::LOSS,
-    ));
-    for x in c
-        .iter()
-        .filter(|x| x.name.starts_with("final") || x.name.contains("epoch 50"))
-    {
+    let (epochs, end) = compare_runs(&gpu, &cpu);
+    assert_eq!(epochs.len(), 50);
+    for x in end.iter().chain(epochs.last()) {
         eprintln!("{x}");
     }
+    let c: Vec<_> = epochs.into_iter().chain(end).collect();
     assert_all(&c);
 
     // The stand-in's scale: each printed loss within a factor of 2.5 of the tutorial's on the real data.
