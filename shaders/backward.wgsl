@@ -4,7 +4,8 @@
 //   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update; one more workgroup
 //   does out_layer.bias and records the epoch's losses.
 // input_grad: the gradient of in_layer.weight fused with its update, so w1 is read and written once an epoch.
-//   One thread per COL_TILE vec4s of neurons and HIDDEN_TILE hidden units.
+//   One thread per COL_TILE vec4s of neurons and HIDDEN_TILE hidden units (ROW_SPLIT threads sharing the rows).
+// input_grad_gemm: the same as a tiled matrix product, for wide hidden layers on GPUs.
 // record_losses: the loss bookkeeping alone, at the end of a batch of epochs.
 
 @group(0) @binding(0) var<uniform> hyper: Hyper;

@@ -2,7 +2,9 @@
 //
 // forward_partial: split-K over the long reduction (the neurons). Each thread owns a register tile of
 //   ROW_TILE rows x HIDDEN_TILE hidden units and walks the panel's columns with stride k_threads, so adjacent
-//   threads read adjacent vec4s. It writes one partial sum per (thread, row, unit); no atomics, no barriers.
+//   threads read adjacent vec4s. It writes one partial sum per (thread, row, unit), or with WG_REDUCE per
+//   (workgroup, row, unit); no atomics.
+// forward_gemm: the same partial sums as a tiled matrix product, for wide hidden layers on GPUs.
 // forward_rows: one workgroup per row sums the partials in a fixed order (deterministic), adds the bias,
 //   applies the nonlinearity and reduces the output layer.
 
