@@ -135,132 +135,81 @@ fn fortran_ordered_matrix_is_read_row_major() {
     );
 }
 
-#[test]
-fn a_missing_key_is_named_with_the_keys_found() {
+/// The error `Dataset::load` gives for an .npz named `a.npz` holding `arrays`.
+fn load_error(arrays: &[(&str, Arr)]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let p = tmp(&dir, "a.npz");
-    write(
-        &p,
-        &[
-            ("responses", Arr::F32(&[2, 2], resp(2, 2))),
-            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("a.npz") && e.contains("missing key `resp`") && e.contains("responses, stimuli"),
-        "{e}"
-    );
+    write(&p, arrays);
+    err_text(Dataset::load(&p).expect_err("the file should be refused"))
+}
+
+fn assert_mentions(error: &str, parts: &[&str]) {
+    for part in parts {
+        assert!(error.contains(part), "expected {part:?} in: {error}");
+    }
+}
+
+fn stimuli(n: usize) -> Arr<'static> {
+    const SHAPES: [[usize; 1]; 4] = [[0], [1], [2], [3]];
+    Arr::F32(&SHAPES[n], (0..n).map(|s| s as f32).collect())
+}
+
+#[test]
+fn a_missing_key_is_named_with_the_keys_found() {
+    let e = load_error(&[
+        ("responses", Arr::F32(&[2, 2], resp(2, 2))),
+        ("stimuli", stimuli(2)),
+    ]);
+    assert_mentions(&e, &["a.npz", "missing key `resp`", "responses, stimuli"]);
 }
 
 #[test]
 fn mismatched_lengths_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = tmp(&dir, "a.npz");
-    write(
-        &p,
-        &[
-            ("resp", Arr::F32(&[3, 2], resp(3, 2))),
-            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("`stimuli`") && e.contains("2 entries") && e.contains("3 rows"),
-        "{e}"
-    );
+    let e = load_error(&[
+        ("resp", Arr::F32(&[3, 2], resp(3, 2))),
+        ("stimuli", stimuli(2)),
+    ]);
+    assert_mentions(&e, &["`stimuli`", "2 entries", "3 rows"]);
 }
 
 #[test]
 fn nan_and_inf_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
     for (bad, shown) in [(f32::NAN, "NaN"), (f32::INFINITY, "inf")] {
-        let p = tmp(&dir, "a.npz");
         let mut r = resp(2, 3);
         r[4] = bad;
-        write(
-            &p,
-            &[
-                ("resp", Arr::F32(&[2, 3], r)),
-                ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
-            ],
-        );
-        let e = err_text(Dataset::load(&p).unwrap_err());
-        assert!(
-            e.contains("`resp`") && e.contains("element 4") && e.contains(shown),
-            "{e}"
-        );
-        let p = tmp(&dir, "b.npz");
-        write(
-            &p,
-            &[
-                ("resp", Arr::F32(&[2, 3], resp(2, 3))),
-                ("stimuli", Arr::F32(&[2], vec![0.0, bad])),
-            ],
-        );
-        let e = err_text(Dataset::load(&p).unwrap_err());
-        assert!(e.contains("`stimuli`") && e.contains("finite"), "{e}");
+        let e = load_error(&[("resp", Arr::F32(&[2, 3], r)), ("stimuli", stimuli(2))]);
+        assert_mentions(&e, &["`resp`", "element 4", shown]);
+        let e = load_error(&[
+            ("resp", Arr::F32(&[2, 3], resp(2, 3))),
+            ("stimuli", Arr::F32(&[2], vec![0.0, bad])),
+        ]);
+        assert_mentions(&e, &["`stimuli`", "finite"]);
     }
 }
 
 #[test]
 fn an_empty_matrix_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = tmp(&dir, "a.npz");
-    write(
-        &p,
-        &[
-            ("resp", Arr::F32(&[0, 5], vec![])),
-            ("stimuli", Arr::F32(&[0], vec![])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("`resp`") && e.contains("non-empty") && e.contains("(0, 5)"),
-        "{e}"
-    );
+    let e = load_error(&[("resp", Arr::F32(&[0, 5], vec![])), ("stimuli", stimuli(0))]);
+    assert_mentions(&e, &["`resp`", "non-empty", "(0, 5)"]);
 }
 
 #[test]
 fn wrong_shapes_and_dtypes_are_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let p = tmp(&dir, "a.npz");
-    write(
-        &p,
-        &[
-            ("resp", Arr::F32(&[6], resp(1, 6))),
-            ("stimuli", Arr::F32(&[1], vec![0.0])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("`resp`") && e.contains("2-D") && e.contains("(6,)"),
-        "{e}"
-    );
-    write(
-        &p,
-        &[
-            ("resp", Arr::I32(&[1, 2], vec![1, 2])),
-            ("stimuli", Arr::F32(&[1], vec![0.0])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("`resp`") && e.contains("float32 or float64"),
-        "{e}"
-    );
-    write(
-        &p,
-        &[
-            ("resp", Arr::F32(&[2, 2], resp(2, 2))),
-            ("stimuli", Arr::F32(&[2, 2], vec![0.0; 4])),
-        ],
-    );
-    let e = err_text(Dataset::load(&p).unwrap_err());
-    assert!(
-        e.contains("`stimuli`") && e.contains("(N,) or (N, 1)"),
-        "{e}"
-    );
+    let e = load_error(&[
+        ("resp", Arr::F32(&[6], resp(1, 6))),
+        ("stimuli", stimuli(1)),
+    ]);
+    assert_mentions(&e, &["`resp`", "2-D", "(6,)"]);
+    let e = load_error(&[
+        ("resp", Arr::I32(&[1, 2], vec![1, 2])),
+        ("stimuli", stimuli(1)),
+    ]);
+    assert_mentions(&e, &["`resp`", "float32 or float64"]);
+    let e = load_error(&[
+        ("resp", Arr::F32(&[2, 2], resp(2, 2))),
+        ("stimuli", Arr::F32(&[2, 2], vec![0.0; 4])),
+    ]);
+    assert_mentions(&e, &["`stimuli`", "(N,) or (N, 1)"]);
 }
 
 #[test]
