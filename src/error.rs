@@ -33,10 +33,10 @@ pub enum Error {
     BadArgument { flag: String, what: String },
 
     #[error(
-        "no GPU adapter found{detail}. On Debian/Ubuntu a software Vulkan adapter is one command away: \
+        "no GPU adapter found. On Debian/Ubuntu a software Vulkan adapter is one command away: \
          `apt-get install -y mesa-vulkan-drivers`; or run with `--backend cpu`"
     )]
-    NoAdapter { detail: String },
+    NoAdapter,
 
     #[error("GPU: {0}")]
     Gpu(String),

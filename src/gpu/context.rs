@@ -115,9 +115,7 @@ impl Gpu {
             candidates.extend(adapters(wgpu::Backends::SECONDARY));
         }
         if candidates.is_empty() {
-            return Err(Error::NoAdapter {
-                detail: String::new(),
-            });
+            return Err(Error::NoAdapter);
         }
         if let Some(part) = name_part {
             let names: Vec<String> = candidates

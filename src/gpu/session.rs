@@ -135,7 +135,6 @@ struct PanelBuffers {
 pub struct Session<'g> {
     gpu: &'g Gpu,
     layout: Layout,
-    activation: Activation,
     panels: Vec<PanelBuffers>,
     b1: wgpu::Buffer,
     w2: wgpu::Buffer,
@@ -431,7 +430,6 @@ impl<'g> Session<'g> {
         Ok(Session {
             gpu,
             layout,
-            activation: spec.activation,
             panels,
             b1,
             w2,
@@ -458,10 +456,6 @@ impl<'g> Session<'g> {
 
     pub fn layout(&self) -> &Layout {
         &self.layout
-    }
-
-    pub fn activation(&self) -> Activation {
-        self.activation
     }
 
     /// Sets the weights and the learning rate, and starts the epoch count afresh.
@@ -746,16 +740,6 @@ impl<'g> Session<'g> {
     /// Copies buffer ranges (in f32s) back to the host, waiting for the queue.
     fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
         self.submit_then_read(|_| {}, ranges)?.wait(self.gpu)
-    }
-
-    /// The losses of the epochs run so far, and the training loss at the current weights.
-    pub fn history(&self) -> Result<(History, f64)> {
-        let e = self.epochs_done;
-        PendingHistory {
-            read: self.submit_then_read(|_| {}, &[(&self.losses, 0, 2 * e + 1)])?,
-            epochs: e,
-        }
-        .wait(self.gpu)
     }
 
     /// The outputs on the test rows at the current weights (after at least one epoch or `evaluate`).
