@@ -10,7 +10,7 @@ use crate::gpu::Gpu;
 use crate::gpu::layout::Tuning;
 use crate::gpu::session::{Mode, Session};
 use crate::metrics::median;
-use crate::model::{Activation, Params, Spec};
+use crate::model::{Params, Spec};
 use crate::problem::Problem;
 use crate::train::{Backend, Config};
 
@@ -70,11 +70,7 @@ pub struct BenchPlan {
 }
 
 fn network(problem: &Problem, hidden: usize) -> (Spec, Params) {
-    let spec = Spec {
-        neurons: problem.neurons(),
-        hidden,
-        activation: Activation::Relu,
-    };
+    let spec = Spec::tutorial(problem.neurons(), hidden);
     let params = Params::init(&spec, 1);
     (spec, params)
 }
@@ -95,6 +91,7 @@ pub fn bench(
     let config = Config {
         epochs: plan.epochs,
         lr: BENCH_LR,
+        ..Config::default()
     };
     let warm = Config {
         epochs: plan.epochs.min(3),

@@ -3,12 +3,12 @@
 
 use crate::compare::{Comparison, tolerance};
 use crate::error::Result;
-use crate::model::{IN_BIAS, IN_WEIGHT, OUT_BIAS, OUT_WEIGHT, Params, Spec};
+use crate::model::{Params, Spec};
 use crate::problem::Problem;
 use crate::train::{Backend, Config, Evaluation, Trained};
 
 pub struct CheckReport {
-    /// Outputs, loss and the four gradients at the initial weights.
+    /// Outputs, loss and every gradient at the initial weights.
     pub evaluation: Vec<Comparison>,
     /// (train, test) losses of each epoch of the short run.
     pub epochs: Vec<Comparison>,
@@ -34,17 +34,23 @@ impl CheckReport {
     }
 }
 
-/// Outputs, loss and the four gradients of one evaluation against a reference's (tolerance `TENSOR`).
-pub fn compare_evaluations(got: &Evaluation, want: &Evaluation) -> Vec<Comparison> {
+/// Outputs, loss and every gradient of one evaluation of the network `spec` against a reference's
+/// (tolerance `TENSOR`).
+pub fn compare_evaluations(got: &Evaluation, want: &Evaluation, spec: &Spec) -> Vec<Comparison> {
     let mut c = vec![
         Comparison::new("outputs", &got.outputs, &want.outputs, tolerance::TENSOR),
         Comparison::new("loss", &[got.loss], &[want.loss], tolerance::TENSOR),
     ];
-    for (i, name) in TENSOR_NAMES.iter().enumerate() {
+    for ((name, g), w) in spec
+        .tensor_names()
+        .into_iter()
+        .zip(&got.grads)
+        .zip(&want.grads)
+    {
         c.push(Comparison::new(
             format!("grad {name}"),
-            &got.grads[i],
-            &want.grads[i],
+            g,
+            w,
             tolerance::TENSOR,
         ));
     }
@@ -89,8 +95,6 @@ pub fn compare_runs(got: &Trained, want: &Trained) -> (Vec<Comparison>, Vec<Comp
     (epochs, end)
 }
 
-const TENSOR_NAMES: [&str; 4] = [IN_WEIGHT, IN_BIAS, OUT_WEIGHT, OUT_BIAS];
-
 /// Compares `backend` with `reference` (the CPU).
 pub fn check(
     backend: &mut dyn Backend,
@@ -101,8 +105,9 @@ pub fn check(
     config: &Config,
 ) -> Result<CheckReport> {
     let evaluation = compare_evaluations(
-        &backend.evaluate(problem, spec, params)?,
-        &reference.evaluate(problem, spec, params)?,
+        &backend.evaluate(problem, spec, params, &config.penalty)?,
+        &reference.evaluate(problem, spec, params, &config.penalty)?,
+        spec,
     );
     let quiet = &mut |_: &crate::train::Progress| {};
     let run = backend.train(problem, spec, params, config, quiet)?;

@@ -1,7 +1,7 @@
-//! The CPU reference: the network's mathematics written out plainly, in f64, for checking everything else.
+//! The CPU reference: the networks' mathematics written out plainly, in f64, for checking everything else.
 //!
-//! Parameters are held in f64 during training and every sum accumulates in f64; the only concession to speed
-//! is rayon over independent rows and hidden units, which does not change any result.
+//! Parameters and optimizer state are held in f64 during training and every sum accumulates in f64; the only
+//! concession to speed is rayon over independent rows and units, which does not change any result.
 
 use std::time::Instant;
 
@@ -9,49 +9,78 @@ use rayon::prelude::*;
 
 use crate::data::Matrix;
 use crate::error::Result;
-use crate::metrics::mse;
-use crate::model::{Params, Spec};
+use crate::model::{Activation, Params, Spec};
+use crate::objective::Penalty;
 use crate::problem::Problem;
-use crate::train::{Backend, Config, Evaluation, History, Progress, Trained};
+use crate::train::{Backend, Config, Evaluation, History, Optimizer, Progress, Trained};
 
-/// The network's weights in f64, same layouts as `Params`.
+/// One layer's weights in f64, same layout as `model::Layer`.
+#[derive(Clone, Debug)]
+struct LayerW {
+    inputs: usize,
+    outputs: usize,
+    weight: Vec<f64>,
+    bias: Vec<f64>,
+}
+
+/// The network's weights in f64.
 #[derive(Clone, Debug)]
 struct Weights {
-    in_weight: Vec<f64>,
-    in_bias: Vec<f64>,
-    out_weight: Vec<f64>,
-    out_bias: f64,
+    layers: Vec<LayerW>,
 }
 
 impl Weights {
     fn from(params: &Params) -> Weights {
         let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
         Weights {
-            in_weight: wide(&params.in_weight),
-            in_bias: wide(&params.in_bias),
-            out_weight: wide(&params.out_weight),
-            out_bias: params.out_bias[0] as f64,
+            layers: params
+                .layers
+                .iter()
+                .map(|l| LayerW {
+                    inputs: l.inputs,
+                    outputs: l.outputs,
+                    weight: wide(&l.weight),
+                    bias: wide(&l.bias),
+                })
+                .collect(),
         }
     }
 
-    fn to_params(&self, neurons: usize, hidden: usize) -> Params {
-        let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
-        Params {
-            neurons,
-            hidden,
-            in_weight: narrow(&self.in_weight),
-            in_bias: narrow(&self.in_bias),
-            out_weight: narrow(&self.out_weight),
-            out_bias: vec![self.out_bias as f32],
+    fn to_params(&self, spec: &Spec) -> Params {
+        let mut params = Params::zeros(spec);
+        for (dst, src) in params.layers.iter_mut().zip(&self.layers) {
+            dst.weight = src.weight.iter().map(|&x| x as f32).collect();
+            dst.bias = src.bias.iter().map(|&x| x as f32).collect();
         }
+        params
+    }
+
+    /// Every tensor mutably, in `Params::tensors()` order.
+    fn tensors_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| [&mut l.weight, &mut l.bias])
+    }
+
+    /// Weights from a flat vector in `Params::tensors()` order.
+    fn from_flat(spec: &Spec, flat: &[f64]) -> Weights {
+        let mut w = Weights::from(&Params::zeros(spec));
+        let mut at = 0;
+        for t in w.tensors_mut() {
+            let n = t.len();
+            t.copy_from_slice(&flat[at..at + n]);
+            at += n;
+        }
+        w
     }
 }
 
-/// The forward pass over every row of `x`.
+/// The forward pass over some rows of `x`.
 struct Forward {
-    /// Hidden pre-activations, rows x hidden.
-    pre: Vec<f64>,
-    outputs: Vec<f64>,
+    /// Each hidden layer's activations after the nonlinearity, rows x units.
+    hidden: Vec<Vec<f64>>,
+    /// The last layer's raw outputs (before any LogSoftmax), rows x outputs.
+    raw: Vec<f64>,
 }
 
 fn dot(x: &[f32], w: &[f64]) -> f64 {
@@ -72,74 +101,167 @@ fn dot(x: &[f32], w: &[f64]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-fn forward(x: &Matrix, w: &Weights, spec: &Spec) -> Forward {
-    let (n, m) = (spec.neurons, spec.hidden);
-    let pre: Vec<f64> = (0..x.rows)
-        .into_par_iter()
-        .flat_map_iter(|r| {
-            let row = x.row(r);
-            (0..m).map(move |j| w.in_bias[j] + dot(row, &w.in_weight[j * n..(j + 1) * n]))
+/// `input . W^T + b` for a small dense input, rows x outputs.
+fn dense(input: &[f64], layer: &LayerW) -> Vec<f64> {
+    input
+        .chunks(layer.inputs)
+        .flat_map(|row| {
+            layer
+                .weight
+                .chunks(layer.inputs)
+                .zip(&layer.bias)
+                .map(|(w, &b)| b + row.iter().zip(w).map(|(a, b)| a * b).sum::<f64>())
         })
-        .collect();
-    let outputs = pre
-        .chunks(m)
-        .map(|h| {
-            w.out_bias
-                + h.iter()
-                    .zip(&w.out_weight)
-                    .map(|(&p, &v)| v * spec.activation.apply(p))
-                    .sum::<f64>()
-        })
-        .collect();
-    Forward { pre, outputs }
+        .collect()
 }
 
-/// The loss on `x` and the gradient of every tensor, in `Params::tensors()` order.
-fn gradients(x: &Matrix, y: &[f32], w: &Weights, spec: &Spec) -> (Forward, f64, [Vec<f64>; 4]) {
-    let (n, m, rows) = (spec.neurons, spec.hidden, x.rows);
-    let fwd = forward(x, w, spec);
-    let loss = mse(&fwd.outputs, y);
-    // d loss / d output for each row.
-    let dy: Vec<f64> = fwd
-        .outputs
-        .iter()
-        .zip(y)
-        .map(|(&o, &t)| 2.0 * (o - t as f64) / rows as f64)
-        .collect();
-    let act = spec.activation;
-    // d loss / d hidden pre-activation, rows x hidden.
-    let delta: Vec<f64> = (0..rows * m)
-        .map(|i| dy[i / m] * w.out_weight[i % m] * act.derivative(fwd.pre[i]))
-        .collect();
-    let out_bias = vec![dy.iter().sum::<f64>()];
-    let out_weight: Vec<f64> = (0..m)
-        .map(|j| {
-            (0..rows)
-                .map(|r| dy[r] * act.apply(fwd.pre[r * m + j]))
-                .sum()
+fn forward(x: &Matrix, rows: &[usize], w: &Weights, act: Activation) -> Forward {
+    let first = &w.layers[0];
+    let n = first.inputs;
+    let pre: Vec<f64> = rows
+        .par_iter()
+        .flat_map_iter(|&r| {
+            let row = x.row(r);
+            (0..first.outputs)
+                .map(move |j| first.bias[j] + dot(row, &first.weight[j * n..(j + 1) * n]))
         })
         .collect();
-    let in_bias: Vec<f64> = (0..m)
-        .map(|j| (0..rows).map(|r| delta[r * m + j]).sum())
-        .collect();
-    let mut in_weight = vec![0.0f64; m * n];
-    in_weight.par_chunks_mut(n).enumerate().for_each(|(j, g)| {
-        for r in 0..rows {
-            let d = delta[r * m + j];
-            for (gi, &xi) in g.iter_mut().zip(x.row(r)) {
-                *gi += d * xi as f64;
+    let mut hidden = vec![pre.iter().map(|&p| act.apply(p)).collect::<Vec<f64>>()];
+    for layer in &w.layers[1..w.layers.len() - 1] {
+        let pre = dense(hidden.last().expect("one hidden layer at least"), layer);
+        hidden.push(pre.iter().map(|&p| act.apply(p)).collect());
+    }
+    let raw = dense(
+        hidden.last().expect("one hidden layer at least"),
+        w.layers.last().expect("an output layer"),
+    );
+    Forward { hidden, raw }
+}
+
+/// The objective with its penalty on `rows` of `x`, the forward pass, and the gradient of every tensor in
+/// `Params::tensors()` order.
+fn gradients(
+    x: &Matrix,
+    y: &[f32],
+    rows: &[usize],
+    w: &Weights,
+    spec: &Spec,
+    penalty: &Penalty,
+) -> (Forward, f64, Vec<Vec<f64>>) {
+    let act = spec.activation;
+    let fwd = forward(x, rows, w, act);
+    let targets: Vec<f32> = rows.iter().map(|&r| y[r]).collect();
+    let (loss, mut delta) = spec.objective.loss_and_grad(&fwd.raw, &targets);
+    let loss = loss + penalty.value(&w.layers[0].weight);
+    let n_rows = rows.len();
+    let mut grads = vec![Vec::new(); 2 * w.layers.len()];
+    // From the last layer back: `delta` is d loss / d this layer's raw outputs, rows x outputs.
+    for l in (0..w.layers.len()).rev() {
+        let layer = &w.layers[l];
+        let (outs, ins) = (layer.outputs, layer.inputs);
+        grads[2 * l + 1] = (0..outs)
+            .map(|o| (0..n_rows).map(|r| delta[r * outs + o]).sum())
+            .collect();
+        if l == 0 {
+            let mut g = vec![0.0f64; outs * ins];
+            g.par_chunks_mut(ins).enumerate().for_each(|(o, g)| {
+                for (i, &r) in rows.iter().enumerate() {
+                    let d = delta[i * outs + o];
+                    for (gi, &xi) in g.iter_mut().zip(x.row(r)) {
+                        *gi += d * xi as f64;
+                    }
+                }
+            });
+            for (gi, &wi) in g.iter_mut().zip(&layer.weight) {
+                *gi += penalty.grad(wi);
+            }
+            grads[0] = g;
+            break;
+        }
+        let input = &fwd.hidden[l - 1];
+        grads[2 * l] = (0..outs * ins)
+            .map(|k| {
+                let (o, i) = (k / ins, k % ins);
+                (0..n_rows)
+                    .map(|r| delta[r * outs + o] * input[r * ins + i])
+                    .sum()
+            })
+            .collect();
+        // d loss / d the previous layer's pre-activation; ReLU's mask is read from its output (> 0 exactly
+        // when the pre-activation is).
+        delta = (0..n_rows * ins)
+            .map(|k| {
+                let (r, i) = (k / ins, k % ins);
+                let back: f64 = (0..outs)
+                    .map(|o| delta[r * outs + o] * layer.weight[o * ins + i])
+                    .sum();
+                back * act.derivative(input[k])
+            })
+            .collect();
+    }
+    (fwd, loss, grads)
+}
+
+/// An optimizer's state: one buffer per tensor for momentum or Adam's first moment, one for Adam's second.
+struct Stepper {
+    optimizer: Optimizer,
+    lr: f64,
+    steps: u64,
+    first: Vec<Vec<f64>>,
+    second: Vec<Vec<f64>>,
+}
+
+impl Stepper {
+    fn new(config: &Config, w: &Weights) -> Stepper {
+        let zeros: Vec<Vec<f64>> = w
+            .layers
+            .iter()
+            .flat_map(|l| [vec![0.0; l.weight.len()], vec![0.0; l.bias.len()]])
+            .collect();
+        Stepper {
+            optimizer: config.optimizer,
+            lr: config.lr,
+            steps: 0,
+            first: zeros.clone(),
+            second: zeros,
+        }
+    }
+
+    fn step(&mut self, w: &mut Weights, grads: &[Vec<f64>]) {
+        self.steps += 1;
+        let lr = self.lr;
+        for (((p, g), m), v) in w
+            .tensors_mut()
+            .zip(grads)
+            .zip(&mut self.first)
+            .zip(&mut self.second)
+        {
+            match self.optimizer {
+                Optimizer::Sgd { momentum: 0.0 } => {
+                    p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
+                }
+                Optimizer::Sgd { momentum } => {
+                    for ((p, g), b) in p.iter_mut().zip(g).zip(m.iter_mut()) {
+                        // torch.optim.SGD: the buffer starts as the first gradient, which is what
+                        // momentum * 0 + g gives.
+                        *b = momentum * *b + g;
+                        *p -= lr * *b;
+                    }
+                }
+                Optimizer::Adam { beta1, beta2, eps } => {
+                    let t = self.steps as i32;
+                    let c1 = 1.0 - beta1.powi(t);
+                    let c2 = (1.0 - beta2.powi(t)).sqrt();
+                    for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
+                    {
+                        *m = beta1 * *m + (1.0 - beta1) * g;
+                        *v = beta2 * *v + (1.0 - beta2) * g * g;
+                        *p -= lr / c1 * *m / (v.sqrt() / c2 + eps);
+                    }
+                }
             }
         }
-    });
-    (fwd, loss, [in_weight, in_bias, out_weight, out_bias])
-}
-
-fn sgd_step(w: &mut Weights, grads: &[Vec<f64>; 4], lr: f64) {
-    let step = |p: &mut [f64], g: &[f64]| p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
-    step(&mut w.in_weight, &grads[0]);
-    step(&mut w.in_bias, &grads[1]);
-    step(&mut w.out_weight, &grads[2]);
-    w.out_bias -= lr * grads[3][0];
+    }
 }
 
 /// The CPU backend. It holds nothing between calls.
@@ -154,11 +276,19 @@ impl Backend for CpuBackend {
         )
     }
 
-    fn evaluate(&mut self, problem: &Problem, spec: &Spec, params: &Params) -> Result<Evaluation> {
+    fn evaluate(
+        &mut self,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        penalty: &Penalty,
+    ) -> Result<Evaluation> {
         let w = Weights::from(params);
-        let (fwd, loss, grads) = gradients(&problem.x_train, &problem.y_train, &w, spec);
+        let rows: Vec<usize> = (0..problem.n_train()).collect();
+        let (fwd, loss, grads) =
+            gradients(&problem.x_train, &problem.y_train, &rows, &w, spec, penalty);
         Ok(Evaluation {
-            outputs: fwd.outputs,
+            outputs: spec.objective.transform(&fwd.raw),
             loss,
             grads,
         })
@@ -174,15 +304,27 @@ impl Backend for CpuBackend {
     ) -> Result<Trained> {
         let start = Instant::now();
         let mut w = Weights::from(params);
+        let mut stepper = Stepper::new(config, &w);
+        let n_train = problem.n_train();
         let mut history = History::default();
-        let mut test_outputs = Vec::new();
         for epoch in 1..=config.epochs {
-            let (_, loss, grads) = gradients(&problem.x_train, &problem.y_train, &w, spec);
-            sgd_step(&mut w, &grads, config.lr);
-            let test = forward(&problem.x_test, &w, spec);
-            history.train_loss.push(loss);
-            history.test_loss.push(mse(&test.outputs, &problem.y_test));
-            test_outputs = test.outputs;
+            let mut epoch_loss = 0.0;
+            for batch in config.batches(n_train, epoch - 1) {
+                let (_, loss, grads) = gradients(
+                    &problem.x_train,
+                    &problem.y_train,
+                    &batch,
+                    &w,
+                    spec,
+                    &config.penalty,
+                );
+                epoch_loss += loss * batch.len() as f64 / n_train as f64;
+                stepper.step(&mut w, &grads);
+            }
+            history.train_loss.push(epoch_loss);
+            history
+                .test_loss
+                .push(objective_on(&problem.x_test, &problem.y_test, &w, spec, &config.penalty).0);
             if epoch % config.report_every() == 0 || epoch == config.epochs {
                 progress(&Progress {
                     epoch,
@@ -190,15 +332,17 @@ impl Backend for CpuBackend {
                 });
             }
         }
-        if config.epochs == 0 {
-            test_outputs = forward(&problem.x_test, &w, spec).outputs;
-        }
-        let final_train_loss = mse(
-            &forward(&problem.x_train, &w, spec).outputs,
+        let (_, test_outputs) =
+            objective_on(&problem.x_test, &problem.y_test, &w, spec, &config.penalty);
+        let (final_train_loss, _) = objective_on(
+            &problem.x_train,
             &problem.y_train,
+            &w,
+            spec,
+            &config.penalty,
         );
         Ok(Trained {
-            params: w.to_params(spec.neurons, spec.hidden),
+            params: w.to_params(spec),
             history,
             test_outputs,
             final_train_loss,
@@ -208,31 +352,52 @@ impl Backend for CpuBackend {
     }
 }
 
-/// The outputs of the network at `params` for every row of `x`, in f64: for predictions and tests.
-pub fn predict(x: &Matrix, spec: &Spec, params: &Params) -> Vec<f64> {
-    forward(x, &Weights::from(params), spec).outputs
+/// The objective with its penalty on every row of `x`, and the network's outputs there.
+fn objective_on(
+    x: &Matrix,
+    y: &[f32],
+    w: &Weights,
+    spec: &Spec,
+    penalty: &Penalty,
+) -> (f64, Vec<f64>) {
+    let rows: Vec<usize> = (0..x.rows).collect();
+    let fwd = forward(x, &rows, w, spec.activation);
+    let (loss, _) = spec.objective.loss_and_grad(&fwd.raw, y);
+    (
+        loss + penalty.value(&w.layers[0].weight),
+        spec.objective.transform(&fwd.raw),
+    )
 }
 
-/// Loss and gradients at `params`, for finite-difference tests.
+/// The outputs of the network at `params` for every row of `x`, in f64 (log-probabilities for classes).
+pub fn predict(x: &Matrix, spec: &Spec, params: &Params) -> Vec<f64> {
+    let rows: Vec<usize> = (0..x.rows).collect();
+    let fwd = forward(x, &rows, &Weights::from(params), spec.activation);
+    spec.objective.transform(&fwd.raw)
+}
+
+/// Each hidden layer's activations at `params` for every row of `x`, rows x units: for pictures of what the
+/// hidden units respond to.
+pub fn hidden_activations(x: &Matrix, spec: &Spec, params: &Params) -> Vec<Vec<f64>> {
+    let rows: Vec<usize> = (0..x.rows).collect();
+    forward(x, &rows, &Weights::from(params), spec.activation).hidden
+}
+
+/// Loss and gradients at `params` on all rows of `x`, for finite-difference tests.
 pub fn loss_and_gradients(
     x: &Matrix,
     y: &[f32],
     spec: &Spec,
     params: &Params,
-) -> (f64, [Vec<f64>; 4]) {
-    let (_, loss, grads) = gradients(x, y, &Weights::from(params), spec);
+    penalty: &Penalty,
+) -> (f64, Vec<Vec<f64>>) {
+    let rows: Vec<usize> = (0..x.rows).collect();
+    let (_, loss, grads) = gradients(x, y, &rows, &Weights::from(params), spec, penalty);
     (loss, grads)
 }
 
 /// The loss at weights given in f64 (flattened in `Params::tensors()` order), for finite differences that
 /// must not be rounded to f32.
-pub fn loss_at(x: &Matrix, y: &[f32], spec: &Spec, flat: &[f64]) -> f64 {
-    let (n, m) = (spec.neurons, spec.hidden);
-    let w = Weights {
-        in_weight: flat[..m * n].to_vec(),
-        in_bias: flat[m * n..m * n + m].to_vec(),
-        out_weight: flat[m * n + m..m * n + 2 * m].to_vec(),
-        out_bias: flat[m * n + 2 * m],
-    };
-    mse(&forward(x, &w, spec).outputs, y)
+pub fn loss_at(x: &Matrix, y: &[f32], spec: &Spec, penalty: &Penalty, flat: &[f64]) -> f64 {
+    objective_on(x, y, &Weights::from_flat(spec, flat), spec, penalty).0
 }

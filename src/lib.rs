@@ -10,6 +10,7 @@ pub mod error;
 pub mod gpu;
 pub mod metrics;
 pub mod model;
+pub mod objective;
 pub mod problem;
 pub mod report;
 pub mod train;

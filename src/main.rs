@@ -14,9 +14,10 @@ use popdecode::data::synth::{self, SynthConfig};
 use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
 use popdecode::gpu::{GpuBackend, list_adapters};
 use popdecode::model::{Activation, Params, Spec};
+use popdecode::objective::{Objective, Penalty};
 use popdecode::problem::Problem;
 use popdecode::report::{Summary, progress_line, write_history_csv};
-use popdecode::train::{BackendChoice, Config, open_backend};
+use popdecode::train::{BackendChoice, Config, Optimizer, open_backend};
 
 #[derive(Parser)]
 #[command(
@@ -130,15 +131,52 @@ struct DataArgs {
     seed: u64,
 }
 
+/// What the network decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Task {
+    /// The stimulus angle in degrees (the tutorial).
+    Regress,
+    /// The stimulus's orientation bin among --classes equal bins (the bonus tutorial).
+    Classify,
+}
+
+/// The regression loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LossChoice {
+    /// Mean squared error in degrees² (the tutorial's nn.MSELoss).
+    Mse,
+    /// Mean of |exp(i θ̂) - exp(i θ)|: no penalty for decoding across 0/360.
+    Circular,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum OptimizerChoice {
+    /// Gradient descent, with --momentum if given (torch.optim.SGD).
+    Sgd,
+    /// Adam with PyTorch's defaults: betas 0.9 and 0.999, eps 1e-8.
+    Adam,
+}
+
 #[derive(Args)]
 struct ModelArgs {
-    /// Hidden units M.
-    #[arg(long, value_name = "M", default_value_t = 10)]
-    hidden: usize,
+    /// Regress the angle, or classify it into orientation bins (Linear -> ReLU -> Linear(M, C) ->
+    /// LogSoftmax, NLL loss).
+    #[arg(long, value_enum, default_value_t = Task::Regress)]
+    task: Task,
+    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1.
+    #[arg(long, value_name = "C", default_value_t = 20)]
+    classes: usize,
+    /// The regression loss (classification always uses NLL).
+    #[arg(long, value_enum, default_value_t = LossChoice::Mse)]
+    loss: LossChoice,
+    /// Hidden units M, or several hidden layers' widths, e.g. 200,100,50 [default: 10 for regress, 20 for
+    /// classify].
+    #[arg(long, value_name = "M[,M2,...]", value_delimiter = ',')]
+    hidden: Option<Vec<usize>>,
     /// The hidden nonlinearity: relu (the tutorial's DeepNetReLU) or linear (its DeepNet).
     #[arg(long, value_enum, default_value_t = Activation::Relu)]
     activation: Activation,
-    /// Initial weights: an .npz with PyTorch state_dict names (in_layer.weight, in_layer.bias,
+    /// Initial weights: an .npz with PyTorch state_dict names (in_layer.weight, in_layer.bias, [hidden_layers.0.weight, ...,]
     /// out_layer.weight, out_layer.bias).
     #[arg(long, value_name = "FILE.npz")]
     init: Option<PathBuf>,
@@ -147,18 +185,42 @@ struct ModelArgs {
     init_seed: u64,
 }
 
+/// How to train, shared by `train` and `check`.
+#[derive(Args)]
+struct OptimArgs {
+    /// Learning rate [default: 1e-4 for regress, 0.1 for classify, as in the tutorials].
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long, value_enum, default_value_t = OptimizerChoice::Sgd)]
+    optimizer: OptimizerChoice,
+    /// SGD momentum (torch.optim.SGD's `momentum`).
+    #[arg(long, value_name = "BETA", default_value_t = 0.0)]
+    momentum: f64,
+    /// Rows per gradient step (mini-batch SGD, reshuffled each epoch) [default: all training rows].
+    #[arg(long, value_name = "B")]
+    batch_size: Option<usize>,
+    /// Seed of the mini-batch shuffles.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    shuffle_seed: u64,
+    /// L2 penalty on the input weights: adds L2 * sum(W_in ** 2) to the loss.
+    #[arg(long, value_name = "L2", default_value_t = 0.0)]
+    l2: f64,
+    /// L1 penalty on the input weights: adds L1 * sum(|W_in|) to the loss.
+    #[arg(long, value_name = "L1", default_value_t = 0.0)]
+    l1: f64,
+}
+
 #[derive(Args)]
 struct TrainArgs {
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
     model: ModelArgs,
-    /// Full-batch gradient-descent epochs.
+    /// Passes over the training rows.
     #[arg(long, default_value_t = 50)]
     epochs: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 1e-4)]
-    lr: f64,
+    #[command(flatten)]
+    optim: OptimArgs,
     /// Where to train: the GPU when one is found (auto), the GPU, or the CPU reference.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
@@ -182,9 +244,8 @@ struct CheckArgs {
     /// Epochs of the short training run compared epoch by epoch.
     #[arg(long, default_value_t = 10)]
     epochs: usize,
-    /// Learning rate of the short run.
-    #[arg(long, default_value_t = 1e-4)]
-    lr: f64,
+    #[command(flatten)]
+    optim: OptimArgs,
     /// Pick the GPU adapter whose name contains this (case-insensitive).
     #[arg(long, value_name = "SUBSTRING")]
     adapter: Option<String>,
@@ -282,14 +343,27 @@ fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
 }
 
 fn model(args: &ModelArgs, neurons: usize) -> Result<(Spec, Params)> {
-    if args.hidden == 0 {
-        bail!("--hidden: expected at least 1 hidden unit");
-    }
+    let objective = match (args.task, args.loss) {
+        (Task::Regress, LossChoice::Mse) => Objective::Mse,
+        (Task::Regress, LossChoice::Circular) => Objective::Circular,
+        (Task::Classify, LossChoice::Mse) => Objective::Nll {
+            classes: args.classes,
+        },
+        (Task::Classify, LossChoice::Circular) => {
+            bail!("--loss circular: is for --task regress; classification is trained on NLL")
+        }
+    };
+    let hidden = args.hidden.clone().unwrap_or(match args.task {
+        Task::Regress => vec![10],
+        Task::Classify => vec![20],
+    });
     let spec = Spec {
         neurons,
-        hidden: args.hidden,
+        hidden,
         activation: args.activation,
+        objective,
     };
+    spec.validate()?;
     let params = match &args.init {
         Some(path) => Params::load(path, &spec)?,
         None => Params::init(&spec, args.init_seed),
@@ -297,25 +371,94 @@ fn model(args: &ModelArgs, neurons: usize) -> Result<(Spec, Params)> {
     Ok((spec, params))
 }
 
+/// "Linear(23589, 10) -> ReLU -> Linear(10, 1)", with "-> LogSoftmax" for classifiers.
 fn describe_network(spec: &Spec) -> String {
     let act = match spec.activation {
-        Activation::Relu => " -> ReLU",
-        Activation::Linear => "",
+        Activation::Relu => " -> ReLU -> ",
+        Activation::Linear => " -> ",
     };
-    format!(
-        "Linear({}, {}){act} -> Linear({}, 1)",
-        spec.neurons, spec.hidden, spec.hidden
-    )
+    let layers: Vec<String> = spec
+        .layer_shapes()
+        .iter()
+        .map(|(out, inp)| format!("Linear({inp}, {out})"))
+        .collect();
+    let head = match spec.objective {
+        Objective::Nll { .. } => " -> LogSoftmax, NLL loss",
+        Objective::Mse => ", MSE loss",
+        Objective::Circular => ", circular loss",
+    };
+    format!("{}{head}", layers.join(act))
 }
 
-fn check_training_flags(epochs: usize, lr: f64) -> Result<Config> {
+fn training_config(epochs: usize, args: &OptimArgs, task: Task) -> Result<Config> {
     if epochs == 0 {
         bail!("--epochs: expected at least 1");
     }
+    let lr = args.lr.unwrap_or(match task {
+        Task::Regress => 1e-4,
+        Task::Classify => 0.1,
+    });
     if !(lr.is_finite() && lr >= 0.0) {
         bail!("--lr: expected a finite, non-negative learning rate, got {lr}");
     }
-    Ok(Config { epochs, lr })
+    if !(0.0..1.0).contains(&args.momentum) {
+        bail!(
+            "--momentum: expected a value in [0, 1), got {}",
+            args.momentum
+        );
+    }
+    let optimizer = match args.optimizer {
+        OptimizerChoice::Sgd => Optimizer::Sgd {
+            momentum: args.momentum,
+        },
+        OptimizerChoice::Adam if args.momentum != 0.0 => {
+            bail!("--momentum: applies to --optimizer sgd; Adam uses its own betas (0.9, 0.999)")
+        }
+        OptimizerChoice::Adam => Optimizer::ADAM,
+    };
+    if args.batch_size == Some(0) {
+        bail!("--batch-size: expected at least 1 row per batch");
+    }
+    for (flag, v) in [("--l1", args.l1), ("--l2", args.l2)] {
+        if !(v.is_finite() && v >= 0.0) {
+            bail!("{flag}: expected a finite, non-negative penalty, got {v}");
+        }
+    }
+    Ok(Config {
+        epochs,
+        lr,
+        optimizer,
+        batch_size: args.batch_size,
+        penalty: Penalty {
+            l1: args.l1,
+            l2: args.l2,
+        },
+        shuffle_seed: args.shuffle_seed,
+    })
+}
+
+/// "lr 0.0001, SGD, full batch", "lr 0.001, Adam, batches of 32", with penalties when set.
+fn describe_training(config: &Config, n_train: usize) -> String {
+    let optimizer = match config.optimizer {
+        Optimizer::Sgd { momentum: 0.0 } => "SGD".to_string(),
+        Optimizer::Sgd { momentum } => format!("SGD with momentum {momentum}"),
+        Optimizer::Adam { .. } => "Adam".to_string(),
+    };
+    let batches = match config.batch_size {
+        Some(b) if b < n_train => format!(
+            "batches of {b}, reshuffled each epoch (seed {})",
+            config.shuffle_seed
+        ),
+        _ => "full batch".to_string(),
+    };
+    let mut s = format!("lr {}, {optimizer}, {batches}", config.lr);
+    if !config.penalty.is_zero() {
+        s += &format!(
+            ", L2 {} and L1 {} on W_in",
+            config.penalty.l2, config.penalty.l1
+        );
+    }
+    s
 }
 
 /// Fails before any work if an output file could not be written where asked.
@@ -338,7 +481,7 @@ fn check_output_path(flag: &str, path: &Path) -> Result<()> {
 
 fn train(args: TrainArgs) -> Result<ExitCode> {
     let launched = Instant::now();
-    let config = check_training_flags(args.epochs, args.lr)?;
+    let config = training_config(args.epochs, &args.optim, args.model.task)?;
     if let Some(p) = &args.history {
         check_output_path("--history", p)?;
     }
@@ -353,9 +496,9 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     }
     println!("data: {described}");
     println!(
-        "network: {}, lr {}, {} epochs, {}",
+        "network: {}; {}, {} epochs, {}",
         describe_network(&spec),
-        config.lr,
+        describe_training(&config, problem.n_train()),
         config.epochs,
         match &args.model.init {
             Some(p) => format!("initial weights from {}", p.display()),
@@ -366,14 +509,8 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
         println!("{}", progress_line(p.epoch, config.epochs, p.history));
     })?;
-    let summary = Summary::new(&trained, &problem);
-    println!(
-        "final: train MSE {:.3}, test MSE {:.3} (deg^2); test angular error: median {:.2} deg, mean {:.2} deg",
-        summary.train_mse,
-        summary.test_mse,
-        summary.test_angular.median_deg,
-        summary.test_angular.mean_deg
-    );
+    let summary = Summary::new(&trained, &problem, &spec);
+    print_summary(&summary, &spec);
     if let Some(path) = &args.history {
         write_history_csv(path, &trained.history)?;
         println!("history: {}", path.display());
@@ -394,8 +531,45 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The final losses and errors; for classifiers, the fraction correct and the confusion between bins.
+fn print_summary(summary: &Summary, spec: &Spec) {
+    let unit = match spec.objective {
+        Objective::Mse => " (deg^2)",
+        _ => "",
+    };
+    println!(
+        "final: train loss {:.4}, test loss {:.4}{unit}; test angular error{}: median {:.2} deg, mean {:.2} deg",
+        summary.train_loss,
+        summary.test_loss,
+        if summary.classes.is_some() {
+            " of the decoded bins' centres"
+        } else {
+            ""
+        },
+        summary.test_angular.median_deg,
+        summary.test_angular.mean_deg
+    );
+    if let Some(c) = &summary.classes {
+        let n: usize = c.confusion.iter().flatten().sum();
+        println!(
+            "test fraction correct: {:.3} ({} of {n} rows in their bin; chance {:.3})",
+            c.fraction_correct,
+            (c.fraction_correct * n as f64).round(),
+            1.0 / c.classes as f64
+        );
+        println!(
+            "confusion (rows: true bin, columns: decoded bin; bins of {} deg):",
+            360 / c.classes.max(1)
+        );
+        for (t, row) in c.confusion.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>3}")).collect();
+            println!("  {t:>3} |{}", cells.join(""));
+        }
+    }
+}
+
 fn check_command(args: CheckArgs) -> Result<ExitCode> {
-    let config = check_training_flags(args.epochs, args.lr)?;
+    let config = training_config(args.epochs, &args.optim, args.model.task)?;
     let (problem, described) = load_problem(&args.data)?;
     let (spec, params) = model(&args.model, problem.neurons())?;
     let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
@@ -403,7 +577,11 @@ fn check_command(args: CheckArgs) -> Result<ExitCode> {
     use popdecode::train::Backend;
     println!("check: {} against {}", gpu.describe(), cpu.describe());
     println!("data: {described}");
-    println!("network: {}", describe_network(&spec));
+    println!(
+        "network: {}; {}",
+        describe_network(&spec),
+        describe_training(&config, problem.n_train())
+    );
     let report = check(&mut gpu, &mut cpu, &problem, &spec, &params, &config)
         .context("running the check")?;
     println!(
@@ -414,8 +592,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode> {
         println!("  {c}");
     }
     println!(
-        "training {} epochs, lr {} (train and test loss of each epoch):",
-        config.epochs, config.lr
+        "training {} epochs (train and test loss of each epoch):",
+        config.epochs
     );
     for c in report.epochs.iter().chain(&report.final_weights) {
         println!("  {c}");

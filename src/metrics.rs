@@ -1,5 +1,8 @@
 //! How good a decoder is, in the units a neuroscientist reads: squared error in degrees², and the absolute
-//! angular error, taken around the circle (decoding 359° for 1° is a 2° error).
+//! angular error, taken around the circle (decoding 359° for 1° is a 2° error); for classifiers, the fraction
+//! of test rows put in the right orientation bin and the confusion between bins.
+
+use crate::objective::class_of;
 
 /// The absolute difference between two directions in degrees, around the circle: in [0, 180].
 pub fn angular_error(decoded: f64, truth: f64) -> f64 {
@@ -37,7 +40,7 @@ pub fn mse(outputs: &[f64], targets: &[f32]) -> f64 {
 }
 
 /// Angular errors of a regression decoder's outputs against the true directions.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AngularSummary {
     pub median_deg: f64,
     pub mean_deg: f64,
@@ -52,6 +55,52 @@ pub fn angular_summary(outputs: &[f64], targets: &[f32]) -> AngularSummary {
     AngularSummary {
         median_deg: median(&errors),
         mean_deg: mean(&errors),
+    }
+}
+
+/// How a classifier did on the test rows: the decoded bin is the most probable one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClassSummary {
+    pub classes: usize,
+    /// Test rows whose decoded bin is their true bin, as a fraction.
+    pub fraction_correct: f64,
+    /// `confusion[t][d]`: test rows of true bin t decoded as bin d.
+    pub confusion: Vec<Vec<usize>>,
+    /// Circular errors between each row's true angle and its decoded bin's centre, in degrees.
+    pub angular: AngularSummary,
+}
+
+/// The most probable bin of each row of `log_probs` (rows x classes); the lowest bin wins ties.
+pub fn decoded_bins(log_probs: &[f64], classes: usize) -> Vec<usize> {
+    log_probs
+        .chunks(classes)
+        .map(|row| {
+            row.iter()
+                .enumerate()
+                .fold((0, f64::NEG_INFINITY), |best, (c, &v)| {
+                    if v > best.1 { (c, v) } else { best }
+                })
+                .0
+        })
+        .collect()
+}
+
+pub fn class_summary(log_probs: &[f64], targets: &[f32], classes: usize) -> ClassSummary {
+    let decoded = decoded_bins(log_probs, classes);
+    let mut confusion = vec![vec![0usize; classes]; classes];
+    let mut correct = 0;
+    let width = 360.0 / classes as f64;
+    let centres: Vec<f64> = decoded.iter().map(|&d| (d as f64 + 0.5) * width).collect();
+    for (&d, &t) in decoded.iter().zip(targets) {
+        let truth = class_of(t, classes);
+        confusion[truth][d] += 1;
+        correct += usize::from(truth == d);
+    }
+    ClassSummary {
+        classes,
+        fraction_correct: correct as f64 / targets.len().max(1) as f64,
+        confusion,
+        angular: angular_summary(&centres, targets),
     }
 }
 
@@ -73,5 +122,15 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
         assert!(median(&[]).is_nan());
+    }
+
+    #[test]
+    fn class_summary_counts_bins() {
+        // Two classes: [0, 180) and [180, 360).
+        let log_probs = [-0.1, -2.0, -3.0, -0.05, -0.2, -1.0];
+        let s = class_summary(&log_probs, &[10.0, 200.0, 300.0], 2);
+        assert_eq!(s.confusion, vec![vec![1, 0], vec![1, 1]]);
+        assert!((s.fraction_correct - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(decoded_bins(&[0.0, 0.0], 2), vec![0]);
     }
 }

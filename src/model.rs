@@ -1,5 +1,10 @@
-//! The tutorial's network, Linear(N, M) -> ReLU -> Linear(M, 1), its parameters, PyTorch's default
-//! initialisation, and weight files that use PyTorch's `state_dict` names and layouts.
+//! The tutorial's networks: Linear(N, M) -> ReLU -> Linear(M, out), or deeper with ReLU between hidden layers,
+//! their parameters, PyTorch's default initialisation, and weight files that use PyTorch's `state_dict` names
+//! and layouts.
+//!
+//! Layer names: the first layer is `in_layer` and the last `out_layer`, as in the tutorial; the layers between
+//! them, in a net with several hidden layers, are `hidden_layers.0`, `hidden_layers.1`, ... (an
+//! `nn.ModuleList` named `hidden_layers`). Each has a `.weight` (outputs x inputs) and a `.bias` (outputs).
 
 use std::path::Path;
 
@@ -8,8 +13,9 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::data::npz::{NpzFile, NpzOut};
 use crate::error::{Error, Result};
+use crate::objective::Objective;
 
-/// The hidden layer's nonlinearity: the tutorial's `DeepNetReLU`, or its linear `DeepNet`.
+/// The hidden layers' nonlinearity: the tutorial's `DeepNetReLU`, or its linear `DeepNet`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Activation {
     Relu,
@@ -40,85 +46,202 @@ impl Activation {
 }
 
 /// The shape of the network.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
     /// N: the input width, one per neuron.
     pub neurons: usize,
-    /// M: the hidden units.
-    pub hidden: usize,
+    /// The hidden layers' widths, first to last; at least one.
+    pub hidden: Vec<usize>,
     pub activation: Activation,
+    /// The loss, which fixes the output layer: 1 unit, or one per class through LogSoftmax.
+    pub objective: Objective,
 }
 
-/// The weights, in PyTorch's layouts: `in_weight` is M x N row-major (`in_layer.weight`), `out_weight` 1 x M.
+impl Spec {
+    /// The tutorial's network: one hidden ReLU layer of `hidden` units, one output, MSE.
+    pub fn tutorial(neurons: usize, hidden: usize) -> Spec {
+        Spec {
+            neurons,
+            hidden: vec![hidden],
+            activation: Activation::Relu,
+            objective: Objective::Mse,
+        }
+    }
+
+    /// The first hidden layer's width, M.
+    pub fn width(&self) -> usize {
+        self.hidden[0]
+    }
+
+    pub fn outputs(&self) -> usize {
+        self.objective.outputs()
+    }
+
+    /// (outputs, inputs) of each linear layer, first to last.
+    pub fn layer_shapes(&self) -> Vec<(usize, usize)> {
+        let mut sizes = vec![self.neurons];
+        sizes.extend(&self.hidden);
+        sizes.push(self.outputs());
+        sizes.windows(2).map(|w| (w[1], w[0])).collect()
+    }
+
+    /// `in_layer`, `hidden_layers.0`, ..., `out_layer`.
+    pub fn layer_names(&self) -> Vec<String> {
+        let between = self.hidden.len() - 1;
+        std::iter::once("in_layer".to_string())
+            .chain((0..between).map(|i| format!("hidden_layers.{i}")))
+            .chain(std::iter::once("out_layer".to_string()))
+            .collect()
+    }
+
+    /// Every tensor's `state_dict` name, in `Params::tensors()` order.
+    pub fn tensor_names(&self) -> Vec<String> {
+        self.layer_names()
+            .iter()
+            .flat_map(|l| [format!("{l}.weight"), format!("{l}.bias")])
+            .collect()
+    }
+
+    /// "23589 -> 10 -> 1", "23589 -> 200 -> 100 -> 20 (log-softmax)".
+    pub fn describe(&self) -> String {
+        let mut s = self.neurons.to_string();
+        for (out, _) in self.layer_shapes() {
+            s += &format!(" -> {out}");
+        }
+        if self.objective.classes().is_some() {
+            s += " (log-softmax)";
+        }
+        s
+    }
+
+    /// Checks what no network can be built from, naming the flag a user would change.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |flag: &str, what: String| Error::BadArgument {
+            flag: flag.into(),
+            what,
+        };
+        if self.neurons == 0 {
+            return Err(bad("--neurons", "expected at least one neuron".into()));
+        }
+        if self.hidden.is_empty() || self.hidden.contains(&0) {
+            return Err(bad(
+                "--hidden",
+                format!(
+                    "expected one or more positive widths, got {:?}",
+                    self.hidden
+                ),
+            ));
+        }
+        if let Objective::Nll { classes } = self.objective
+            && classes < 2
+        {
+            return Err(bad(
+                "--classes",
+                format!("expected at least 2 classes, got {classes}"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One linear layer: `weight` is outputs x inputs, row-major, as `nn.Linear.weight`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    pub name: String,
+    pub inputs: usize,
+    pub outputs: usize,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+/// The weights of every layer, first to last.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Params {
-    pub neurons: usize,
-    pub hidden: usize,
-    pub in_weight: Vec<f32>,
-    pub in_bias: Vec<f32>,
-    pub out_weight: Vec<f32>,
-    pub out_bias: Vec<f32>,
+    pub layers: Vec<Layer>,
 }
 
+/// The first layer's `state_dict` names, kept for callers that read the tutorial's weights.
 pub const IN_WEIGHT: &str = "in_layer.weight";
 pub const IN_BIAS: &str = "in_layer.bias";
 pub const OUT_WEIGHT: &str = "out_layer.weight";
 pub const OUT_BIAS: &str = "out_layer.bias";
 
 impl Params {
-    pub fn zeros(neurons: usize, hidden: usize) -> Params {
-        Params {
-            neurons,
-            hidden,
-            in_weight: vec![0.0; hidden * neurons],
-            in_bias: vec![0.0; hidden],
-            out_weight: vec![0.0; hidden],
-            out_bias: vec![0.0; 1],
-        }
+    pub fn zeros(spec: &Spec) -> Params {
+        let layers = spec
+            .layer_shapes()
+            .into_iter()
+            .zip(spec.layer_names())
+            .map(|((outputs, inputs), name)| Layer {
+                name,
+                inputs,
+                outputs,
+                weight: vec![0.0; outputs * inputs],
+                bias: vec![0.0; outputs],
+            })
+            .collect();
+        Params { layers }
     }
 
-    /// PyTorch's `nn.Linear` default: weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded.
+    /// PyTorch's `nn.Linear` default: weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded, drawn
+    /// layer by layer, weight before bias.
     pub fn init(spec: &Spec, seed: u64) -> Params {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut uniform = |n: usize, fan_in: usize| -> Vec<f32> {
-            let bound = 1.0 / (fan_in as f64).sqrt();
-            (0..n)
-                .map(|_| rng.random_range(-bound..bound) as f32)
-                .collect()
-        };
-        let (n, m) = (spec.neurons, spec.hidden);
-        let in_weight = uniform(m * n, n);
-        let in_bias = uniform(m, n);
-        let out_weight = uniform(m, m);
-        let out_bias = uniform(1, m);
-        Params {
-            neurons: n,
-            hidden: m,
-            in_weight,
-            in_bias,
-            out_weight,
-            out_bias,
+        let mut params = Params::zeros(spec);
+        for layer in &mut params.layers {
+            let bound = 1.0 / (layer.inputs as f64).sqrt();
+            for v in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
+                *v = rng.random_range(-bound..bound) as f32;
+            }
         }
+        params
     }
 
-    /// The four tensors with their `state_dict` names and shapes.
-    pub fn tensors(&self) -> [(&'static str, Vec<usize>, &[f32]); 4] {
-        let (n, m) = (self.neurons, self.hidden);
-        [
-            (IN_WEIGHT, vec![m, n], &self.in_weight),
-            (IN_BIAS, vec![m], &self.in_bias),
-            (OUT_WEIGHT, vec![1, m], &self.out_weight),
-            (OUT_BIAS, vec![1], &self.out_bias),
-        ]
+    /// The first layer, whose weights W_in are M x N.
+    pub fn input(&self) -> &Layer {
+        &self.layers[0]
     }
 
-    fn tensors_mut(&mut self) -> [&mut Vec<f32>; 4] {
-        [
-            &mut self.in_weight,
-            &mut self.in_bias,
-            &mut self.out_weight,
-            &mut self.out_bias,
-        ]
+    /// The last layer.
+    pub fn output(&self) -> &Layer {
+        self.layers.last().expect("a network has layers")
+    }
+
+    pub fn neurons(&self) -> usize {
+        self.input().inputs
+    }
+
+    /// The first hidden layer's width, M.
+    pub fn width(&self) -> usize {
+        self.input().outputs
+    }
+
+    /// Every tensor with its `state_dict` name and shape: each layer's weight, then its bias.
+    pub fn tensors(&self) -> Vec<(String, Vec<usize>, &[f32])> {
+        self.layers
+            .iter()
+            .flat_map(|l| {
+                [
+                    (
+                        format!("{}.weight", l.name),
+                        vec![l.outputs, l.inputs],
+                        l.weight.as_slice(),
+                    ),
+                    (
+                        format!("{}.bias", l.name),
+                        vec![l.outputs],
+                        l.bias.as_slice(),
+                    ),
+                ]
+            })
+            .collect()
+    }
+
+    fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| [&mut l.weight, &mut l.bias])
+            .collect()
     }
 
     /// Every number, tensor after tensor, in `tensors()` order.
@@ -133,21 +256,18 @@ impl Params {
     /// and checks them against the network they are for.
     pub fn load(path: &Path, spec: &Spec) -> Result<Params> {
         let mut file = NpzFile::open(path)?;
-        let mut params = Params::zeros(spec.neurons, spec.hidden);
-        let shapes: Vec<(&str, Vec<usize>)> = params
+        let mut params = Params::zeros(spec);
+        let shapes: Vec<(String, Vec<usize>)> = params
             .tensors()
             .iter()
-            .map(|(k, s, _)| (*k, s.clone()))
+            .map(|(k, s, _)| (k.clone(), s.clone()))
             .collect();
         for ((key, shape), dst) in shapes.into_iter().zip(params.tensors_mut()) {
-            *dst = file.exact_f32(key, &shape).map_err(|e| match e {
+            *dst = file.exact_f32(&key, &shape).map_err(|e| match e {
                 Error::BadArray { path, key, what } => Error::BadArray {
                     path,
                     key,
-                    what: format!(
-                        "{what} (the network has {} neurons and {} hidden units)",
-                        spec.neurons, spec.hidden
-                    ),
+                    what: format!("{what} (the network is {})", spec.describe()),
                 },
                 other => other,
             })?;
@@ -160,8 +280,52 @@ impl Params {
         self.tensors()
             .into_iter()
             .fold(NpzOut::new(), |out, (key, shape, data)| {
-                out.f32(key, &shape, data.to_vec())
+                out.f32(&key, &shape, data.to_vec())
             })
             .write(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deeper_nets_name_their_middle_layers() {
+        let spec = Spec {
+            hidden: vec![200, 100, 50],
+            objective: Objective::Nll { classes: 20 },
+            ..Spec::tutorial(30, 0)
+        };
+        assert_eq!(
+            spec.layer_names(),
+            [
+                "in_layer",
+                "hidden_layers.0",
+                "hidden_layers.1",
+                "out_layer"
+            ]
+        );
+        assert_eq!(
+            spec.layer_shapes(),
+            [(200, 30), (100, 200), (50, 100), (20, 50)]
+        );
+        let p = Params::init(&spec, 3);
+        let names: Vec<String> = p.tensors().into_iter().map(|t| t.0).collect();
+        assert_eq!(names[2], "hidden_layers.0.weight");
+        assert_eq!(names[7], "out_layer.bias");
+    }
+
+    #[test]
+    fn initialisation_stays_within_pytorch_bounds() {
+        let p = Params::init(&Spec::tutorial(400, 10), 1);
+        assert!(p.input().weight.iter().all(|w| w.abs() < 0.05));
+        assert!(
+            p.output()
+                .weight
+                .iter()
+                .all(|w| w.abs() < 1.0 / 10f32.sqrt())
+        );
+        assert!(p.input().weight.iter().any(|w| w.abs() > 0.04));
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use crate::data::npz::write_atomically;
 use crate::error::Result;
-use crate::metrics::{AngularSummary, angular_summary, mse};
+use crate::metrics::{AngularSummary, ClassSummary, angular_summary, class_summary};
+use crate::model::Spec;
 use crate::problem::Problem;
 use crate::train::{History, Trained};
 
@@ -21,23 +22,39 @@ pub fn progress_line(epoch: usize, epochs: usize, history: &History) -> String {
 /// The final numbers of a run.
 #[derive(Clone, Debug)]
 pub struct Summary {
-    /// The training MSE at the final weights.
-    pub train_mse: f64,
-    /// The test MSE at the final weights (the last epoch's test loss).
-    pub test_mse: f64,
-    /// Angular error of the test predictions, around the circle.
+    /// The training objective (with penalties) at the final weights.
+    pub train_loss: f64,
+    /// The test objective at the final weights (the last epoch's test loss).
+    pub test_loss: f64,
+    /// Angular error of the test predictions around the circle: of the decoded angle for regression, of the
+    /// decoded bin's centre for classification.
     pub test_angular: AngularSummary,
+    /// For classifiers: fraction correct and the confusion between bins.
+    pub classes: Option<ClassSummary>,
     pub epochs: usize,
     pub train_seconds: f64,
     pub setup_seconds: f64,
 }
 
 impl Summary {
-    pub fn new(trained: &Trained, problem: &Problem) -> Summary {
+    pub fn new(trained: &Trained, problem: &Problem, spec: &Spec) -> Summary {
+        let classes = spec
+            .objective
+            .classes()
+            .map(|c| class_summary(&trained.test_outputs, &problem.y_test, c));
         Summary {
-            train_mse: trained.final_train_loss,
-            test_mse: mse(&trained.test_outputs, &problem.y_test),
-            test_angular: angular_summary(&trained.test_outputs, &problem.y_test),
+            train_loss: trained.final_train_loss,
+            test_loss: trained
+                .history
+                .test_loss
+                .last()
+                .copied()
+                .unwrap_or(f64::NAN),
+            test_angular: match &classes {
+                Some(c) => c.angular,
+                None => angular_summary(&trained.test_outputs, &problem.y_test),
+            },
+            classes,
             epochs: trained.history.train_loss.len(),
             train_seconds: trained.train_time.as_secs_f64(),
             setup_seconds: trained.setup_time.as_secs_f64(),

@@ -61,7 +61,7 @@ fn train_on_the_cpu_prints_the_tutorials_progress_and_writes_its_files() {
     }
     assert_eq!(stdout.matches("iteration ").count(), 5, "{stdout}");
     for part in [
-        "final: train MSE",
+        "final: train loss",
         "test angular error: median",
         "epochs/s",
         "backend: cpu",
@@ -73,11 +73,7 @@ fn train_on_the_cpu_prints_the_tutorials_progress_and_writes_its_files() {
     assert_eq!(lines[0], "epoch,train_loss,test_loss");
     assert_eq!(lines.len(), 11);
     assert!(lines[1].starts_with("1,") && lines[10].starts_with("10,"));
-    let spec = Spec {
-        neurons: 300,
-        hidden: 10,
-        activation: Activation::Relu,
-    };
+    let spec = Spec::tutorial(300, 10);
     let params = Params::load(&weights, &spec).unwrap();
     assert_ne!(
         params,
@@ -145,9 +141,8 @@ fn train_reads_a_data_file_split_file_and_initial_weights() {
     .save(&split)
     .unwrap();
     let spec = Spec {
-        neurons: 50,
-        hidden: 4,
         activation: Activation::Linear,
+        ..Spec::tutorial(50, 4)
     };
     let init = dir.path().join("init.npz");
     Params::init(&spec, 5).save(&init).unwrap();
@@ -278,16 +273,9 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
     );
     fails_with(&["bench", "--hidden", "0"], &["--hidden"]);
     let wrong_init = dir.path().join("w.npz");
-    Params::init(
-        &Spec {
-            neurons: 7,
-            hidden: 3,
-            activation: Activation::Relu,
-        },
-        1,
-    )
-    .save(&wrong_init)
-    .unwrap();
+    Params::init(&Spec::tutorial(7, 3), 1)
+        .save(&wrong_init)
+        .unwrap();
     fails_with(
         &[
             "train",

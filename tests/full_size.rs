@@ -9,7 +9,7 @@ use popdecode::compare::assert_all;
 use popdecode::cpu::CpuBackend;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
-use popdecode::model::{Activation, Params, Spec};
+use popdecode::model::{Params, Spec};
 use popdecode::problem::Problem;
 use popdecode::train::{Backend, Config, Trained};
 
@@ -21,15 +21,12 @@ fn tutorial_run(backend: &mut dyn Backend) -> Trained {
     assert_eq!((data.n_stimuli(), data.neurons()), (360, 23589));
     let split = Split::shuffled(360, 0.6, 4).unwrap();
     let problem = Problem::new(&data, &split);
-    let spec = Spec {
-        neurons: 23589,
-        hidden: 10,
-        activation: Activation::Relu,
-    };
+    let spec = Spec::tutorial(23589, 10);
     let params = Params::init(&spec, 1);
     let config = Config {
         epochs: 50,
         lr: 1e-4,
+        ..Config::default()
     };
     backend
         .train(&problem, &spec, &params, &config, &mut |_| {})

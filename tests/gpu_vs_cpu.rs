@@ -12,6 +12,7 @@ use popdecode::gpu::GpuBackend;
 use popdecode::gpu::layout::Tuning;
 use popdecode::gpu::shaders::Tiles;
 use popdecode::model::Activation;
+use popdecode::objective::Penalty;
 use popdecode::problem::Problem;
 use popdecode::train::{Backend, Config};
 
@@ -27,13 +28,19 @@ fn gpu_against_cpu(
     let spec = spec(problem.neurons(), hidden, act);
     let params = init(&spec, 1 + hidden as u64);
     let mut c: Vec<Comparison> = compare_evaluations(
-        &gpu.evaluate(problem, &spec, &params).expect("gpu evaluate"),
+        &gpu.evaluate(problem, &spec, &params, &Penalty::default())
+            .expect("gpu evaluate"),
         &CpuBackend
-            .evaluate(problem, &spec, &params)
+            .evaluate(problem, &spec, &params, &Penalty::default())
             .expect("cpu evaluate"),
+        &spec,
     );
     if epochs > 0 {
-        let config = Config { epochs, lr: 1e-3 };
+        let config = Config {
+            epochs,
+            lr: 1e-3,
+            ..Config::default()
+        };
         let run = gpu
             .train(problem, &spec, &params, &config, &mut |_| {})
             .expect("gpu train");

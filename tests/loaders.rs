@@ -7,7 +7,7 @@ use popdecode::Error;
 use popdecode::data::Dataset;
 use popdecode::data::npz::NpzOut;
 use popdecode::data::split::Split;
-use popdecode::model::{Activation, Params, Spec};
+use popdecode::model::{Params, Spec};
 
 /// Writes an .npz whose arrays have the given dtypes, shapes and orders.
 enum Arr<'a> {
@@ -339,15 +339,11 @@ fn the_drawn_split_is_seeded_and_sized_as_the_tutorial() {
 fn weight_files_round_trip_and_wrong_shapes_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let p = tmp(&dir, "w.npz");
-    let spec = Spec {
-        neurons: 7,
-        hidden: 3,
-        activation: Activation::Relu,
-    };
+    let spec = Spec::tutorial(7, 3);
     let params = Params::init(&spec, 9);
     params.save(&p).unwrap();
     assert_eq!(Params::load(&p, &spec).unwrap(), params);
-    let wider = Spec { neurons: 8, ..spec };
+    let wider = Spec::tutorial(8, 3);
     let e = err_text(Params::load(&p, &wider).unwrap_err());
     assert!(
         e.contains("`in_layer.weight`") && e.contains("(3, 8)") && e.contains("(3, 7)"),
@@ -355,19 +351,14 @@ fn weight_files_round_trip_and_wrong_shapes_are_named() {
     );
     // float64 weights from PyTorch (`.double()`) load too.
     let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+    let (input, output) = (params.input(), params.output());
     write(
         &p,
         &[
-            (
-                "in_layer.weight",
-                Arr::F64(&[3, 7], f64s(&params.in_weight)),
-            ),
-            ("in_layer.bias", Arr::F64(&[3], f64s(&params.in_bias))),
-            (
-                "out_layer.weight",
-                Arr::F64(&[1, 3], f64s(&params.out_weight)),
-            ),
-            ("out_layer.bias", Arr::F64(&[1], f64s(&params.out_bias))),
+            ("in_layer.weight", Arr::F64(&[3, 7], f64s(&input.weight))),
+            ("in_layer.bias", Arr::F64(&[3], f64s(&input.bias))),
+            ("out_layer.weight", Arr::F64(&[1, 3], f64s(&output.weight))),
+            ("out_layer.bias", Arr::F64(&[1], f64s(&output.bias))),
         ],
     );
     assert_eq!(Params::load(&p, &spec).unwrap(), params);
@@ -398,18 +389,15 @@ fn writes_are_atomic_and_leave_nothing_behind_on_failure() {
 
 #[test]
 fn the_init_draw_has_pytorchs_bounds() {
-    let spec = Spec {
-        neurons: 400,
-        hidden: 25,
-        activation: Activation::Relu,
-    };
+    let spec = Spec::tutorial(400, 25);
     let p = Params::init(&spec, 1);
+    let (input, output) = (p.input(), p.output());
     let within = |v: &[f32], fan_in: usize| {
         let b = 1.0 / (fan_in as f32).sqrt();
         v.iter().all(|&x| x.abs() <= b) && v.iter().any(|&x| x.abs() > 0.8 * b)
     };
-    assert!(within(&p.in_weight, 400) && within(&p.in_bias, 400));
-    assert!(within(&p.out_weight, 25) && within(&p.out_bias, 25) || p.out_bias[0].abs() <= 0.2);
+    assert!(within(&input.weight, 400) && within(&input.bias, 400));
+    assert!(within(&output.weight, 25) && within(&output.bias, 25) || output.bias[0].abs() <= 0.2);
     assert_eq!(p, Params::init(&spec, 1));
     assert_ne!(p, Params::init(&spec, 2));
 }

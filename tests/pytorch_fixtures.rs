@@ -1,6 +1,7 @@
-//! PyTorch's own runs of the tutorial's network (tests/fixtures, copied from shared/fixtures), reproduced on
-//! both backends from the same data, split and initial weights: the first outputs, the first gradients,
-//! every epoch's losses and the final weights.
+//! PyTorch's own runs of the tutorials' networks (tests/fixtures: two copied from shared/fixtures, the rest
+//! made by tests/fixtures/make_fixtures.py), reproduced on both backends from the same data, split and initial
+//! weights: the first outputs, the first gradients, every epoch's losses and the final weights. Each folder's
+//! meta.json says how its run was trained.
 
 mod common;
 
@@ -12,8 +13,10 @@ use popdecode::data::Dataset;
 use popdecode::data::npz::NpzFile;
 use popdecode::data::split::Split;
 use popdecode::model::{Activation, Params, Spec};
+use popdecode::objective::{Objective, Penalty};
 use popdecode::problem::Problem;
-use popdecode::train::{Backend, Config};
+use popdecode::train::{Backend, Config, Optimizer};
+use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -29,25 +32,74 @@ fn npy(path: &Path) -> Vec<f32> {
         .expect("float32 .npy")
 }
 
-fn regression(backend: &mut dyn Backend) {
-    let dir = fixture("pytorch-regression");
+/// The network and training settings a fixture's meta.json describes.
+fn settings(meta: &Value, neurons: usize) -> (Spec, Config) {
+    let num = |k: &str, default: f64| meta.get(k).and_then(Value::as_f64).unwrap_or(default);
+    let hidden = match &meta["hidden"] {
+        Value::Array(widths) => widths
+            .iter()
+            .map(|w| w.as_u64().unwrap() as usize)
+            .collect(),
+        w => vec![w.as_u64().expect("hidden") as usize],
+    };
+    let objective = match (
+        meta["task"].as_str(),
+        meta.get("loss").and_then(Value::as_str),
+    ) {
+        (Some("classify"), _) => Objective::Nll {
+            classes: meta["classes"].as_u64().unwrap() as usize,
+        },
+        (_, Some("circular")) => Objective::Circular,
+        _ => Objective::Mse,
+    };
+    let optimizer = match meta.get("optimizer").and_then(Value::as_str) {
+        Some("adam") => Optimizer::ADAM,
+        _ => Optimizer::Sgd {
+            momentum: num("momentum", 0.0),
+        },
+    };
+    let spec = Spec {
+        neurons,
+        hidden,
+        activation: Activation::Relu,
+        objective,
+    };
+    let config = Config {
+        epochs: meta["epochs"].as_u64().unwrap() as usize,
+        lr: num("lr", f64::NAN),
+        optimizer,
+        batch_size: None,
+        penalty: Penalty {
+            l1: num("l1", 0.0),
+            l2: num("l2", 0.0),
+        },
+        shuffle_seed: 0,
+    };
+    (spec, config)
+}
+
+/// Every comparison of a backend's run against the PyTorch run in fixture folder `name`.
+fn reproduce(name: &str, backend: &mut dyn Backend) -> Vec<Comparison> {
+    let dir = fixture(name);
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).expect("meta.json"))
+            .expect("meta.json parses");
     let data = Dataset::load(&dir.join("data.npz")).expect("data");
     let split = Split::load(&dir.join("split.npz"), data.n_stimuli()).expect("split");
     let problem = Problem::new(&data, &split);
-    let spec = Spec {
-        neurons: 2000,
-        hidden: 8,
-        activation: Activation::Relu,
-    };
+    let (spec, config) = settings(&meta, data.neurons());
     let init = Params::load(&dir.join("init.npz"), &spec).expect("init");
     let grads0 = Params::load(&dir.join("grads0.npz"), &spec).expect("grads0");
     let final_weights = Params::load(&dir.join("final.npz"), &spec).expect("final");
     let mut trajectory = NpzFile::open(&dir.join("trajectory.npz")).expect("trajectory");
     let train_loss = trajectory.vector_f32("train_loss").expect("train_loss");
     let test_loss = trajectory.vector_f32("test_loss").expect("test_loss");
+    assert_eq!(train_loss.len(), config.epochs);
     let out0 = npy(&dir.join("out0.npy"));
 
-    let first = backend.evaluate(&problem, &spec, &init).expect("evaluate");
+    let first = backend
+        .evaluate(&problem, &spec, &init, &config.penalty)
+        .expect("evaluate");
     let mut c = vec![
         Comparison::new("out0", &first.outputs, &out0, tolerance::TENSOR),
         Comparison::new(
@@ -57,18 +109,14 @@ fn regression(backend: &mut dyn Backend) {
             tolerance::TENSOR,
         ),
     ];
-    for (i, (name, _, g)) in grads0.tensors().iter().enumerate() {
+    for ((name, _, want), got) in grads0.tensors().iter().zip(&first.grads) {
         c.push(Comparison::new(
             format!("grads0 {name}"),
-            &first.grads[i],
-            g,
+            got,
+            want,
             tolerance::TENSOR,
         ));
     }
-    let config = Config {
-        epochs: train_loss.len(),
-        lr: 1e-4,
-    };
     let run = backend
         .train(&problem, &spec, &init, &config, &mut |_| {})
         .expect("train");
@@ -93,19 +141,24 @@ fn regression(backend: &mut dyn Backend) {
             tolerance::TENSOR,
         ));
     }
-    eprintln!("{}:", backend.describe());
+    eprintln!("{name} on {}:", backend.describe());
     for x in &c {
         eprintln!("  {x}");
     }
-    assert_all(&c);
+    c
 }
 
 #[test]
 fn pytorch_regression_run_is_reproduced_on_the_cpu() {
-    regression(&mut CpuBackend);
+    assert_all(&reproduce("pytorch-regression", &mut CpuBackend));
 }
 
 #[test]
 fn pytorch_regression_run_is_reproduced_on_the_gpu() {
-    regression(&mut common::gpu());
+    assert_all(&reproduce("pytorch-regression", &mut common::gpu()));
+}
+
+#[test]
+fn pytorch_classification_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-classification", &mut CpuBackend));
 }

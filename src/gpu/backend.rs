@@ -5,8 +5,10 @@ use std::time::Instant;
 use super::context::Gpu;
 use super::layout::Tuning;
 use super::session::{Mode, Session};
+use crate::error::Error;
 use crate::error::Result;
 use crate::model::{Params, Spec};
+use crate::objective::{Objective, Penalty};
 use crate::problem::Problem;
 use crate::train::{Backend, Config, Evaluation, Progress, Trained};
 
@@ -31,7 +33,16 @@ impl Backend for GpuBackend {
         format!("gpu: {}", self.gpu.adapter.label())
     }
 
-    fn evaluate(&mut self, problem: &Problem, spec: &Spec, params: &Params) -> Result<Evaluation> {
+    fn evaluate(
+        &mut self,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        penalty: &Penalty,
+    ) -> Result<Evaluation> {
+        if !tutorial_net(spec) || !penalty.is_zero() {
+            return Err(unsupported(spec));
+        }
         let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.tuning)?;
         session.set_params(params, 0.0)?;
         session.evaluate()
@@ -45,6 +56,13 @@ impl Backend for GpuBackend {
         config: &Config,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Trained> {
+        if !tutorial_net(spec)
+            || !config.optimizer.is_plain_sgd()
+            || config.is_mini_batch(problem.n_train())
+            || !config.penalty.is_zero()
+        {
+            return Err(unsupported(spec));
+        }
         let mut session = Session::new(
             &self.gpu,
             problem,
@@ -86,4 +104,16 @@ impl Backend for GpuBackend {
             setup_time,
         })
     }
+}
+
+/// The network the fast kernels are written for: one hidden layer, one output, MSE.
+fn tutorial_net(spec: &Spec) -> bool {
+    spec.hidden.len() == 1 && spec.objective == Objective::Mse
+}
+
+fn unsupported(spec: &Spec) -> Error {
+    Error::Gpu(format!(
+        "the GPU backend does not train {} with these settings yet; use --backend cpu",
+        spec.describe()
+    ))
 }

@@ -96,12 +96,12 @@ impl Layout {
     ) -> Result<Layout> {
         let tiles = tuning
             .tiles
-            .unwrap_or(Tiles::for_device(adapter.device_type, spec.hidden));
+            .unwrap_or(Tiles::for_device(adapter.device_type, spec.width()));
         let n_rows = n_train + n_test;
         if n_train == 0 {
             return Err(Error::Gpu("no training rows".into()));
         }
-        if spec.neurons == 0 || spec.hidden == 0 {
+        if spec.neurons == 0 || spec.width() == 0 {
             return Err(Error::Gpu(
                 "the network needs at least one neuron and one hidden unit".into(),
             ));
@@ -115,16 +115,16 @@ impl Layout {
         }
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
         // Tiled products pay off on GPUs once the hidden layer fills their 64-wide blocks.
-        let gemm = tuning.gemm.unwrap_or(!software && spec.hidden >= 100);
+        let gemm = tuning.gemm.unwrap_or(!software && spec.width() >= 100);
         let (r_pad, m_pad) = if gemm {
             (
                 n_rows.next_multiple_of(GEMM_BLOCK),
-                spec.hidden.next_multiple_of(GEMM_BLOCK),
+                spec.width().next_multiple_of(GEMM_BLOCK),
             )
         } else {
             (
                 n_rows.next_multiple_of(tiles.row),
-                spec.hidden.next_multiple_of(tiles.hidden),
+                spec.width().next_multiple_of(tiles.hidden),
             )
         };
         let n4 = spec.neurons.div_ceil(4);
@@ -227,7 +227,7 @@ impl Layout {
             r_pad,
             neurons: spec.neurons,
             n4,
-            hidden: spec.hidden,
+            hidden: spec.width(),
             m_pad,
             panels,
             k_total: k_offset,

@@ -461,31 +461,36 @@ impl<'g> Session<'g> {
     /// Sets the weights and the learning rate, and starts the epoch count afresh.
     pub fn set_params(&mut self, params: &Params, lr: f64) -> Result<()> {
         let l = &self.layout;
-        if params.neurons != l.neurons || params.hidden != l.hidden {
+        if params.layers.len() != 2
+            || params.neurons() != l.neurons
+            || params.width() != l.hidden
+            || params.output().outputs != 1
+        {
             return Err(Error::Gpu(format!(
-                "weights for {} neurons x {} hidden units do not fit a session of {} x {}",
-                params.neurons, params.hidden, l.neurons, l.hidden
+                "weights for a {}-layer net of {} neurons x {} hidden units do not fit a session of {} x {}",
+                params.layers.len(),
+                params.neurons(),
+                params.width(),
+                l.neurons,
+                l.hidden
             )));
         }
+        let (input, output) = (params.input(), params.output());
         let q = &self.gpu.queue;
         let padded = |v: &[f32]| {
             let mut p = v.to_vec();
             p.resize(l.m_pad, 0.0);
             p
         };
-        q.write_buffer(&self.b1, 0, bytemuck::cast_slice(&padded(&params.in_bias)));
-        q.write_buffer(
-            &self.w2,
-            0,
-            bytemuck::cast_slice(&padded(&params.out_weight)),
-        );
-        q.write_buffer(&self.b2, 0, bytemuck::cast_slice(&params.out_bias));
+        q.write_buffer(&self.b1, 0, bytemuck::cast_slice(&padded(&input.bias)));
+        q.write_buffer(&self.w2, 0, bytemuck::cast_slice(&padded(&output.weight)));
+        q.write_buffer(&self.b2, 0, bytemuck::cast_slice(&output.bias));
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             let width = p.width4 * 4;
             let first_col = p.col4 * 4;
             let mut w1 = vec![0.0f32; l.m_pad * width];
             for m in 0..l.hidden {
-                let src = &params.in_weight[m * l.neurons..(m + 1) * l.neurons];
+                let src = &input.weight[m * l.neurons..(m + 1) * l.neurons];
                 let end = (first_col + width).min(l.neurons);
                 if first_col < end {
                     w1[m * width..m * width + end - first_col]
@@ -762,14 +767,15 @@ impl<'g> Session<'g> {
                 (&self.b2, 0, 1),
             ],
         )?;
-        Ok(Params {
-            neurons: l.neurons,
-            hidden: l.hidden,
-            in_weight: w1,
-            in_bias: small[0].clone(),
-            out_weight: small[1].clone(),
-            out_bias: small[2].clone(),
-        })
+        let mut params = Params::zeros(&Spec::tutorial(l.neurons, l.hidden));
+        let [input, output] = &mut params.layers[..] else {
+            unreachable!("the tutorial's net has two layers")
+        };
+        input.weight = w1;
+        input.bias = small[0].clone();
+        output.weight = small[1].clone();
+        output.bias = small[2].clone();
+        Ok(params)
     }
 
     /// Reads an M x N tensor laid out like w1 across the panels, unpadded, with other ranges alongside.
@@ -832,7 +838,7 @@ impl<'g> Session<'g> {
         Ok(Evaluation {
             outputs: wide(&small[3]),
             loss: small[4][0] as f64,
-            grads: [wide(&w1), wide(&small[0]), wide(&small[1]), wide(&small[2])],
+            grads: vec![wide(&w1), wide(&small[0]), wide(&small[1]), wide(&small[2])],
         })
     }
 }

@@ -52,9 +52,8 @@ pub fn random_problem(n_train: usize, n_test: usize, neurons: usize, seed: u64) 
 
 pub fn spec(neurons: usize, hidden: usize, activation: Activation) -> Spec {
     Spec {
-        neurons,
-        hidden,
         activation,
+        ..Spec::tutorial(neurons, hidden)
     }
 }
 
