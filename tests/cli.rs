@@ -369,3 +369,92 @@ fn help_names_every_command() {
         assert!(stdout.contains(c), "{stdout}");
     }
 }
+
+#[test]
+fn classify_reports_fraction_correct_and_confusion_and_saves_out_layer_of_c_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let weights = dir.path().join("w.npz");
+    let mut args = vec![
+        "train",
+        "--backend",
+        "cpu",
+        "--task",
+        "classify",
+        "--classes",
+        "6",
+    ];
+    args.extend(SMALL);
+    args.extend(["--hidden", "8,5", "--save", weights.to_str().unwrap()]);
+    let out = popdecode(&args);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for part in [
+        "Linear(300, 8) -> ReLU -> Linear(8, 5) -> ReLU -> Linear(5, 6) -> LogSoftmax, NLL loss",
+        "lr 0.1, SGD, full batch",
+        "test fraction correct: ",
+        "chance 0.167",
+        "confusion (rows: true bin, columns: decoded bin; bins of 60 deg)",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+    // The confusion matrix counts every test row once: 60 stimuli, 40% of them test rows.
+    let counted: usize = stdout
+        .lines()
+        .filter_map(|l| l.trim_start().split_once(" |"))
+        .filter(|(bin, _)| bin.trim().parse::<usize>().is_ok())
+        .flat_map(|(_, cells)| {
+            cells
+                .split_whitespace()
+                .map(|c| c.parse::<usize>().unwrap())
+        })
+        .sum();
+    assert_eq!(counted, 24, "{stdout}");
+    let spec = Spec {
+        hidden: vec![8, 5],
+        objective: popdecode::objective::Objective::Nll { classes: 6 },
+        ..Spec::tutorial(300, 8)
+    };
+    let saved = Params::load(&weights, &spec).unwrap();
+    assert_eq!(saved.layers[1].name, "hidden_layers.0");
+    assert_eq!((saved.output().outputs, saved.output().inputs), (6, 5));
+}
+
+#[test]
+fn optimizers_penalties_batches_and_circular_loss_run_from_the_command_line() {
+    for extra in [
+        &["--optimizer", "adam", "--lr", "1e-3"][..],
+        &["--momentum", "0.9", "--lr", "1e-5"],
+        &["--batch-size", "7", "--lr", "1e-5"],
+        &["--loss", "circular", "--lr", "1"],
+        &["--l2", "1e-2", "--l1", "1e-3"],
+    ] {
+        let mut args = vec!["train", "--backend", "cpu"];
+        args.extend(SMALL);
+        args.extend(extra);
+        let out = popdecode(&args);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{extra:?}\n{stdout}\n{stderr}");
+        assert!(stdout.contains("iteration 10/10"), "{extra:?}\n{stdout}");
+    }
+}
+
+#[test]
+fn bad_training_flags_are_named() {
+    let bad: [(&[&str], &str); 7] = [
+        (
+            &["--task", "classify", "--loss", "circular"],
+            "--loss circular",
+        ),
+        (&["--momentum", "1.5"], "--momentum"),
+        (&["--optimizer", "adam", "--momentum", "0.5"], "--momentum"),
+        (&["--hidden", "10,0"], "--hidden"),
+        (&["--task", "classify", "--classes", "1"], "--classes"),
+        (&["--batch-size", "0"], "--batch-size"),
+        (&["--l2", "nan"], "--l2"),
+    ];
+    for (flags, named) in bad {
+        let mut args = vec!["train", "--backend", "cpu"];
+        args.extend(flags);
+        fails_with(&args, &[named]);
+    }
+}
