@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod problem;
 pub mod report;
+pub mod ridge;
 pub mod train;
 
 pub use error::{Error, Result};
