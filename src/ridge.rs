@@ -54,6 +54,22 @@ impl Default for CvConfig {
     }
 }
 
+impl CvConfig {
+    /// Refuses fewer than 2 folds (a check that needs no data, for before any work).
+    pub fn check(&self) -> Result<()> {
+        if self.folds < 2 {
+            return Err(Error::bad_argument(
+                "--folds",
+                format!(
+                    "expected at least 2 cross-validation folds, got {}",
+                    self.folds
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A fitted ridge decoder: the targets are `mean_y + (x - mean_x) · w`, the decoded direction their atan2.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RidgeModel {
@@ -146,17 +162,9 @@ pub fn fit(x: &Matrix, stimuli_deg: &[f32], lambda: f64) -> Result<RidgeModel> {
 
 /// Chooses λ by `cfg.folds`-fold cross-validation on the rows of `x` (the training rows) and refits on all of them.
 pub fn fit_cv(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig) -> Result<RidgeCv> {
+    cfg.check()?;
     check_inputs(x, stimuli_deg)?;
     let n = x.rows;
-    if cfg.folds < 2 {
-        return Err(Error::bad_argument(
-            "--folds",
-            format!(
-                "expected at least 2 cross-validation folds, got {}",
-                cfg.folds
-            ),
-        ));
-    }
     if n < cfg.folds {
         return Err(Error::bad_argument(
             "--folds",
