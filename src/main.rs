@@ -633,13 +633,18 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
         println!("data: {described}");
         println!(
             "ridge: onto (cos, sin) of the direction; {}-fold cross-validation on the {} training rows chose \
-             lambda {:.3e} of {} values from {:.3e} to {:.3e} (held-out angular error {:.2} deg)",
+             lambda {:.3e} of {} values from {:.3e} to {:.3e}{} (held-out angular error {:.2} deg)",
             cv.folds,
             problem.n_train(),
             cv.lambda,
             cv.grid.len(),
             cv.grid[0],
             cv.grid[cv.grid.len() - 1],
+            match cv.chosen_index() {
+                0 => ", the smallest",
+                i if i + 1 == cv.grid.len() => ", the largest",
+                _ => "",
+            },
             cv_error
         );
     }
