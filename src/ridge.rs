@@ -563,7 +563,7 @@ mod tests {
     }
 
     #[test]
-    fn identical_rows_predict_the_mean_direction() {
+    fn identical_rows_tie_every_penalty_and_predict_the_mean_direction() {
         let x = Matrix::new(4, 3, vec![1.0; 12]);
         let cv = fit_cv(
             &x,
@@ -572,6 +572,8 @@ mod tests {
         )
         .unwrap();
         assert!(cv.cv_errors.iter().all(|e| e.is_finite()));
+        assert!(cv.cv_errors.iter().all(|&e| e == cv.cv_errors[0]));
+        assert_eq!(cv.chosen_index(), GRID_LEN - 1, "ties go to the larger λ");
         let decoded = cv.model.predict(&x).unwrap();
         assert!(
             decoded.iter().all(|d| (d - 90.0).abs() < 1e-9),

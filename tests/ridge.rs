@@ -134,7 +134,7 @@ fn cross_validation_picks_a_grid_value_and_more_penalty_for_more_noise() {
             "{cv:?}"
         );
         let best = cv.cv_errors.iter().copied().fold(f64::INFINITY, f64::min);
-        assert_eq!(cv.cv_errors[cv.chosen_index()], best);
+        assert!(cv.cv_errors[cv.chosen_index()] <= best * (1.0 + 1e-12));
         // The grid is relative to the data's scale, so positions on it compare across noise levels.
         let test = cv.model.angular_errors(&x_test, &y_test).unwrap();
         (cv.chosen_index(), test.median_deg)
