@@ -40,6 +40,9 @@ pub enum Error {
 
     #[error("GPU: {0}")]
     Gpu(String),
+
+    #[error("ridge regression: {0}")]
+    Ridge(String),
 }
 
 impl Error {

@@ -13,6 +13,7 @@ pub mod model;
 pub mod objective;
 pub mod problem;
 pub mod report;
+pub mod ridge;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -44,6 +44,9 @@ enum Command {
     /// Time training epochs on the tutorial's shape (216 training and 144 test rows, synthetic data) and
     /// report ms per epoch, epochs/s, GFLOP/s and GB/s, with each GPU kernel's own time.
     Bench(BenchArgs),
+    /// Fit the closed-form ridge-regression decoder onto (cos, sin) of the direction, its penalty chosen by
+    /// cross-validation on the training rows, and print its test angular error beside the network's.
+    Baseline(BaselineArgs),
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -264,6 +267,24 @@ struct SynthArgs {
     data_seed: u64,
 }
 
+#[derive(Args)]
+struct BaselineArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Folds of the cross-validation that chooses the ridge penalty (on the training rows only).
+    #[arg(long, value_name = "K", default_value_t = popdecode::ridge::DEFAULT_FOLDS)]
+    folds: usize,
+    /// Where to train the network: the GPU when one is found (auto), the GPU, or the CPU reference.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
 fn main() -> ExitCode {
     // Mesa's Vulkan device-select layer probes for a display and prints an alarming error on headless
     // machines; we choose adapters ourselves. A user's own setting wins.
@@ -278,6 +299,7 @@ fn main() -> ExitCode {
         Command::Info => info(),
         Command::Synth(args) => synth_command(args),
         Command::Bench(args) => bench_command(args),
+        Command::Baseline(args) => baseline_command(args),
     };
     match result {
         Ok(code) => code,
@@ -768,4 +790,114 @@ fn print_bench_row(r: &popdecode::bench::BenchRow) {
             .unwrap_or_else(|| "-".into()),
         kernels.join(", ")
     );
+}
+
+/// The ridge baseline and the tutorial's network (train's defaults: M = 10, ReLU, init seed 1, 50 epochs,
+/// lr 1e-4) on the same split, their test angular errors side by side.
+fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
+    use popdecode::ridge::{CvConfig, fit_cv};
+    let cv_config = CvConfig {
+        folds: args.folds,
+        ..CvConfig::default()
+    };
+    cv_config.check()?;
+    let (problem, described) = load_problem(&args.data)?;
+    let started = Instant::now();
+    let cv = fit_cv(&problem.x_train, &problem.y_train, &cv_config)?;
+    let ridge = cv.model.angular_errors(&problem.x_test, &problem.y_test)?;
+    let ridge_seconds = started.elapsed().as_secs_f64();
+    let cv_error = cv.cv_errors[cv.chosen_index()];
+    if !args.json {
+        println!("data: {described}");
+        println!(
+            "ridge: onto (cos, sin) of the direction; {}-fold cross-validation on the {} training rows chose \
+             lambda {:.3e} of {} values from {:.3e} to {:.3e}{} (held-out angular error {:.2} deg)",
+            cv.folds,
+            problem.n_train(),
+            cv.lambda,
+            cv.grid.len(),
+            cv.grid[0],
+            cv.grid[cv.grid.len() - 1],
+            match cv.chosen_index() {
+                0 => ", the smallest",
+                i if i + 1 == cv.grid.len() => ", the largest",
+                _ => "",
+            },
+            cv_error
+        );
+    }
+
+    let spec = Spec {
+        neurons: problem.neurons(),
+        hidden: 10,
+        activation: Activation::Relu,
+    };
+    let params = Params::init(&spec, 1);
+    let config = Config::default();
+    let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
+    if let Some(note) = note {
+        eprintln!("note: {note}");
+    }
+    if !args.json {
+        println!(
+            "network: {}, lr {}, {} epochs, init seed 1",
+            describe_network(&spec),
+            config.lr,
+            config.epochs
+        );
+        println!("backend: {}", backend.describe());
+    }
+    let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
+        if !args.json {
+            println!("{}", progress_line(p.epoch, config.epochs, p.history));
+        }
+    })?;
+    let network = Summary::new(&trained, &problem);
+
+    if args.json {
+        let object = serde_json::json!({
+            "n_train": problem.n_train(),
+            "n_test": problem.n_test(),
+            "folds": cv.folds,
+            "lambda": cv.lambda,
+            "lambda_grid": cv.grid,
+            "cv_errors": cv.cv_errors,
+            "ridge": {
+                "test_median_deg": ridge.median_deg,
+                "test_mean_deg": ridge.mean_deg,
+                "seconds": ridge_seconds,
+            },
+            "network": {
+                "describe": describe_network(&spec),
+                "backend": backend.describe(),
+                "epochs": config.epochs,
+                "lr": config.lr,
+                "test_median_deg": network.test_angular.median_deg,
+                "test_mean_deg": network.test_angular.mean_deg,
+                "test_mse": network.test_mse,
+                "seconds": network.train_seconds + network.setup_seconds,
+            },
+        });
+        println!("{object}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "test angular error on the {} test stimuli, degrees around the circle:",
+        problem.n_test()
+    );
+    println!("{:<8} {:>8} {:>8} {:>9}", "", "median", "mean", "time");
+    for (name, s, seconds) in [
+        ("ridge", ridge, ridge_seconds),
+        (
+            "network",
+            network.test_angular,
+            network.train_seconds + network.setup_seconds,
+        ),
+    ] {
+        println!(
+            "{name:<8} {:>8.2} {:>8.2} {:>7.2} s",
+            s.median_deg, s.mean_deg, seconds
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

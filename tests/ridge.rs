@@ -1,0 +1,327 @@
+//! The ridge baseline: its dual solve is the textbook primal one, it recovers a planted linear relation, its
+//! cross-validation picks a penalty that suits the noise, it decodes the synthetic data far better than chance, and
+//! `popdecode baseline` prints it beside the network.
+
+use std::process::{Command, Output};
+
+use nalgebra::DMatrix;
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use popdecode::data::Matrix;
+use popdecode::data::split::Split;
+use popdecode::data::synth::{SynthConfig, generate};
+use popdecode::metrics::{angular_error, median};
+use popdecode::problem::Problem;
+use popdecode::ridge::{CvConfig, GRID_LEN, fit, fit_cv, targets};
+
+/// The median angular error of a decoder that guesses directions at random: errors are uniform on [0, 180].
+const CHANCE_DEG: f64 = 90.0;
+
+fn uniform(rng: &mut ChaCha8Rng, n: usize, lo: f32, hi: f32) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(lo..hi)).collect()
+}
+
+/// Responses linear in (cos θ, sin θ) — `x = t A + offset` — plus independent noise of standard deviation `noise`.
+fn planted(
+    rng: &mut ChaCha8Rng,
+    stimuli: &[f32],
+    a: &[[f32; 2]],
+    offset: &[f32],
+    noise: f32,
+) -> Matrix {
+    let mut data = Vec::with_capacity(stimuli.len() * a.len());
+    for t in targets(stimuli) {
+        for (col, off) in a.iter().zip(offset) {
+            let e: f32 = rng.random_range(-1.0f32..1.0) * 3f32.sqrt();
+            data.push(t[0] as f32 * col[0] + t[1] as f32 * col[1] + off + noise * e);
+        }
+    }
+    Matrix::new(stimuli.len(), a.len(), data)
+}
+
+fn planted_problem(
+    seed: u64,
+    rows: usize,
+    neurons: usize,
+    noise: f32,
+) -> (Matrix, Vec<f32>, Matrix, Vec<f32>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let a: Vec<[f32; 2]> = (0..neurons)
+        .map(|_| [rng.random_range(-1.0..1.0), rng.random_range(-1.0..1.0)])
+        .collect();
+    let offset = uniform(&mut rng, neurons, 0.0, 5.0);
+    let y_train = uniform(&mut rng, rows, 0.0, 360.0);
+    let y_test = uniform(&mut rng, rows, 0.0, 360.0);
+    let x_train = planted(&mut rng, &y_train, &a, &offset, noise);
+    let x_test = planted(&mut rng, &y_test, &a, &offset, noise);
+    (x_train, y_train, x_test, y_test)
+}
+
+/// The primal solution in N-space: w = (XcᵀXc + λI)⁻¹ XcᵀYc, by nalgebra's LU, with its intercept.
+fn primal(x: &Matrix, stimuli: &[f32], lambda: f64) -> (DMatrix<f64>, DMatrix<f64>, [f64; 2]) {
+    let xm = DMatrix::from_fn(x.rows, x.cols, |r, c| x.row(r)[c] as f64);
+    let mean_x = xm.row_mean();
+    let xc = DMatrix::from_fn(x.rows, x.cols, |r, c| xm[(r, c)] - mean_x[c]);
+    let y = targets(stimuli);
+    let mean_y = [0, 1].map(|t| y.iter().map(|v| v[t]).sum::<f64>() / y.len() as f64);
+    let yc = DMatrix::from_fn(x.rows, 2, |r, t| y[r][t] - mean_y[t]);
+    let a = xc.transpose() * &xc + DMatrix::identity(x.cols, x.cols) * lambda;
+    let w = a.lu().solve(&(xc.transpose() * yc)).expect("invertible");
+    (w, DMatrix::from_fn(1, x.cols, |_, c| mean_x[c]), mean_y)
+}
+
+#[test]
+fn the_dual_solve_equals_the_primal_solve() {
+    // Fewer neurons than rows, and more.
+    for (neurons, lambda) in [(8, 0.3), (60, 2.0), (60, 1e-3)] {
+        let mut rng = ChaCha8Rng::seed_from_u64(neurons as u64);
+        let x = Matrix::new(
+            30,
+            neurons,
+            uniform(&mut rng, 30 * neurons, -1.0, 1.0)
+                .iter()
+                .map(|v| v + 2.0)
+                .collect(),
+        );
+        let stimuli = uniform(&mut rng, 30, 0.0, 360.0);
+        let model = fit(&x, &stimuli, lambda).unwrap();
+        let (w, mean_x, mean_y) = primal(&x, &stimuli, lambda);
+        let scale = w.amax();
+        for c in 0..neurons {
+            for t in 0..2 {
+                let (dual, primal) = (model.weights[c][t], w[(c, t)]);
+                assert!(
+                    (dual - primal).abs() <= 1e-9 * scale,
+                    "N = {neurons}, λ = {lambda}: weight ({c}, {t}) {dual} vs {primal}"
+                );
+            }
+            assert!((model.mean_x[c] - mean_x[c]).abs() <= 1e-12);
+        }
+        assert!((0..2).all(|t| (model.mean_y[t] - mean_y[t]).abs() <= 1e-12));
+        assert_eq!(model.lambda, lambda);
+    }
+}
+
+#[test]
+fn a_planted_noiseless_relation_is_recovered_almost_exactly() {
+    let (x_train, y_train, x_test, y_test) = planted_problem(1, 60, 200, 0.0);
+    let check = |decoded: &[f64], what: &str| {
+        for (d, &t) in decoded.iter().zip(&y_test) {
+            let e = angular_error(*d, t as f64);
+            // f32 responses carry about 7 digits; a degree is 1.7e-2 radians.
+            assert!(e < 1e-2, "{what}: decoded {d} for {t}, error {e} deg");
+        }
+    };
+    let model = fit(&x_train, &y_train, 1e-6).unwrap();
+    check(&model.predict(&x_test).unwrap(), "λ = 1e-6");
+    let cv = fit_cv(&x_train, &y_train, &CvConfig::default()).unwrap();
+    assert_eq!(cv.chosen_index(), 0, "the smallest penalty: {cv:?}");
+    check(&cv.model.predict(&x_test).unwrap(), "cross-validated λ");
+}
+
+#[test]
+fn cross_validation_picks_a_grid_value_and_more_penalty_for_more_noise() {
+    let run = |noise: f32| {
+        let (x_train, y_train, x_test, y_test) = planted_problem(2, 100, 300, noise);
+        let cv = fit_cv(&x_train, &y_train, &CvConfig::default()).unwrap();
+        assert_eq!(cv.grid.len(), GRID_LEN);
+        assert_eq!(cv.cv_errors.len(), GRID_LEN);
+        assert!(cv.grid.contains(&cv.lambda), "{cv:?}");
+        assert!(cv.grid.windows(2).all(|w| w[0] < w[1]));
+        assert!(
+            cv.cv_errors.iter().all(|e| e.is_finite() && *e >= 0.0),
+            "{cv:?}"
+        );
+        let best = cv.cv_errors.iter().copied().fold(f64::INFINITY, f64::min);
+        assert!(cv.cv_errors[cv.chosen_index()] <= best * (1.0 + 1e-12));
+        // The grid is relative to the data's scale, so positions on it compare across noise levels.
+        let test = cv.model.angular_errors(&x_test, &y_test).unwrap();
+        (cv.chosen_index(), test.median_deg)
+    };
+    let (clean, clean_error) = run(0.01);
+    let (noisy, noisy_error) = run(4.0);
+    assert!(
+        noisy > clean,
+        "noisy data chose grid position {noisy}, clean {clean}"
+    );
+    assert!(clean_error < noisy_error, "{clean_error} vs {noisy_error}");
+    // The noisy problem is still a decoding problem, not noise alone.
+    assert!(noisy_error < CHANCE_DEG / 2.0, "{noisy_error}");
+}
+
+#[test]
+fn cross_validation_is_deterministic_and_deals_folds_by_its_seed() {
+    let (x, y, _, _) = planted_problem(3, 50, 80, 1.0);
+    let a = fit_cv(&x, &y, &CvConfig::default()).unwrap();
+    let b = fit_cv(&x, &y, &CvConfig::default()).unwrap();
+    assert_eq!(a.cv_errors, b.cv_errors);
+    assert_eq!(a.model, b.model);
+    let other = fit_cv(&x, &y, &CvConfig { folds: 5, seed: 9 }).unwrap();
+    assert_ne!(a.cv_errors, other.cv_errors, "another dealing of the folds");
+}
+
+fn synthetic_problem(neurons: usize) -> Problem {
+    // As `popdecode train` draws it: data seed 0, the first 60% of a seed-4 shuffle for training.
+    let data = generate(&SynthConfig {
+        neurons,
+        stimuli: 360,
+        seed: 0,
+    });
+    Problem::new(&data, &Split::shuffled(360, 0.6, 4).unwrap())
+}
+
+#[test]
+fn on_the_synthetic_data_the_ridge_decodes_far_better_than_chance() {
+    let problem = synthetic_problem(2000);
+    let cv = fit_cv(&problem.x_train, &problem.y_train, &CvConfig::default()).unwrap();
+    let test = cv
+        .model
+        .angular_errors(&problem.x_test, &problem.y_test)
+        .unwrap();
+    // A tenth of chance: a decoder within 9 degrees of the truth half the time.
+    assert!(
+        test.median_deg < CHANCE_DEG / 10.0,
+        "median {} deg, mean {} deg",
+        test.median_deg,
+        test.mean_deg
+    );
+    // The bound means something: the same fit on shuffled training directions decodes at chance.
+    let mut shuffled = problem.y_train.clone();
+    use rand::seq::SliceRandom;
+    shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(0));
+    let control = fit_cv(&problem.x_train, &shuffled, &CvConfig::default()).unwrap();
+    let decoded = control.model.predict(&problem.x_test).unwrap();
+    let errors: Vec<f64> = decoded
+        .iter()
+        .zip(&problem.y_test)
+        .map(|(&d, &t)| angular_error(d, t as f64))
+        .collect();
+    assert!(
+        median(&errors) > CHANCE_DEG / 2.0,
+        "shuffled directions decoded to median {}",
+        median(&errors)
+    );
+}
+
+fn popdecode(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args(args)
+        .output()
+        .expect("the popdecode binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+const SMALL: [&str; 5] = ["baseline", "--neurons", "500", "--backend", "cpu"];
+
+/// The (median, mean) a table row prints.
+fn row_numbers(stdout: &str, name: &str) -> (f64, f64) {
+    let line = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .unwrap_or_else(|| panic!("no {name:?} row in:\n{stdout}"));
+    let n: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    assert!(n.len() >= 2, "{line}");
+    (n[0], n[1])
+}
+
+#[test]
+fn baseline_prints_the_ridge_beside_the_network() {
+    let out = popdecode(&SMALL);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for part in [
+        "500 neurons in response to 360 stimuli",
+        "216 training and 144 test stimuli",
+        "5-fold cross-validation",
+        "lambda",
+        "Linear(500, 10) -> ReLU -> Linear(10, 1)",
+        "backend: cpu",
+        "median",
+        "mean",
+    ] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+    let (ridge_median, ridge_mean) = row_numbers(&stdout, "ridge");
+    let (net_median, net_mean) = row_numbers(&stdout, "network");
+    for v in [ridge_median, ridge_mean, net_median, net_mean] {
+        assert!((0.0..=180.0).contains(&v), "{stdout}");
+    }
+    // The ridge's numbers are the library's on the same split.
+    let problem = {
+        let data = generate(&SynthConfig {
+            neurons: 500,
+            stimuli: 360,
+            seed: 0,
+        });
+        Problem::new(&data, &Split::shuffled(360, 0.6, 4).unwrap())
+    };
+    let cv = fit_cv(&problem.x_train, &problem.y_train, &CvConfig::default()).unwrap();
+    let s = cv
+        .model
+        .angular_errors(&problem.x_test, &problem.y_test)
+        .unwrap();
+    assert!((ridge_median - s.median_deg).abs() < 0.006, "{stdout}");
+    assert!((ridge_mean - s.mean_deg).abs() < 0.006, "{stdout}");
+
+    let mut json = SMALL.to_vec();
+    json.extend(["--json", "--folds", "3"]);
+    let out = popdecode(&json);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["folds"], 3);
+    assert_eq!(v["lambda_grid"].as_array().unwrap().len(), GRID_LEN);
+    assert_eq!(v["cv_errors"].as_array().unwrap().len(), GRID_LEN);
+    assert!(v["lambda"].as_f64().unwrap() > 0.0);
+    for key in ["ridge", "network"] {
+        for stat in ["test_median_deg", "test_mean_deg"] {
+            let x = v[key][stat].as_f64().unwrap_or(f64::NAN);
+            assert!((0.0..=180.0).contains(&x), "{key}.{stat} in {stdout}");
+        }
+    }
+}
+
+#[test]
+fn baseline_refuses_too_few_folds_by_name() {
+    for folds in ["0", "1"] {
+        let mut args = SMALL.to_vec();
+        args.extend(["--folds", folds]);
+        let out = popdecode(&args);
+        let (stdout, stderr) = text(&out);
+        assert!(!out.status.success(), "--folds {folds}:\n{stdout}");
+        assert_ne!(out.status.code(), Some(101), "panicked:\n{stderr}");
+        assert!(
+            stderr.contains("--folds") && stderr.contains("at least 2"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("network"), "no work after a bad flag");
+    }
+    // More folds than training rows: 10 stimuli leave 6 to train on.
+    let out = popdecode(&[
+        "baseline",
+        "--neurons",
+        "20",
+        "--stimuli",
+        "10",
+        "--folds",
+        "7",
+        "--backend",
+        "cpu",
+    ]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success() && out.status.code() != Some(101));
+    assert!(
+        stderr.contains("--folds") && stderr.contains("6"),
+        "{stderr}"
+    );
+}
