@@ -274,6 +274,14 @@ struct BaselineArgs {
     /// Folds of the cross-validation that chooses the ridge penalty (on the training rows only).
     #[arg(long, value_name = "K", default_value_t = popdecode::ridge::DEFAULT_FOLDS)]
     folds: usize,
+    /// The network trained beside the ridge, as for `train` (default: the tutorial's).
+    #[command(flatten)]
+    model: ModelArgs,
+    /// Passes over the training rows of the network.
+    #[arg(long, default_value_t = 50)]
+    epochs: usize,
+    #[command(flatten)]
+    optim: OptimArgs,
     /// Where to train the network: the GPU when one is found (auto), the GPU, or the CPU reference.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
@@ -801,7 +809,9 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
         ..CvConfig::default()
     };
     cv_config.check()?;
+    let config = training_config(args.epochs, &args.optim, args.model.task)?;
     let (problem, described) = load_problem(&args.data)?;
+    let (spec, params) = model(&args.model, problem.neurons())?;
     let started = Instant::now();
     let cv = fit_cv(&problem.x_train, &problem.y_train, &cv_config)?;
     let ridge = cv.model.angular_errors(&problem.x_test, &problem.y_test)?;
@@ -827,22 +837,15 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
         );
     }
 
-    let spec = Spec {
-        neurons: problem.neurons(),
-        hidden: 10,
-        activation: Activation::Relu,
-    };
-    let params = Params::init(&spec, 1);
-    let config = Config::default();
     let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
     if !args.json {
         println!(
-            "network: {}, lr {}, {} epochs, init seed 1",
+            "network: {}; {}, {} epochs",
             describe_network(&spec),
-            config.lr,
+            describe_training(&config, problem.n_train()),
             config.epochs
         );
         println!("backend: {}", backend.describe());
@@ -852,7 +855,7 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
             println!("{}", progress_line(p.epoch, config.epochs, p.history));
         }
     })?;
-    let network = Summary::new(&trained, &problem);
+    let network = Summary::new(&trained, &problem, &spec);
 
     if args.json {
         let object = serde_json::json!({
@@ -874,7 +877,7 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
                 "lr": config.lr,
                 "test_median_deg": network.test_angular.median_deg,
                 "test_mean_deg": network.test_angular.mean_deg,
-                "test_mse": network.test_mse,
+                "test_loss": network.test_loss,
                 "seconds": network.train_seconds + network.setup_seconds,
             },
         });

@@ -365,7 +365,7 @@ fn info_lists_the_adapter() {
 #[test]
 fn help_names_every_command() {
     let (stdout, _) = text(&popdecode(&["--help"]));
-    for c in ["train", "check", "info", "synth", "bench"] {
+    for c in ["train", "check", "info", "synth", "bench", "baseline"] {
         assert!(stdout.contains(c), "{stdout}");
     }
 }
