@@ -26,18 +26,20 @@ pub enum Mode {
 }
 
 #[derive(Clone, Copy)]
-enum Access {
+pub(super) enum Access {
     Uniform,
+    /// A uniform bound with a dynamic offset (one slot of a larger buffer per dispatch).
+    DynamicUniform,
     Read,
     ReadWrite,
 }
 
-struct Kernel {
-    pipeline: wgpu::ComputePipeline,
-    layout: wgpu::BindGroupLayout,
+pub(super) struct Kernel {
+    pub(super) pipeline: wgpu::ComputePipeline,
+    pub(super) layout: wgpu::BindGroupLayout,
 }
 
-fn kernel(
+pub(super) fn kernel(
     gpu: &Gpu,
     module: &wgpu::ShaderModule,
     entry: &str,
@@ -51,11 +53,11 @@ fn kernel(
             visibility: wgpu::ShaderStages::COMPUTE,
             ty: wgpu::BindingType::Buffer {
                 ty: match access {
-                    Access::Uniform => wgpu::BufferBindingType::Uniform,
+                    Access::Uniform | Access::DynamicUniform => wgpu::BufferBindingType::Uniform,
                     Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
                     Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
                 },
-                has_dynamic_offset: false,
+                has_dynamic_offset: matches!(access, Access::DynamicUniform),
                 min_binding_size: None,
             },
             count: None,
@@ -162,7 +164,12 @@ pub struct Session<'g> {
     pub setup_time: Duration,
 }
 
-fn storage(gpu: &Gpu, label: &str, contents: &[u8], extra: wgpu::BufferUsages) -> wgpu::Buffer {
+pub(super) fn storage(
+    gpu: &Gpu,
+    label: &str,
+    contents: &[u8],
+    extra: wgpu::BufferUsages,
+) -> wgpu::Buffer {
     gpu.device
         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some(label),
@@ -171,7 +178,12 @@ fn storage(gpu: &Gpu, label: &str, contents: &[u8], extra: wgpu::BufferUsages) -
         })
 }
 
-fn zeros(gpu: &Gpu, label: &str, floats: usize, extra: wgpu::BufferUsages) -> wgpu::Buffer {
+pub(super) fn zeros(
+    gpu: &Gpu,
+    label: &str,
+    floats: usize,
+    extra: wgpu::BufferUsages,
+) -> wgpu::Buffer {
     gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some(label),
         // Bindings may not be empty.
@@ -181,7 +193,8 @@ fn zeros(gpu: &Gpu, label: &str, floats: usize, extra: wgpu::BufferUsages) -> wg
     })
 }
 
-const COPY: wgpu::BufferUsages = wgpu::BufferUsages::COPY_SRC.union(wgpu::BufferUsages::COPY_DST);
+pub(super) const COPY: wgpu::BufferUsages =
+    wgpu::BufferUsages::COPY_SRC.union(wgpu::BufferUsages::COPY_DST);
 
 impl<'g> Session<'g> {
     /// Uploads the problem and builds the pipelines; room for `max_epochs` epochs of losses.
@@ -660,50 +673,7 @@ impl<'g> Session<'g> {
         encode: impl FnOnce(&mut wgpu::ComputePass),
         ranges: &[(&wgpu::Buffer, usize, usize)],
     ) -> Result<PendingRead> {
-        let mut encoder = self
-            .gpu
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: None,
-                timestamp_writes: None,
-            });
-            encode(&mut pass);
-        }
-        let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
-        let total: usize = counts.iter().sum();
-        let staging = self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("read back"),
-            size: (total.max(1) * 4) as u64,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        let mut at = 0u64;
-        for &(buffer, first, count) in ranges {
-            if count > 0 {
-                encoder.copy_buffer_to_buffer(
-                    buffer,
-                    (first * 4) as u64,
-                    &staging,
-                    at,
-                    (count * 4) as u64,
-                );
-            }
-            at += (count * 4) as u64;
-        }
-        let index = self.gpu.queue.submit([encoder.finish()]);
-        self.gpu.take_errors()?;
-        let (sender, receiver) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = sender.send(r);
-        });
-        Ok(PendingRead {
-            staging,
-            counts,
-            receiver,
-            index,
-        })
+        submit_then_read(self.gpu, encode, ranges)
     }
 
     /// Runs `epochs` more epochs of training in one submission and copies the losses so far out behind them.
@@ -843,6 +813,58 @@ impl<'g> Session<'g> {
     }
 }
 
+/// Encodes a compute pass, then copies of `ranges` (in f32s) into a staging buffer, submits both and asks for the
+/// staging buffer to be mapped. Nothing waits here: see [`PendingRead::wait`].
+pub(super) fn submit_then_read(
+    gpu: &Gpu,
+    encode: impl FnOnce(&mut wgpu::ComputePass),
+    ranges: &[(&wgpu::Buffer, usize, usize)],
+) -> Result<PendingRead> {
+    let mut encoder = gpu
+        .device
+        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+    {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: None,
+            timestamp_writes: None,
+        });
+        encode(&mut pass);
+    }
+    let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
+    let total: usize = counts.iter().sum();
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("read back"),
+        size: (total.max(1) * 4) as u64,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut at = 0u64;
+    for &(buffer, first, count) in ranges {
+        if count > 0 {
+            encoder.copy_buffer_to_buffer(
+                buffer,
+                (first * 4) as u64,
+                &staging,
+                at,
+                (count * 4) as u64,
+            );
+        }
+        at += (count * 4) as u64;
+    }
+    let index = gpu.queue.submit([encoder.finish()]);
+    gpu.take_errors()?;
+    let (sender, receiver) = std::sync::mpsc::channel();
+    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = sender.send(r);
+    });
+    Ok(PendingRead {
+        staging,
+        counts,
+        receiver,
+        index,
+    })
+}
+
 /// A read-back in flight: a staging buffer whose mapping was asked for behind a submission.
 pub struct PendingRead {
     staging: wgpu::Buffer,
@@ -882,9 +904,9 @@ impl PendingRead {
 
 /// The losses of a batch of epochs, on their way back.
 pub struct PendingHistory {
-    read: PendingRead,
+    pub(super) read: PendingRead,
     /// Epochs run when the losses were copied.
-    epochs: usize,
+    pub(super) epochs: usize,
 }
 
 impl PendingHistory {
