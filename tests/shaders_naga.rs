@@ -118,3 +118,127 @@ fn a_broken_shader_is_caught() {
     });
     assert!(!matches!(valid, Ok(true)));
 }
+
+/// The general path's kernels (shaders/general.wgsl), unrolled to several register tiles and specialised for
+/// each objective, optimizer and penalty.
+#[test]
+fn the_general_shader_validates_and_translates_to_spirv() {
+    use popdecode::gpu::general::{Constants, source, tiles_for};
+    use popdecode::model::Activation;
+    use popdecode::objective::{Objective, Penalty};
+    use popdecode::train::Optimizer;
+
+    let base = Constants {
+        n4: 5898,
+        m0: 10,
+        classes: 1,
+        objective: Objective::Mse,
+        last_off: 2160,
+        win_len: 235_920,
+        p_len: 235_948,
+        activation: Activation::Relu,
+        penalty: Penalty::default(),
+        optimizer: Some(Optimizer::Sgd { momentum: 0.0 }),
+        pen_groups: 231,
+        pen_chunk4: 256,
+    };
+    let variants = [
+        base,
+        Constants {
+            optimizer: None,
+            objective: Objective::Nll { classes: 20 },
+            classes: 20,
+            penalty: Penalty { l1: 5e-4, l2: 1e-2 },
+            activation: Activation::Linear,
+            ..base
+        },
+        Constants {
+            objective: Objective::Circular,
+            optimizer: Some(Optimizer::Sgd { momentum: 0.9 }),
+            ..base
+        },
+        Constants {
+            optimizer: Some(Optimizer::ADAM),
+            n4: 1,
+            m0: 1,
+            win_len: 4,
+            p_len: 12,
+            last_off: 3,
+            pen_groups: 1,
+            pen_chunk4: 1,
+            ..base
+        },
+    ];
+    let tilings = [
+        tiles_for(wgpu::DeviceType::DiscreteGpu, 10),
+        tiles_for(wgpu::DeviceType::Cpu, 16),
+        Tiles {
+            row: 1,
+            hidden: 1,
+            col: 1,
+        },
+        Tiles {
+            row: 3,
+            hidden: 5,
+            col: 2,
+        },
+    ];
+    for tiles in tilings {
+        let source = source(tiles);
+        let name = format!("general.wgsl with {tiles:?}");
+        let module = naga::front::wgsl::parse_str(&source)
+            .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&source)));
+        let info = naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(&source)));
+        let entries: Vec<&str> = module
+            .entry_points
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                "penalty_partial",
+                "penalty_final",
+                "forward_first",
+                "forward_dense",
+                "loss",
+                "backward_delta",
+                "grad_first",
+                "grad_dense",
+                "update"
+            ]
+        );
+        for constants in variants {
+            let mut values = naga::back::PipelineConstants::default();
+            for (k, v) in constants.values() {
+                values.insert(k.to_string(), v);
+            }
+            for ep in &module.entry_points {
+                let (specialised, specialised_info) =
+                    naga::back::pipeline_constants::process_overrides(
+                        &module,
+                        &info,
+                        Some((ep.stage, ep.name.as_str())),
+                        &values,
+                    )
+                    .unwrap_or_else(|e| panic!("{name}::{} with {constants:?}: {e}", ep.name));
+                let spirv = naga::back::spv::write_vec(
+                    &specialised,
+                    &specialised_info,
+                    &naga::back::spv::Options::default(),
+                    Some(&naga::back::spv::PipelineOptions {
+                        shader_stage: ep.stage,
+                        entry_point: ep.name.clone(),
+                    }),
+                )
+                .unwrap_or_else(|e| panic!("{name}::{} to SPIR-V: {e}", ep.name));
+                assert!(spirv.len() > 100, "{name}::{}: short SPIR-V", ep.name);
+            }
+        }
+    }
+}

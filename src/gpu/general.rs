@@ -1,0 +1,1041 @@
+//! The general GPU path: every network and setting the tuned path (`session.rs`) does not take — several hidden
+//! layers, the circular and NLL objectives, the penalty on the input weights, SGD with momentum, Adam and
+//! mini-batches — with the data resident on the device. The kernels are in `shaders/general.wgsl`; its header
+//! gives the layouts.
+//!
+//! Uploaded once: the response matrix (training rows, then test rows), the targets in degrees, the class labels
+//! (computed here with `objective::class_of`, as the CPU does) and the weights. Parameters, gradients and the
+//! optimizer's state live in flat buffers. Each step (a batch, or an evaluation of the test or training rows)
+//! has its scalars — which rows, where its loss goes, the learning rate, Adam's bias corrections computed here
+//! in f64 — in a 256-byte slot of a uniform buffer bound with a dynamic offset; a mini-batch's rows are an
+//! uploaded list of row numbers through which the kernels gather rows of x. Many epochs go to one submission,
+//! and the losses stay in a history buffer on the GPU (each epoch's training loss summed there, batch by batch
+//! in order, weighted by the batch's rows) until a progress report or the end reads them.
+
+use std::num::NonZeroU64;
+use std::time::{Duration, Instant};
+
+use super::context::{AdapterSummary, Gpu};
+use super::layout::grid;
+use super::session::{
+    Access, COPY, Kernel, PendingHistory, PendingRead, kernel, storage, submit_then_read, zeros,
+};
+use super::shaders::{Tiles, expand};
+use crate::error::{Error, Result};
+use crate::model::{Activation, Params, Spec};
+use crate::objective::{Objective, Penalty, class_of};
+use crate::problem::Problem;
+use crate::train::{Config, Evaluation, History, Optimizer, Progress, Trained};
+
+/// The kernels, in the tile notation of `shaders::expand`.
+pub const SOURCE: &str = include_str!("../../shaders/general.wgsl");
+
+/// general.wgsl unrolled to `tiles`: `row` step rows and `hidden` first-layer units per forward_first
+/// workgroup; `hidden` units and `col` vec4 columns per grad_first thread.
+pub fn source(tiles: Tiles) -> String {
+    expand(SOURCE, tiles)
+}
+
+/// The register tiles for an adapter of this type and a first layer of `m0` units. Units: as few tiles of at
+/// most 8 as hold them, filled evenly (10 units are two tiles of 5). A GPU gets one row per forward_first
+/// workgroup and one column per grad_first thread, for many threads in flight; a software adapter, which pays
+/// for every storage load lane by lane, gets 12 rows and 4 columns, so that each load serves more sums
+/// (measured on lavapipe at 216 rows x 23,589 neurons and 16 units: forward_first 25 ms against 60 ms with
+/// one row, grad_first 16 ms against 38 ms with one column).
+pub fn tiles_for(device_type: wgpu::DeviceType, m0: usize) -> Tiles {
+    let hidden = m0.div_ceil(m0.div_ceil(8).max(1)).max(1);
+    if device_type == wgpu::DeviceType::Cpu {
+        Tiles {
+            row: 12,
+            hidden,
+            col: 4,
+        }
+    } else {
+        Tiles {
+            row: 1,
+            hidden,
+            col: 1,
+        }
+    }
+}
+
+/// Bytes per slot of the step and layer uniform buffers: a multiple of every adapter's uniform offset alignment.
+const SLOT: usize = 256;
+/// The most steps one submission encodes (longer runs between reports go in several submissions).
+const MAX_STEPS: usize = 1024;
+/// The most workgroups of penalty_partial.
+const PENALTY_GROUPS: usize = 256;
+
+/// The override constants of general.wgsl.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Constants {
+    /// vec4 columns of x and of W_in's rows.
+    pub n4: usize,
+    /// Units of the first layer.
+    pub m0: usize,
+    /// Outputs of the last layer.
+    pub classes: usize,
+    pub objective: Objective,
+    /// Where the last layer's block starts in the activations and deltas.
+    pub last_off: usize,
+    /// f32s of W_in as stored (m0 * n4 * 4); b_in follows it.
+    pub win_len: usize,
+    /// f32s of all parameters.
+    pub p_len: usize,
+    pub activation: Activation,
+    pub penalty: Penalty,
+    /// `None`: store the gradient (for `evaluate`) instead of stepping.
+    pub optimizer: Option<Optimizer>,
+    pub pen_groups: usize,
+    pub pen_chunk4: usize,
+}
+
+impl Constants {
+    pub fn values(&self) -> Vec<(&'static str, f64)> {
+        let (kind, momentum, beta1, beta2, eps) = match self.optimizer {
+            None => (0.0, 0.0, 0.9, 0.999, 1e-8),
+            Some(Optimizer::Sgd { momentum: 0.0 }) => (1.0, 0.0, 0.9, 0.999, 1e-8),
+            Some(Optimizer::Sgd { momentum }) => (2.0, momentum, 0.9, 0.999, 1e-8),
+            Some(Optimizer::Adam { beta1, beta2, eps }) => (3.0, 0.0, beta1, beta2, eps),
+        };
+        let objective = match self.objective {
+            Objective::Mse => 0.0,
+            Objective::Circular => 1.0,
+            Objective::Nll { .. } => 2.0,
+        };
+        vec![
+            ("N4", self.n4 as f64),
+            ("M0", self.m0 as f64),
+            ("CLASSES", self.classes as f64),
+            ("OBJECTIVE", objective),
+            ("LAST_OFF", self.last_off as f64),
+            ("WIN_LEN", self.win_len as f64),
+            ("P_LEN", self.p_len as f64),
+            (
+                "RELU",
+                if self.activation == Activation::Relu {
+                    1.0
+                } else {
+                    0.0
+                },
+            ),
+            ("L1", self.penalty.l1),
+            ("L2", self.penalty.l2),
+            ("OPTIMIZER", kind),
+            ("MOMENTUM", momentum),
+            ("BETA1", beta1),
+            ("BETA2", beta2),
+            ("EPS", eps),
+            ("PEN_GROUPS", self.pen_groups as f64),
+            ("PEN_CHUNK4", self.pen_chunk4 as f64),
+        ]
+    }
+}
+
+/// The uniform block `Step` in general.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct StepUniform {
+    row_base: u32,
+    rows: u32,
+    out_base: u32,
+    loss_slot: u32,
+    accumulate: u32,
+    weight: f32,
+    lr: f32,
+    step_size: f32,
+    c2: f32,
+    pad: [u32; 3],
+}
+
+/// The uniform block `Layer` in general.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct LayerUniform {
+    inputs: u32,
+    outputs: u32,
+    w_off: u32,
+    b_off: u32,
+    in_off: u32,
+    out_off: u32,
+    hidden: u32,
+    first: u32,
+}
+
+/// Where one layer lives in the flat buffers.
+#[derive(Clone, Debug)]
+struct LayerPlan {
+    inputs: usize,
+    outputs: usize,
+    w_off: usize,
+    b_off: usize,
+    /// Its block in the activations and deltas (max_rows x outputs).
+    act_off: usize,
+}
+
+/// The shapes and offsets of one problem and network.
+#[derive(Clone, Debug)]
+struct Plan {
+    n_train: usize,
+    n_test: usize,
+    neurons: usize,
+    n4: usize,
+    classes: usize,
+    layers: Vec<LayerPlan>,
+    win_len: usize,
+    p_len: usize,
+    acts_len: usize,
+}
+
+impl Plan {
+    fn new(n_train: usize, n_test: usize, spec: &Spec) -> Plan {
+        let n4 = spec.neurons.div_ceil(4);
+        let max_rows = n_train.max(n_test).max(1);
+        let align = |v: usize| v.next_multiple_of(4);
+        let (mut p, mut a) = (0, 0);
+        let mut layers = Vec::new();
+        for (l, (outputs, inputs)) in spec.layer_shapes().into_iter().enumerate() {
+            // W_in's rows are padded to whole vec4s.
+            let stored = if l == 0 {
+                outputs * n4 * 4
+            } else {
+                outputs * inputs
+            };
+            let w_off = p;
+            let b_off = align(w_off + stored);
+            p = align(b_off + outputs);
+            layers.push(LayerPlan {
+                inputs,
+                outputs,
+                w_off,
+                b_off,
+                act_off: a,
+            });
+            a += max_rows * outputs;
+        }
+        Plan {
+            n_train,
+            n_test,
+            neurons: spec.neurons,
+            n4,
+            classes: spec.outputs(),
+            win_len: layers[0].b_off,
+            layers,
+            p_len: p,
+            acts_len: a,
+        }
+    }
+
+    fn n_rows(&self) -> usize {
+        self.n_train + self.n_test
+    }
+
+    fn m0(&self) -> usize {
+        self.layers[0].outputs
+    }
+
+    /// Every tensor of `params` in the flat layout.
+    fn flatten(&self, params: &Params) -> Vec<f32> {
+        let mut flat = vec![0.0f32; self.p_len];
+        for (l, (plan, layer)) in self.layers.iter().zip(&params.layers).enumerate() {
+            if l == 0 {
+                let stride = self.n4 * 4;
+                for m in 0..plan.outputs {
+                    flat[m * stride..m * stride + self.neurons]
+                        .copy_from_slice(&layer.weight[m * self.neurons..(m + 1) * self.neurons]);
+                }
+            } else {
+                flat[plan.w_off..plan.w_off + layer.weight.len()].copy_from_slice(&layer.weight);
+            }
+            flat[plan.b_off..plan.b_off + plan.outputs].copy_from_slice(&layer.bias);
+        }
+        flat
+    }
+
+    /// The tensors of a flat buffer, in `Params::tensors()` order, unpadded.
+    fn tensors(&self, flat: &[f32]) -> Vec<Vec<f32>> {
+        let mut out = Vec::with_capacity(2 * self.layers.len());
+        for (l, plan) in self.layers.iter().enumerate() {
+            if l == 0 {
+                let stride = self.n4 * 4;
+                out.push(
+                    (0..plan.outputs)
+                        .flat_map(|m| flat[m * stride..m * stride + self.neurons].iter().copied())
+                        .collect(),
+                );
+            } else {
+                out.push(flat[plan.w_off..plan.w_off + plan.outputs * plan.inputs].to_vec());
+            }
+            out.push(flat[plan.b_off..plan.b_off + plan.outputs].to_vec());
+        }
+        out
+    }
+}
+
+/// A kernel with the one bind group it runs with.
+struct Bound {
+    kernel: Kernel,
+    group: wgpu::BindGroup,
+}
+
+/// Whether a step goes on from its loss to the gradients and the update.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Train,
+    Evaluate,
+}
+
+struct Kernels {
+    penalty_partial: Bound,
+    penalty_final: Bound,
+    forward_first: Bound,
+    forward_dense: Bound,
+    loss: Bound,
+    backward_delta: Bound,
+    grad_first: Bound,
+    grad_dense: Bound,
+    update: Bound,
+}
+
+/// One problem and network on the device, for training with one `Config` or for evaluating gradients.
+pub struct GeneralSession<'g> {
+    gpu: &'g Gpu,
+    plan: Plan,
+    spec: Spec,
+    /// The training settings; `None` in a session that evaluates gradients.
+    config: Option<Config>,
+    penalty: Penalty,
+    pen_groups: usize,
+    tiles: Tiles,
+    index: wgpu::Buffer,
+    params: wgpu::Buffer,
+    grads: wgpu::Buffer,
+    outs: wgpu::Buffer,
+    history: wgpu::Buffer,
+    steps: wgpu::Buffer,
+    kernels: Kernels,
+    /// Epochs encoded per submission at most, and where their row lists go in `index`.
+    epochs_per_submission: usize,
+    index_epochs: usize,
+    epochs_done: usize,
+    /// Optimizer steps taken (Adam's t).
+    optimizer_steps: u64,
+    /// Time spent uploading and building pipelines.
+    pub setup_time: Duration,
+}
+
+impl<'g> GeneralSession<'g> {
+    /// Uploads the problem and `params`, and builds the pipelines: for training with `config`, or (with `None`)
+    /// for evaluating the objective with `penalty` and its gradients. `tiles`: other register tiles than
+    /// [`tiles_for`] the adapter.
+    pub fn new(
+        gpu: &'g Gpu,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        config: Option<&Config>,
+        penalty: &Penalty,
+        tiles: Option<Tiles>,
+    ) -> Result<GeneralSession<'g>> {
+        let start = Instant::now();
+        spec.validate()?;
+        let shapes: Vec<(usize, usize)> = params
+            .layers
+            .iter()
+            .map(|l| (l.outputs, l.inputs))
+            .collect();
+        if shapes != spec.layer_shapes() || problem.neurons() != spec.neurons {
+            return Err(Error::Gpu(format!(
+                "weights of shapes {shapes:?} on {} neurons do not fit the network {}",
+                problem.neurons(),
+                spec.describe()
+            )));
+        }
+        let (n_train, n_test) = (problem.n_train(), problem.n_test());
+        if n_train == 0 {
+            return Err(Error::Gpu("no training rows".into()));
+        }
+        let plan = Plan::new(n_train, n_test, spec);
+        let m0 = plan.m0();
+        let tiles = tiles.unwrap_or(tiles_for(gpu.adapter.device_type, m0));
+        if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
+            return Err(Error::Gpu(format!("empty register tiles {tiles:?}")));
+        }
+        check_fits(&gpu.adapter, &plan, tiles)?;
+        let win4 = plan.win_len / 4;
+        let pen_groups = win4.div_ceil(256).clamp(1, PENALTY_GROUPS);
+        let constants = Constants {
+            n4: plan.n4,
+            m0,
+            classes: plan.classes,
+            objective: spec.objective,
+            last_off: plan.layers.last().expect("layers").act_off,
+            win_len: plan.win_len,
+            p_len: plan.p_len,
+            activation: spec.activation,
+            penalty: *penalty,
+            optimizer: config.map(|c| c.optimizer),
+            pen_groups,
+            pen_chunk4: win4.div_ceil(pen_groups),
+        }
+        .values();
+
+        // Batches per epoch, and how many epochs one submission (and the uniform and index buffers) holds.
+        let (batches, mini) = match config {
+            Some(c) if c.is_mini_batch(n_train) => (
+                n_train.div_ceil(c.batch_size.unwrap_or(n_train).max(1)),
+                true,
+            ),
+            _ => (1, false),
+        };
+        let epochs_per_submission = (MAX_STEPS / (batches + 1)).max(1);
+        let step_slots = epochs_per_submission * (batches + 1) + 2;
+        let epochs = config.map_or(0, |c| c.epochs);
+
+        // The data: x, rows training then test, columns padded to whole vec4s; targets; class labels.
+        let n_rows = plan.n_rows();
+        let width = plan.n4 * 4;
+        let mut x = vec![0.0f32; n_rows * width];
+        for r in 0..n_rows {
+            let src = if r < n_train {
+                problem.x_train.row(r)
+            } else {
+                problem.x_test.row(r - n_train)
+            };
+            x[r * width..r * width + plan.neurons].copy_from_slice(src);
+        }
+        let targets: Vec<f32> = problem
+            .y_train
+            .iter()
+            .chain(&problem.y_test)
+            .copied()
+            .collect();
+        let labels: Vec<u32> = match spec.objective.classes() {
+            Some(c) => targets.iter().map(|&t| class_of(t, c) as u32).collect(),
+            None => vec![0; n_rows],
+        };
+        // Row lists: every training row in order, then the test rows, then room for a submission's shuffles.
+        let index_epochs = n_rows;
+        let mut index: Vec<u32> = (0..n_rows as u32).collect();
+        if mini {
+            index.resize(n_rows + epochs_per_submission * n_train, 0);
+        }
+
+        let none = wgpu::BufferUsages::empty();
+        let x = storage(gpu, "x", bytemuck::cast_slice(&x), none);
+        let targets = storage(gpu, "targets", bytemuck::cast_slice(&targets), none);
+        let labels = storage(gpu, "labels", bytemuck::cast_slice(&labels), none);
+        let index = storage(gpu, "index", bytemuck::cast_slice(&index), COPY);
+        let params_buf = storage(
+            gpu,
+            "params",
+            bytemuck::cast_slice(&plan.flatten(params)),
+            COPY,
+        );
+        let grads = zeros(gpu, "grads", plan.p_len, COPY);
+        let (first_moment, second_moment) = match config.map(|c| c.optimizer) {
+            Some(Optimizer::Adam { .. }) => (plan.p_len, plan.p_len),
+            Some(Optimizer::Sgd { momentum }) if momentum != 0.0 => (plan.p_len, 1),
+            _ => (1, 1),
+        };
+        let moment1 = zeros(gpu, "moment1", first_moment, none);
+        let moment2 = zeros(gpu, "moment2", second_moment, none);
+        let acts = zeros(gpu, "acts", plan.acts_len, none);
+        let deltas = zeros(gpu, "deltas", plan.acts_len, none);
+        let outs = zeros(gpu, "outs", n_rows * plan.classes, COPY);
+        let history = zeros(gpu, "history", 2 * epochs + 2, COPY);
+        let pen_partials = zeros(gpu, "penalty partials", 2 * pen_groups, none);
+        let scalars = zeros(gpu, "scalars", 4, none);
+        let uniform = |label: &str, size: usize| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        };
+        let steps = uniform("steps", step_slots * SLOT);
+        let layers = uniform("layers", plan.layers.len() * SLOT);
+        let mut layer_slots = vec![0u8; plan.layers.len() * SLOT];
+        let n_layers = plan.layers.len();
+        for (l, p) in plan.layers.iter().enumerate() {
+            let u = LayerUniform {
+                inputs: if l == 0 { width } else { p.inputs } as u32,
+                outputs: p.outputs as u32,
+                w_off: p.w_off as u32,
+                b_off: p.b_off as u32,
+                in_off: if l == 0 {
+                    0
+                } else {
+                    plan.layers[l - 1].act_off
+                } as u32,
+                out_off: p.act_off as u32,
+                hidden: u32::from(l + 1 < n_layers),
+                first: u32::from(l == 0),
+            };
+            layer_slots[l * SLOT..l * SLOT + size_of::<LayerUniform>()]
+                .copy_from_slice(bytemuck::bytes_of(&u));
+        }
+        gpu.queue.write_buffer(&layers, 0, &layer_slots);
+
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = gpu
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some("general.wgsl"),
+                source: wgpu::ShaderSource::Wgsl(source(tiles).into()),
+            });
+        use Access::*;
+        let make = |entry: &str, bindings: &[(u32, Access, &wgpu::Buffer)]| -> Bound {
+            let access: Vec<(u32, Access)> = bindings.iter().map(|&(b, a, _)| (b, a)).collect();
+            let kernel = kernel(gpu, &module, entry, &access, &constants);
+            let entries: Vec<wgpu::BindGroupEntry> = bindings
+                .iter()
+                .map(|&(binding, access, buffer)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: match access {
+                        DynamicUniform => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer,
+                            offset: 0,
+                            size: NonZeroU64::new(SLOT as u64),
+                        }),
+                        _ => buffer.as_entire_binding(),
+                    },
+                })
+                .collect();
+            let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some(entry),
+                layout: &kernel.layout,
+                entries: &entries,
+            });
+            Bound { kernel, group }
+        };
+        let step = (0, DynamicUniform, &steps);
+        let layer = (1, DynamicUniform, &layers);
+        let kernels = Kernels {
+            penalty_partial: make(
+                "penalty_partial",
+                &[(6, Read, &params_buf), (19, ReadWrite, &pen_partials)],
+            ),
+            penalty_final: make(
+                "penalty_final",
+                &[(20, Read, &pen_partials), (21, ReadWrite, &scalars)],
+            ),
+            forward_first: make(
+                "forward_first",
+                &[
+                    step,
+                    (2, Read, &x),
+                    (3, Read, &index),
+                    (6, Read, &params_buf),
+                    (9, ReadWrite, &acts),
+                ],
+            ),
+            forward_dense: make(
+                "forward_dense",
+                &[step, layer, (7, Read, &params_buf), (9, ReadWrite, &acts)],
+            ),
+            loss: make(
+                "loss",
+                &[
+                    step,
+                    (3, Read, &index),
+                    (4, Read, &targets),
+                    (5, Read, &labels),
+                    (10, Read, &acts),
+                    (11, ReadWrite, &deltas),
+                    (17, ReadWrite, &outs),
+                    (18, ReadWrite, &history),
+                    (22, Read, &scalars),
+                ],
+            ),
+            backward_delta: make(
+                "backward_delta",
+                &[
+                    step,
+                    layer,
+                    (7, Read, &params_buf),
+                    (10, Read, &acts),
+                    (11, ReadWrite, &deltas),
+                ],
+            ),
+            grad_first: make(
+                "grad_first",
+                &[
+                    step,
+                    (2, Read, &x),
+                    (3, Read, &index),
+                    (12, Read, &deltas),
+                    (13, ReadWrite, &grads),
+                ],
+            ),
+            grad_dense: make(
+                "grad_dense",
+                &[
+                    step,
+                    layer,
+                    (10, Read, &acts),
+                    (12, Read, &deltas),
+                    (14, ReadWrite, &grads),
+                ],
+            ),
+            update: make(
+                "update",
+                &[
+                    step,
+                    (8, ReadWrite, &params_buf),
+                    (14, ReadWrite, &grads),
+                    (15, ReadWrite, &moment1),
+                    (16, ReadWrite, &moment2),
+                ],
+            ),
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("building the general kernels: {e}")));
+        }
+        gpu.take_errors()?;
+        Ok(GeneralSession {
+            gpu,
+            plan,
+            spec: spec.clone(),
+            config: config.copied(),
+            penalty: *penalty,
+            pen_groups,
+            tiles,
+            index,
+            params: params_buf,
+            grads,
+            outs,
+            history,
+            steps,
+            kernels,
+            epochs_per_submission,
+            index_epochs,
+            epochs_done: 0,
+            optimizer_steps: 0,
+            setup_time: start.elapsed(),
+        })
+    }
+
+    pub fn epochs_done(&self) -> usize {
+        self.epochs_done
+    }
+
+    fn dispatch(&self, pass: &mut wgpu::ComputePass, b: &Bound, offsets: &[u32], x: u32, y: u32) {
+        if x == 0 || y == 0 {
+            return;
+        }
+        pass.set_pipeline(&b.kernel.pipeline);
+        pass.set_bind_group(0, &b.group, offsets);
+        pass.dispatch_workgroups(x, y, 1);
+    }
+
+    /// `threads` threads of a 64-thread kernel, in a 2-D grid when one dimension does not hold them.
+    fn dispatch_threads(
+        &self,
+        pass: &mut wgpu::ComputePass,
+        b: &Bound,
+        offsets: &[u32],
+        threads: usize,
+    ) {
+        let max = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
+        let (x, y) = grid(threads, max);
+        self.dispatch(pass, b, offsets, x, y);
+    }
+
+    /// The kernels of one step whose scalars are in slot `slot`.
+    fn encode_step(&self, pass: &mut wgpu::ComputePass, slot: usize, rows: usize, kind: Kind) {
+        let k = &self.kernels;
+        let p = &self.plan;
+        let s = (slot * SLOT) as u32;
+        let lo = |l: usize| (l * SLOT) as u32;
+        if !self.penalty.is_zero() {
+            self.dispatch(pass, &k.penalty_partial, &[], self.pen_groups as u32, 1);
+            self.dispatch(pass, &k.penalty_final, &[], 1, 1);
+        }
+        self.dispatch(
+            pass,
+            &k.forward_first,
+            &[s],
+            rows.div_ceil(self.tiles.row) as u32,
+            p.m0().div_ceil(self.tiles.hidden) as u32,
+        );
+        for (l, layer) in p.layers.iter().enumerate().skip(1) {
+            self.dispatch_threads(pass, &k.forward_dense, &[s, lo(l)], rows * layer.outputs);
+        }
+        self.dispatch(pass, &k.loss, &[s], 1, 1);
+        if kind == Kind::Evaluate {
+            return;
+        }
+        for (l, layer) in p.layers.iter().enumerate().skip(1).rev() {
+            self.dispatch_threads(pass, &k.backward_delta, &[s, lo(l)], rows * layer.inputs);
+        }
+        self.dispatch_threads(
+            pass,
+            &k.grad_first,
+            &[s],
+            p.n4.div_ceil(self.tiles.col) * p.m0().div_ceil(self.tiles.hidden),
+        );
+        for (l, layer) in p.layers.iter().enumerate() {
+            let cols = if l == 0 { 1 } else { layer.inputs + 1 };
+            self.dispatch_threads(pass, &k.grad_dense, &[s, lo(l)], layer.outputs * cols);
+        }
+        self.dispatch_threads(pass, &k.update, &[s], p.p_len);
+    }
+
+    /// Writes the steps' scalars to their slots, encodes them in one compute pass, copies `ranges` out behind
+    /// them and submits.
+    fn submit_steps(
+        &self,
+        steps: &[(Kind, StepUniform)],
+        ranges: &[(&wgpu::Buffer, usize, usize)],
+    ) -> Result<PendingRead> {
+        let mut slots = vec![0u8; steps.len() * SLOT];
+        for (i, (_, u)) in steps.iter().enumerate() {
+            slots[i * SLOT..i * SLOT + size_of::<StepUniform>()]
+                .copy_from_slice(bytemuck::bytes_of(u));
+        }
+        if !slots.is_empty() {
+            self.gpu.queue.write_buffer(&self.steps, 0, &slots);
+        }
+        submit_then_read(
+            self.gpu,
+            |pass| {
+                for (i, (kind, u)) in steps.iter().enumerate() {
+                    self.encode_step(pass, i, u.rows as usize, *kind);
+                }
+            },
+            ranges,
+        )
+    }
+
+    /// An evaluation of the training rows (`test` false) or the test rows at the current weights, its loss
+    /// into history entry `slot`.
+    fn evaluation_step(&self, test: bool, slot: usize) -> StepUniform {
+        let p = &self.plan;
+        StepUniform {
+            row_base: if test { p.n_train } else { 0 } as u32,
+            rows: if test { p.n_test } else { p.n_train } as u32,
+            out_base: if test { p.n_train } else { 0 } as u32,
+            loss_slot: slot as u32,
+            weight: 1.0,
+            ..StepUniform::default()
+        }
+    }
+
+    /// Outputs, loss and gradients on the training rows at the session's weights (a session built without a
+    /// training config).
+    pub fn evaluate(&self) -> Result<Evaluation> {
+        if self.config.is_some() {
+            return Err(Error::Gpu(
+                "evaluate needs a session built for gradients".into(),
+            ));
+        }
+        let p = &self.plan;
+        let step = self.evaluation_step(false, 0);
+        let got = self
+            .submit_steps(
+                &[(Kind::Train, step)],
+                &[
+                    (&self.grads, 0, p.p_len),
+                    (&self.outs, 0, p.n_train * p.classes),
+                    (&self.history, 0, 1),
+                ],
+            )?
+            .wait(self.gpu)?;
+        let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        Ok(Evaluation {
+            outputs: wide(&got[1]),
+            loss: got[2][0] as f64,
+            grads: p.tensors(&got[0]).iter().map(|t| wide(t)).collect(),
+        })
+    }
+
+    /// Runs `epochs` more epochs (in as many submissions as the step buffer needs) and copies the losses so far
+    /// out behind them; after the run's last epoch, also the training loss at the final weights (and, for a run
+    /// of no epochs, the test outputs). Nothing waits: see [`PendingHistory::wait`].
+    pub fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
+        let config = self
+            .config
+            .ok_or_else(|| Error::Gpu("run_epochs needs a session built for training".into()))?;
+        let end = self.epochs_done + epochs;
+        if end > config.epochs {
+            return Err(Error::Gpu(format!(
+                "the session trains {} epochs; {} were asked for after {}",
+                config.epochs, epochs, self.epochs_done
+            )));
+        }
+        let p = self.plan.clone();
+        let mini = config.is_mini_batch(p.n_train);
+        loop {
+            let first = self.epochs_done;
+            let chunk = self.epochs_per_submission.min(end - first);
+            let last = first + chunk == end;
+            let mut steps = Vec::new();
+            let mut rows_lists: Vec<u32> = Vec::new();
+            for epoch in first..first + chunk {
+                let block = self.index_epochs + (epoch - first) * p.n_train;
+                let mut at = 0;
+                for (b, batch) in config.batches(p.n_train, epoch).iter().enumerate() {
+                    self.optimizer_steps += 1;
+                    let (step_size, c2) = match config.optimizer {
+                        Optimizer::Adam { beta1, beta2, .. } => {
+                            let t = self.optimizer_steps as i32;
+                            (
+                                config.lr / (1.0 - beta1.powi(t)),
+                                (1.0 - beta2.powi(t)).sqrt(),
+                            )
+                        }
+                        Optimizer::Sgd { .. } => (0.0, 1.0),
+                    };
+                    steps.push((
+                        Kind::Train,
+                        StepUniform {
+                            row_base: if mini { block + at } else { 0 } as u32,
+                            rows: batch.len() as u32,
+                            out_base: 0,
+                            loss_slot: 2 * epoch as u32,
+                            accumulate: u32::from(b > 0),
+                            weight: (batch.len() as f64 / p.n_train as f64) as f32,
+                            lr: config.lr as f32,
+                            step_size: step_size as f32,
+                            c2: c2 as f32,
+                            pad: [0; 3],
+                        },
+                    ));
+                    if mini {
+                        rows_lists.extend(batch.iter().map(|&r| r as u32));
+                    }
+                    at += batch.len();
+                }
+                steps.push((Kind::Evaluate, self.evaluation_step(true, 2 * epoch + 1)));
+            }
+            if last && end == config.epochs {
+                if config.epochs == 0 {
+                    steps.push((Kind::Evaluate, self.evaluation_step(true, 1)));
+                }
+                steps.push((
+                    Kind::Evaluate,
+                    self.evaluation_step(false, 2 * config.epochs),
+                ));
+            }
+            if !rows_lists.is_empty() {
+                self.gpu.queue.write_buffer(
+                    &self.index,
+                    (self.index_epochs * 4) as u64,
+                    bytemuck::cast_slice(&rows_lists),
+                );
+            }
+            let ranges: &[(&wgpu::Buffer, usize, usize)] = if last {
+                &[(&self.history, 0, 2 * end + 1)]
+            } else {
+                &[]
+            };
+            let read = self.submit_steps(&steps, ranges)?;
+            self.epochs_done = first + chunk;
+            if last {
+                return Ok(PendingHistory { read, epochs: end });
+            }
+        }
+    }
+
+    fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
+        submit_then_read(self.gpu, |_| {}, ranges)?.wait(self.gpu)
+    }
+
+    /// The weights, unpadded.
+    pub fn params(&self) -> Result<Params> {
+        let flat = self.read(&[(&self.params, 0, self.plan.p_len)])?.remove(0);
+        let mut params = Params::zeros(&self.spec);
+        let mut tensors = self.plan.tensors(&flat).into_iter();
+        for layer in &mut params.layers {
+            layer.weight = tensors.next().expect("a weight per layer");
+            layer.bias = tensors.next().expect("a bias per layer");
+        }
+        Ok(params)
+    }
+
+    /// The outputs on the test rows from the last evaluation of them (log-probabilities for classes).
+    pub fn test_outputs(&self) -> Result<Vec<f64>> {
+        let p = &self.plan;
+        let out = self
+            .read(&[(&self.outs, p.n_train * p.classes, p.n_test * p.classes)])?
+            .remove(0);
+        Ok(out.into_iter().map(f64::from).collect())
+    }
+}
+
+/// Refuses what one storage binding or one dispatch of this adapter cannot hold.
+fn check_fits(a: &AdapterSummary, plan: &Plan, tiles: Tiles) -> Result<()> {
+    let max = a.max_storage_buffer_binding_size.min(a.max_buffer_size) as usize;
+    for (what, bytes) in [
+        ("the response matrix", plan.n_rows() * plan.n4 * 16),
+        ("the weights", plan.p_len * 4),
+        ("the activations", plan.acts_len * 4),
+    ] {
+        if bytes > max {
+            return Err(Error::Gpu(format!(
+                "{what} ({bytes} bytes) must fit one storage binding in the GPU's general path, and this \
+                 adapter's hold {max} bytes; use --backend cpu"
+            )));
+        }
+    }
+    let groups = a.max_compute_workgroups_per_dimension as usize;
+    let rows = plan.n_train.max(plan.n_test);
+    if rows.div_ceil(tiles.row) > groups || plan.m0().div_ceil(tiles.hidden) > groups {
+        return Err(Error::Gpu(format!(
+            "{rows} rows or {} first-layer units are more than this adapter's {groups} workgroups per \
+             dispatch allow in the general path; use --backend cpu",
+            plan.m0()
+        )));
+    }
+    Ok(())
+}
+
+/// Outputs, loss (with `penalty`) and every gradient on the training rows at `params`, on the general path
+/// (`tiles`: other register tiles than the adapter's).
+pub fn evaluate(
+    gpu: &Gpu,
+    problem: &Problem,
+    spec: &Spec,
+    params: &Params,
+    penalty: &Penalty,
+    tiles: Option<Tiles>,
+) -> Result<Evaluation> {
+    GeneralSession::new(gpu, problem, spec, params, None, penalty, tiles)?.evaluate()
+}
+
+/// Trains from `params` on the general path (`tiles`: other register tiles than the adapter's), reporting every
+/// `config.report_every()` epochs.
+pub fn train(
+    gpu: &Gpu,
+    problem: &Problem,
+    spec: &Spec,
+    params: &Params,
+    config: &Config,
+    tiles: Option<Tiles>,
+    progress: &mut dyn FnMut(&Progress),
+) -> Result<Trained> {
+    let mut session = GeneralSession::new(
+        gpu,
+        problem,
+        spec,
+        params,
+        Some(config),
+        &config.penalty,
+        tiles,
+    )?;
+    let setup_time = session.setup_time;
+    let start = Instant::now();
+    let every = config.report_every();
+    // Batch i + 1 is queued before batch i's losses are read, so the GPU is never left waiting for the host.
+    let mut in_flight = session.run_epochs(every.min(config.epochs))?;
+    while session.epochs_done() < config.epochs {
+        let batch = every.min(config.epochs - session.epochs_done());
+        let done = std::mem::replace(&mut in_flight, session.run_epochs(batch)?);
+        let (history, _) = done.wait(gpu)?;
+        report(progress, &history);
+    }
+    let (history, final_train_loss) = in_flight.wait(gpu)?;
+    if config.epochs > 0 {
+        report(progress, &history);
+    }
+    let train_time = start.elapsed();
+    Ok(Trained {
+        params: session.params()?,
+        test_outputs: session.test_outputs()?,
+        history,
+        final_train_loss,
+        train_time,
+        setup_time,
+    })
+}
+
+fn report(progress: &mut dyn FnMut(&Progress), history: &History) {
+    progress(&Progress {
+        epoch: history.train_loss.len(),
+        history,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deep_spec() -> Spec {
+        Spec {
+            neurons: 10,
+            hidden: vec![3, 2],
+            activation: Activation::Relu,
+            objective: Objective::Nll { classes: 5 },
+        }
+    }
+
+    #[test]
+    fn tensors_sit_at_aligned_offsets_and_round_trip_through_the_flat_layout() {
+        let spec = deep_spec();
+        let plan = Plan::new(7, 4, &spec);
+        // W_in: 3 rows of 12 (10 neurons padded to 3 vec4s), b_in at 36, hidden_layers.0 (2 x 3) at 40, its
+        // bias at 48, out_layer (5 x 2) at 52, its bias at 64, 72 in all; activations: 7 rows of 3, 2 and 5.
+        let offsets: Vec<(usize, usize, usize)> = plan
+            .layers
+            .iter()
+            .map(|l| (l.w_off, l.b_off, l.act_off))
+            .collect();
+        assert_eq!(offsets, [(0, 36, 0), (40, 48, 21), (52, 64, 35)]);
+        assert_eq!((plan.win_len, plan.p_len, plan.acts_len), (36, 72, 70));
+        let params = Params::init(&spec, 3);
+        let flat = plan.flatten(&params);
+        // Padded columns hold zeros.
+        assert!(flat[10..12].iter().all(|&v| v == 0.0));
+        let back = plan.tensors(&flat);
+        let want: Vec<Vec<f32>> = params.tensors().into_iter().map(|t| t.2.to_vec()).collect();
+        assert_eq!(back, want);
+    }
+
+    #[test]
+    fn unit_tiles_are_few_and_even_and_software_adapters_get_wider_ones() {
+        let h = |m| tiles_for(wgpu::DeviceType::DiscreteGpu, m).hidden;
+        assert_eq!(
+            (h(1), h(8), h(10), h(16), h(17), h(200)),
+            (1, 8, 5, 8, 6, 8)
+        );
+        assert_eq!(
+            tiles_for(wgpu::DeviceType::DiscreteGpu, 10),
+            Tiles {
+                row: 1,
+                hidden: 5,
+                col: 1
+            }
+        );
+        assert_eq!(tiles_for(wgpu::DeviceType::Cpu, 10).row, 12);
+    }
+
+    #[test]
+    fn a_matrix_past_the_binding_limit_is_refused_with_the_way_out() {
+        let adapter = AdapterSummary {
+            name: "small".into(),
+            backend: wgpu::Backend::Vulkan,
+            device_type: wgpu::DeviceType::DiscreteGpu,
+            driver: String::new(),
+            driver_info: String::new(),
+            max_storage_buffer_binding_size: 1 << 20,
+            max_buffer_size: 1 << 30,
+            max_compute_workgroup_size_x: 256,
+            max_compute_invocations_per_workgroup: 256,
+            max_compute_workgroups_per_dimension: 65535,
+            max_compute_workgroup_storage_size: 16384,
+            timestamp_queries: false,
+        };
+        let tiles = tiles_for(adapter.device_type, 10);
+        // 216 + 144 rows x 23589 neurons: 34 MB.
+        let plan = Plan::new(216, 144, &Spec::tutorial(23589, 10));
+        let err = check_fits(&adapter, &plan, tiles).unwrap_err().to_string();
+        assert!(
+            err.contains("response matrix") && err.contains("--backend cpu"),
+            "{err}"
+        );
+        let small = Plan::new(20, 10, &Spec::tutorial(1000, 10));
+        assert!(check_fits(&adapter, &small, tiles).is_ok());
+    }
+}
