@@ -1,11 +1,14 @@
-//! The GPU as a `Backend`: a session per call, epochs batched between progress reports.
+//! The GPU as a `Backend`: a session per call, epochs batched between progress reports. The tutorial's network
+//! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
+//! kernels of `session`; everything else on the general kernels of `general`.
 
 use std::time::Instant;
 
 use super::context::Gpu;
+use super::general;
 use super::layout::Tuning;
 use super::session::{Mode, Session};
-use crate::error::Error;
+use super::shaders::Tiles;
 use crate::error::Result;
 use crate::model::{Params, Spec};
 use crate::objective::{Objective, Penalty};
@@ -16,6 +19,10 @@ pub struct GpuBackend {
     pub gpu: Gpu,
     /// Kernel choices other than the adapter's defaults (benchmarks).
     pub tuning: Tuning,
+    /// Run everything on the general path, the tutorial's case included (to check that path on it).
+    pub force_general: bool,
+    /// The general path's register tiles, instead of the adapter's default (`general::tiles_for`).
+    pub general_tiles: Option<Tiles>,
 }
 
 impl GpuBackend {
@@ -24,6 +31,8 @@ impl GpuBackend {
         Ok(GpuBackend {
             gpu: Gpu::open(adapter)?,
             tuning: Tuning::default(),
+            force_general: false,
+            general_tiles: None,
         })
     }
 }
@@ -40,8 +49,15 @@ impl Backend for GpuBackend {
         params: &Params,
         penalty: &Penalty,
     ) -> Result<Evaluation> {
-        if !tutorial_net(spec) || !penalty.is_zero() {
-            return Err(unsupported(spec));
+        if self.force_general || !tutorial_net(spec) || !penalty.is_zero() {
+            return general::evaluate(
+                &self.gpu,
+                problem,
+                spec,
+                params,
+                penalty,
+                self.general_tiles,
+            );
         }
         let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.tuning)?;
         session.set_params(params, 0.0)?;
@@ -56,12 +72,21 @@ impl Backend for GpuBackend {
         config: &Config,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Trained> {
-        if !tutorial_net(spec)
+        if self.force_general
+            || !tutorial_net(spec)
             || !config.optimizer.is_plain_sgd()
             || config.is_mini_batch(problem.n_train())
             || !config.penalty.is_zero()
         {
-            return Err(unsupported(spec));
+            return general::train(
+                &self.gpu,
+                problem,
+                spec,
+                params,
+                config,
+                self.general_tiles,
+                progress,
+            );
         }
         let mut session = Session::new(
             &self.gpu,
@@ -109,11 +134,4 @@ impl Backend for GpuBackend {
 /// The network the fast kernels are written for: one hidden layer, one output, MSE.
 fn tutorial_net(spec: &Spec) -> bool {
     spec.hidden.len() == 1 && spec.objective == Objective::Mse
-}
-
-fn unsupported(spec: &Spec) -> Error {
-    Error::Gpu(format!(
-        "the GPU backend does not train {} with these settings yet; use --backend cpu",
-        spec.describe()
-    ))
 }

@@ -1,0 +1,411 @@
+//! The GPU's general path (src/gpu/general.rs, shaders/general.wgsl) against the CPU reference, feature by
+//! feature: at the initial weights the outputs, the loss and every gradient (`check::compare_evaluations`,
+//! tolerance 1e-4), then a short training run epoch by epoch and what it ends with (`check::compare_runs`,
+//! 1e-3); and PyTorch's classification run (tests/fixtures/pytorch-classification) reproduced on the GPU.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{gpu, random_problem};
+use popdecode::check::{compare_evaluations, compare_runs};
+use popdecode::compare::{Comparison, assert_all, tolerance};
+use popdecode::cpu::CpuBackend;
+use popdecode::data::Dataset;
+use popdecode::data::npz::NpzFile;
+use popdecode::data::split::Split;
+use popdecode::gpu::GpuBackend;
+use popdecode::gpu::general::tiles_for;
+use popdecode::gpu::shaders::Tiles;
+use popdecode::model::{Activation, Params, Spec};
+use popdecode::objective::{Objective, Penalty};
+use popdecode::problem::Problem;
+use popdecode::train::{Backend, Config, Evaluation, Optimizer};
+
+fn net(neurons: usize, hidden: &[usize], objective: Objective) -> Spec {
+    Spec {
+        neurons,
+        hidden: hidden.to_vec(),
+        activation: Activation::Relu,
+        objective,
+    }
+}
+
+fn sgd(epochs: usize, lr: f64) -> Config {
+    Config {
+        epochs,
+        lr,
+        optimizer: Optimizer::Sgd { momentum: 0.0 },
+        batch_size: None,
+        penalty: Penalty::default(),
+        shuffle_seed: 0,
+    }
+}
+
+/// The evaluation at the initial weights and a training run, GPU (general path) against CPU, all checked.
+fn gpu_against_cpu(problem: &Problem, spec: &Spec, config: &Config, label: &str) {
+    gpu_against_cpu_with(problem, spec, config, None, label);
+}
+
+/// As `gpu_against_cpu`, with the general kernels unrolled to `tiles` (else the adapter's default); the
+/// progress reports must come at the same epochs as the CPU's, with the losses so far.
+fn gpu_against_cpu_with(
+    problem: &Problem,
+    spec: &Spec,
+    config: &Config,
+    tiles: Option<Tiles>,
+    label: &str,
+) {
+    let mut gpu = gpu();
+    gpu.force_general = true;
+    gpu.general_tiles = tiles;
+    let params = Params::init(spec, 7);
+    let got = gpu
+        .evaluate(problem, spec, &params, &config.penalty)
+        .expect("gpu evaluate");
+    let want = CpuBackend
+        .evaluate(problem, spec, &params, &config.penalty)
+        .expect("cpu evaluate");
+    let mut c: Vec<Comparison> = compare_evaluations(&got, &want, spec);
+    if !config.penalty.is_zero() {
+        c.push(penalty_share(&mut gpu, problem, spec, &params, &got, &want));
+    }
+    let mut reports = Vec::new();
+    let run = gpu
+        .train(problem, spec, &params, config, &mut |p| {
+            assert_eq!(p.history.train_loss.len(), p.epoch);
+            assert_eq!(p.history.test_loss.len(), p.epoch);
+            reports.push(p.epoch);
+        })
+        .expect("gpu train");
+    let mut cpu_reports = Vec::new();
+    let reference = CpuBackend
+        .train(problem, spec, &params, config, &mut |p| {
+            cpu_reports.push(p.epoch)
+        })
+        .expect("cpu train");
+    assert_eq!(reports, cpu_reports, "{label}: progress reports");
+    assert_eq!(run.history.train_loss.len(), config.epochs);
+    assert!(
+        reference.history.train_loss.iter().all(|l| l.is_finite()),
+        "{label}: the reference run diverged: {:?}",
+        reference.history.train_loss
+    );
+    let (per_epoch, end) = compare_runs(&run, &reference);
+    c.extend(per_epoch);
+    c.extend(end);
+    report(label, &c);
+    eprintln!(
+        "{label}: train loss {:.6} -> {:.6} (cpu {:.6} -> {:.6})",
+        run.history.train_loss[0],
+        run.final_train_loss,
+        reference.history.train_loss[0],
+        reference.final_train_loss
+    );
+    assert_all(&c);
+}
+
+/// What the penalty adds to W_in's gradient, on its own: a small term beside the data's gradient, so it gets a
+/// comparison of its own (tolerance 1e-3, as it is a difference of two f32 gradients).
+fn penalty_share(
+    gpu: &mut GpuBackend,
+    problem: &Problem,
+    spec: &Spec,
+    params: &Params,
+    got: &Evaluation,
+    want: &Evaluation,
+) -> Comparison {
+    let none = Penalty::default();
+    let got0 = gpu.evaluate(problem, spec, params, &none).expect("gpu");
+    let want0 = CpuBackend
+        .evaluate(problem, spec, params, &none)
+        .expect("cpu");
+    let diff = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a - b).collect::<Vec<f64>>();
+    Comparison::new(
+        "penalty's share of grad in_layer.weight",
+        &diff(&got.grads[0], &got0.grads[0]),
+        &diff(&want.grads[0], &want0.grads[0]),
+        tolerance::LOSS,
+    )
+}
+
+/// The worst relative error among the evaluation's comparisons and among the run's (by their names).
+fn report(label: &str, c: &[Comparison]) {
+    let in_run = |x: &Comparison| {
+        ["epoch", "trained", "final", "penalty"]
+            .iter()
+            .any(|p| x.name.starts_with(p))
+    };
+    let worst = |pick: &dyn Fn(&Comparison) -> bool| {
+        c.iter()
+            .filter(|x| pick(x))
+            .max_by(|a, b| a.rel_error.total_cmp(&b.rel_error))
+            .map(|x| format!("{} {:.2e}", x.name, x.rel_error))
+            .unwrap_or_default()
+    };
+    eprintln!(
+        "{label}: {} comparisons; worst evaluation: {}; worst run: {}",
+        c.len(),
+        worst(&|x| !in_run(x)),
+        worst(&|x| in_run(x)),
+    );
+}
+
+#[test]
+fn classification_with_12_classes_matches() {
+    let problem = random_problem(60, 24, 700, 11);
+    let spec = net(700, &[16], Objective::Nll { classes: 12 });
+    gpu_against_cpu(&problem, &spec, &sgd(20, 0.1), "nll C=12");
+}
+
+#[test]
+fn classification_with_20_classes_matches() {
+    let problem = random_problem(70, 30, 1001, 12);
+    let spec = net(1001, &[16], Objective::Nll { classes: 20 });
+    gpu_against_cpu(&problem, &spec, &sgd(20, 0.1), "nll C=20");
+}
+
+#[test]
+fn penalties_match_in_regression() {
+    let problem = random_problem(50, 20, 600, 13);
+    let spec = net(600, &[10], Objective::Mse);
+    let config = Config {
+        penalty: Penalty { l1: 0.5, l2: 2.0 },
+        ..sgd(15, 1e-4)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "mse + L1 + L2");
+}
+
+#[test]
+fn penalties_match_in_classification() {
+    let problem = random_problem(60, 24, 800, 14);
+    let spec = net(800, &[16], Objective::Nll { classes: 12 });
+    let config = Config {
+        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
+        ..sgd(20, 0.1)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "nll + L1 + L2");
+}
+
+#[test]
+fn deep_regression_matches() {
+    let problem = random_problem(48, 20, 500, 15);
+    let spec = net(500, &[24, 16, 8], Objective::Mse);
+    gpu_against_cpu(&problem, &spec, &sgd(15, 1e-4), "mse [24, 16, 8]");
+}
+
+#[test]
+fn deep_classification_matches() {
+    let problem = random_problem(48, 20, 500, 16);
+    let spec = net(500, &[24, 16, 8], Objective::Nll { classes: 12 });
+    gpu_against_cpu(&problem, &spec, &sgd(15, 0.1), "nll [24, 16, 8]");
+}
+
+#[test]
+fn circular_loss_matches() {
+    let problem = random_problem(60, 24, 900, 17);
+    let spec = net(900, &[12], Objective::Circular);
+    gpu_against_cpu(&problem, &spec, &sgd(20, 20.0), "circular");
+}
+
+#[test]
+fn momentum_matches() {
+    let problem = random_problem(50, 20, 700, 18);
+    let spec = net(700, &[10], Objective::Mse);
+    let config = Config {
+        optimizer: Optimizer::Sgd { momentum: 0.9 },
+        ..sgd(20, 2e-5)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "momentum 0.9");
+}
+
+#[test]
+fn adam_matches() {
+    let problem = random_problem(50, 20, 700, 19);
+    let spec = net(700, &[10], Objective::Mse);
+    let config = Config {
+        optimizer: Optimizer::ADAM,
+        ..sgd(20, 1e-3)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "adam");
+}
+
+#[test]
+fn shuffled_mini_batches_match() {
+    let problem = random_problem(64, 20, 600, 20);
+    let spec = net(600, &[10], Objective::Nll { classes: 12 });
+    let config = Config {
+        batch_size: Some(16),
+        shuffle_seed: 3,
+        ..sgd(10, 0.05)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "batches of 16");
+}
+
+#[test]
+fn mini_batches_that_do_not_divide_the_rows_match() {
+    let problem = random_problem(61, 20, 500, 21);
+    let spec = net(500, &[10], Objective::Mse);
+    let config = Config {
+        batch_size: Some(13),
+        shuffle_seed: 5,
+        optimizer: Optimizer::ADAM,
+        ..sgd(10, 2e-3)
+    };
+    gpu_against_cpu(&problem, &spec, &config, "batches of 13 of 61, adam");
+}
+
+#[test]
+fn the_tutorials_plain_case_matches_on_the_general_path() {
+    let problem = random_problem(40, 20, 999, 22);
+    let spec = Spec::tutorial(999, 9);
+    gpu_against_cpu(&problem, &spec, &sgd(12, 1e-3), "tutorial, forced general");
+}
+
+#[test]
+fn the_linear_network_matches() {
+    let problem = random_problem(40, 16, 517, 23);
+    let spec = Spec {
+        activation: Activation::Linear,
+        ..net(517, &[12, 6], Objective::Mse)
+    };
+    gpu_against_cpu(&problem, &spec, &sgd(12, 1e-4), "linear");
+}
+
+/// The register tiles of forward_first and grad_first: the GPUs' default on this adapter, single units, and
+/// tiles that fit none of the shapes evenly, on a network and training that use everything at once.
+#[test]
+fn every_register_tiling_matches() {
+    let problem = random_problem(23, 7, 1003, 25);
+    let spec = Spec {
+        activation: Activation::Relu,
+        ..net(1003, &[13, 5], Objective::Nll { classes: 7 })
+    };
+    let config = Config {
+        optimizer: Optimizer::ADAM,
+        batch_size: Some(10),
+        shuffle_seed: 1,
+        penalty: Penalty { l1: 1e-3, l2: 1e-2 },
+        ..sgd(6, 1e-3)
+    };
+    for tiles in [
+        tiles_for(wgpu::DeviceType::DiscreteGpu, 13),
+        Tiles {
+            row: 1,
+            hidden: 1,
+            col: 1,
+        },
+        Tiles {
+            row: 3,
+            hidden: 5,
+            col: 3,
+        },
+        Tiles {
+            row: 24,
+            hidden: 16,
+            col: 2,
+        },
+    ] {
+        gpu_against_cpu_with(&problem, &spec, &config, Some(tiles), &format!("{tiles:?}"));
+    }
+}
+
+#[test]
+fn a_run_of_no_epochs_gives_the_initial_weights_and_outputs() {
+    let problem = random_problem(30, 10, 300, 24);
+    let spec = net(300, &[8, 4], Objective::Nll { classes: 5 });
+    let params = Params::init(&spec, 2);
+    let config = sgd(0, 0.1);
+    let run = gpu()
+        .train(&problem, &spec, &params, &config, &mut |_| {})
+        .expect("gpu");
+    let want = CpuBackend
+        .train(&problem, &spec, &params, &config, &mut |_| {})
+        .expect("cpu");
+    assert_eq!(run.params, params);
+    let (epochs, end) = compare_runs(&run, &want);
+    assert!(epochs.is_empty());
+    assert_all(&end);
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// PyTorch's run of the bonus tutorial's classifier (C = 12, M = 16, lr 0.1, 100 epochs, L2 1e-2, L1 5e-4):
+/// the first log-probabilities and gradients, every epoch's losses and the final weights.
+#[test]
+fn pytorch_classification_run_is_reproduced_on_the_gpu() {
+    let dir = fixture("pytorch-classification");
+    let data = Dataset::load(&dir.join("data.npz")).expect("data");
+    let split = Split::load(&dir.join("split.npz"), data.n_stimuli()).expect("split");
+    let problem = Problem::new(&data, &split);
+    let spec = net(data.neurons(), &[16], Objective::Nll { classes: 12 });
+    let config = Config {
+        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
+        ..sgd(100, 0.1)
+    };
+    let init = Params::load(&dir.join("init.npz"), &spec).expect("init");
+    let grads0 = Params::load(&dir.join("grads0.npz"), &spec).expect("grads0");
+    let final_weights = Params::load(&dir.join("final.npz"), &spec).expect("final");
+    let mut trajectory = NpzFile::open(&dir.join("trajectory.npz")).expect("trajectory");
+    let train_loss = trajectory.vector_f32("train_loss").expect("train_loss");
+    let test_loss = trajectory.vector_f32("test_loss").expect("test_loss");
+    assert_eq!(train_loss.len(), config.epochs);
+    let out0: Vec<f32> = npyz::NpyFile::new(std::io::BufReader::new(
+        std::fs::File::open(dir.join("out0.npy")).expect("out0.npy"),
+    ))
+    .expect("read out0.npy")
+    .into_vec()
+    .expect("float32 out0.npy");
+
+    let mut gpu = gpu();
+    let first = gpu
+        .evaluate(&problem, &spec, &init, &config.penalty)
+        .expect("evaluate");
+    let mut c = vec![
+        Comparison::new("out0", &first.outputs, &out0, tolerance::TENSOR),
+        Comparison::new(
+            "first loss",
+            &[first.loss],
+            &train_loss[..1],
+            tolerance::TENSOR,
+        ),
+    ];
+    for ((name, _, want), got) in grads0.tensors().iter().zip(&first.grads) {
+        c.push(Comparison::new(
+            format!("grads0 {name}"),
+            got,
+            want,
+            tolerance::TENSOR,
+        ));
+    }
+    let run = gpu
+        .train(&problem, &spec, &init, &config, &mut |_| {})
+        .expect("train");
+    for e in 0..config.epochs {
+        c.push(Comparison::new(
+            format!("epoch {} losses", e + 1),
+            &[run.history.train_loss[e], run.history.test_loss[e]],
+            &[train_loss[e], test_loss[e]],
+            tolerance::TENSOR,
+        ));
+    }
+    for ((name, _, got), (_, _, want)) in run
+        .params
+        .tensors()
+        .iter()
+        .zip(final_weights.tensors().iter())
+    {
+        c.push(Comparison::new(
+            format!("final {name}"),
+            got,
+            want,
+            tolerance::TENSOR,
+        ));
+    }
+    report("pytorch-classification", &c);
+    assert_all(&c);
+}
