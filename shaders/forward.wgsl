@@ -5,8 +5,6 @@
 //   threads read adjacent vec4s. It writes one partial sum per (thread, row, unit), or with WG_REDUCE per
 //   (workgroup, row, unit); no atomics.
 // forward_gemm: the same partial sums as a tiled matrix product, for wide hidden layers on GPUs.
-// forward_rowwise: the same partial sums for narrow hidden layers on GPUs, reading the matrix once: one chunk of
-//   columns a workgroup, its slice of w1 staged in workgroup memory, a thread per row.
 // forward_rows: one workgroup per row sums the partials in a fixed order (deterministic), adds the bias,
 //   applies the nonlinearity and reduces the output layer.
 
@@ -116,39 +114,6 @@ fn forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
     let total = workgroup_sum(t, y);
     if (t == 0u) {
         out[r] = total + b2[0];
-    }
-}
-
-// forward_rowwise: the same partial sums for narrow hidden layers on GPUs, reading the matrix once. A workgroup
-// owns one chunk of panel.chunk4 vec4 columns and 64 * ROW_TILE rows; it stages the chunk of w1 (every hidden
-// unit) in workgroup memory, and each thread walks its ROW_TILE rows' stretch of the chunk, HIDDEN_TILE hidden
-// units at a time (a second pass over the stretch finds it in cache). One partial sum per (chunk, row, unit).
-var<workgroup> w_chunk: array<vec4<f32>, W_STAGE>;  // [M_PAD hidden units][chunk4 columns]
-
-@compute @workgroup_size(64)
-fn forward_rowwise(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let w4 = panel.width4;
-    let cw = panel.chunk4;
-    let c0 = wg.x * cw;
-    let n = min(c0 + cw, w4) - min(c0, w4);
-    for (var i = t; i < M_PAD * cw; i += 64u) {
-        let m = i / cw;
-        let c = i % cw;
-        w_chunk[i] = select(vec4<f32>(0.0), w1[m * w4 + c0 + c], c < n);
-    }
-    workgroupBarrier();
-    // Rows past the last are clamped onto it for reading and not written.
-    let r$r = wg.y * 64u * ROW_TILE + $ru * 64u + t;
-    let xb$r = min(r$r, N_ROWS - 1u) * w4 + c0;
-    let p0 = (panel.k_offset + wg.x) * R_PAD;
-    for (var m0 = 0u; m0 < M_PAD; m0 += HIDDEN_TILE) {
-        var a$r_$h = vec4<f32>(0.0);
-        for (var c = 0u; c < n; c++) {
-            let x$r = x[xb$r + c];
-            let v$h = w_chunk[(m0 + $hu) * cw + c];
-            a$r_$h = fma(x$r, v$h, a$r_$h);
-        }
-        if (r$r < N_ROWS) { partial[(p0 + r$r) * M_PAD + m0 + $hu] = hsum(a$r_$h); }
     }
 }
 

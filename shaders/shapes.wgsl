@@ -21,7 +21,6 @@ override WG_REDUCE: bool = false;  // forward_partial adds its 64 threads' sums 
 override TILE_SUMS: u32 = 1u;      // 64 * TILE_OUTPUTS with WG_REDUCE, else 1 (workgroup memory)
 override ROW_SPLIT: u32 = 1u;      // input_grad threads sharing one column's training rows (a divisor of 64)
 override GRAD_SUMS: u32 = 1u;      // 64 * COL_TILE * HIDDEN_TILE with ROW_SPLIT > 1, else 1 (workgroup memory)
-override W_STAGE: u32 = 1u;        // M_PAD * the widest chunk of forward_rowwise, else 1 (workgroup memory)
 
 const ROW_TILE: u32 = $ROW_TILE;       // rows per forward_partial thread
 const HIDDEN_TILE: u32 = $HIDDEN_TILE; // hidden units per forward_partial and input_grad thread
@@ -31,9 +30,9 @@ const TILE_OUTPUTS: u32 = ROW_TILE * HIDDEN_TILE;
 // A column panel of x and w1: which vec4 columns it holds, and how its split-K threads are numbered.
 struct Panel {
     width4: u32,     // vec4 columns in this panel
-    k_threads: u32,  // split-K threads over this panel's columns (forward_rowwise: column chunks)
+    k_threads: u32,  // split-K threads over this panel's columns
     k_offset: u32,   // index of this panel's first partial sum among all K_TOTAL
-    chunk4: u32,     // forward_rowwise: vec4 columns per chunk
+    pad: u32,
 }
 
 struct Hyper {

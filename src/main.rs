@@ -93,10 +93,6 @@ struct BenchArgs {
     /// on a GPU from 100 hidden units].
     #[arg(long, value_name = "BOOL")]
     gemm: Option<bool>,
-    /// Run the forward pass as forward_rowwise: a thread per row over one chunk of columns, the chunk's
-    /// weights in workgroup memory (--k-split then counts chunks) [default: false].
-    #[arg(long, value_name = "BOOL")]
-    rowwise: Option<bool>,
 }
 
 #[derive(Args)]
@@ -741,7 +737,6 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
             wg_reduce: None,
             gemm: args.gemm,
             max_panel_width4: None,
-            rowwise: args.rowwise,
         };
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {

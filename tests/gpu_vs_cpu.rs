@@ -131,40 +131,10 @@ fn every_register_tile_variant_matches() {
                 wg_reduce: Some(i % 2 == 0),
                 gemm: Some(false),
                 max_panel_width4: [None, Some(100), Some(17), None][i],
-                rowwise: Some(false),
             };
             let label = format!("{:?}", gpu.tuning);
             gpu_against_cpu(&mut gpu, &problem, 13, Activation::Relu, 3, &label);
         }
-    }
-}
-
-/// forward_rowwise: row tiles of one to three (rows past the last in its final workgroup), hidden tiles that
-/// take one or several passes over a chunk, chunks from one column to the whole panel, and several panels.
-#[test]
-fn the_rowwise_forward_pass_matches() {
-    let problem = random_problem(83, 50, 1003, 23);
-    let mut gpu = gpu();
-    for (row, hidden, k_split, panel) in [
-        (1, 10, None, None),
-        (2, 5, Some(1), None),
-        (3, 3, Some(1000), Some(40)),
-        (1, 1, Some(7), Some(17)),
-    ] {
-        gpu.tuning = Tuning {
-            k_split,
-            tiles: Some(Tiles {
-                row,
-                hidden,
-                col: 1,
-            }),
-            gemm: Some(false),
-            max_panel_width4: panel,
-            rowwise: Some(true),
-            ..Tuning::default()
-        };
-        let label = format!("rowwise, {:?}", gpu.tuning);
-        gpu_against_cpu(&mut gpu, &problem, 10, Activation::Relu, 3, &label);
     }
 }
 

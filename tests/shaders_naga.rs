@@ -14,7 +14,6 @@ fn specialisations() -> Vec<Overrides> {
         apply_update: true,
         wg_reduce: false,
         row_split: 1,
-        chunk4: 0,
         tiles: Tiles::GPU,
     };
     vec![
@@ -24,7 +23,6 @@ fn specialisations() -> Vec<Overrides> {
             apply_update: false,
             wg_reduce: true,
             row_split: 8,
-            chunk4: 32,
             ..base
         },
         Overrides {

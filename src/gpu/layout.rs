@@ -16,8 +16,6 @@ pub struct Panel {
     pub k_threads: usize,
     /// Index of the panel's first partial sum among all `Layout::k_total`.
     pub k_offset: usize,
-    /// With `Layout::rowwise`, vec4 columns per chunk (`k_threads` chunks); else 0.
-    pub chunk4: usize,
 }
 
 /// Choices a benchmark may make instead of the defaults for the adapter.
@@ -34,18 +32,12 @@ pub struct Tuning {
     pub gemm: Option<bool>,
     /// The widest column panel, in vec4s, below what the binding limit allows (to test several panels).
     pub max_panel_width4: Option<usize>,
-    /// Whether the forward pass runs as forward_rowwise (a thread per row over one chunk of columns).
-    pub rowwise: Option<bool>,
 }
 
 /// Rows and hidden units per workgroup block of the tiled kernels (`forward_gemm`, `input_grad_gemm`).
 pub const GEMM_BLOCK: usize = 128;
 /// vec4 columns per `input_grad_gemm` workgroup.
 pub const GEMM_COLS4: usize = 32;
-/// vec4 columns per `forward_rowwise` chunk, unless a split is asked for.
-const ROWWISE_CHUNK4: usize = 32;
-/// Rows per `forward_rowwise` workgroup, times the row tile.
-pub const ROWWISE_ROWS: usize = 64;
 /// vec4 columns `forward_gemm` stages at a time.
 const GEMM_STEP4: usize = 4;
 /// The most bytes of split-K partial sums the tiled forward pass writes: beyond this, forward_rows pays more
@@ -74,10 +66,6 @@ pub struct Layout {
     pub row_split: usize,
     /// The tiled kernels run instead of the register-tile ones; `Panel::k_threads` counts split-K chunks.
     pub gemm: bool,
-    /// forward_rowwise runs instead of forward_partial; `Panel::k_threads` counts column chunks.
-    pub rowwise: bool,
-    /// The widest rowwise chunk, in vec4s (0 without rowwise).
-    pub chunk4: usize,
 }
 
 /// Split-K threads for a panel: enough threads in all to fill the device, each walking at least a few
@@ -128,7 +116,6 @@ impl Layout {
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
         // Tiled products pay off on GPUs once the hidden layer fills their 64-wide blocks.
         let gemm = tuning.gemm.unwrap_or(!software && spec.width() >= 100);
-        let rowwise = !gemm && tuning.rowwise.unwrap_or(false);
         let (r_pad, m_pad) = if gemm {
             (
                 n_rows.next_multiple_of(GEMM_BLOCK),
@@ -168,7 +155,6 @@ impl Layout {
         // every workgroup-memory access lane by lane, so it does neither.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
         let wg_reduce = !gemm
-            && !rowwise
             && tuning.wg_reduce.unwrap_or(!software)
             && 64 * tiles.row * tiles.hidden * 4 <= shared;
         // Four threads a column measured best on an H200 at M = 10 (of 2, 4, 8, 16, 32).
@@ -184,37 +170,11 @@ impl Layout {
             1
         };
         let max_slots = (max_bytes / (4 * r_pad * m_pad)).max(1);
-        // forward_rowwise stages m_pad x chunk4 vec4s of w1 in workgroup memory.
-        let max_chunk4 = shared / (16 * m_pad);
-        if rowwise && max_chunk4 == 0 {
-            return Err(Error::Gpu(format!(
-                "forward_rowwise cannot stage {m_pad} hidden units in {shared} bytes of workgroup memory"
-            )));
-        }
         let mut panels = Vec::with_capacity(n_panels);
         let mut k_offset = 0;
         for i in 0..n_panels {
             let col4 = i * width;
             let width4 = width.min(n4 - col4);
-            if rowwise {
-                let chunks = match tuning.k_split {
-                    Some(k) => (k * width4).div_ceil(n4),
-                    None => width4.div_ceil(ROWWISE_CHUNK4),
-                };
-                let chunk4 = width4.div_ceil(chunks.max(1)).min(max_chunk4);
-                // No empty chunks, and the partial sums fit one binding.
-                let chunks = width4.div_ceil(chunk4).min((max_slots / n_panels).max(1));
-                let chunk4 = width4.div_ceil(chunks);
-                panels.push(Panel {
-                    col4,
-                    width4,
-                    k_threads: chunks,
-                    k_offset,
-                    chunk4,
-                });
-                k_offset += chunks;
-                continue;
-            }
             let mut k_threads = match tuning.k_split {
                 Some(k) => (k * width4).div_ceil(n4).max(1),
                 // About a thousand workgroups of 256 threads, each staging a few steps of columns.
@@ -236,7 +196,6 @@ impl Layout {
                 width4,
                 k_threads,
                 k_offset,
-                chunk4: 0,
             });
             k_offset += k_threads / per_slot;
         }
@@ -252,11 +211,7 @@ impl Layout {
             ("hidden_grad workgroups", m_pad + 1),
             (
                 "forward_partial workgroup rows",
-                if rowwise {
-                    k_offset
-                } else {
-                    grid(k_offset * tile_count, max_groups).1 as usize
-                },
+                grid(k_offset * tile_count, max_groups).1 as usize,
             ),
         ] {
             if n > max_groups {
@@ -265,7 +220,6 @@ impl Layout {
                 )));
             }
         }
-        let chunk4 = panels.iter().map(|p| p.chunk4).max().unwrap_or(0);
         Ok(Layout {
             tiles,
             n_train,
@@ -280,8 +234,6 @@ impl Layout {
             wg_reduce,
             row_split,
             gemm,
-            rowwise,
-            chunk4,
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 use super::context::Gpu;
-use super::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, ROWWISE_ROWS, Tuning, grid};
+use super::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, Tuning, grid};
 use super::shaders::{self, Overrides, WORKGROUP};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Params, Spec};
@@ -112,7 +112,7 @@ struct PanelUniform {
     width4: u32,
     k_threads: u32,
     k_offset: u32,
-    chunk4: u32,
+    pad: u32,
 }
 
 /// The uniform block `Hyper` in shapes.wgsl.
@@ -211,7 +211,6 @@ impl<'g> Session<'g> {
             apply_update: mode == Mode::Train,
             wg_reduce: layout.wg_reduce,
             row_split: layout.row_split,
-            chunk4: layout.chunk4,
             tiles: layout.tiles,
         };
         let constants = overrides.constants();
@@ -234,8 +233,6 @@ impl<'g> Session<'g> {
             &forward,
             if layout.gemm {
                 "forward_gemm"
-            } else if layout.rowwise {
-                "forward_rowwise"
             } else {
                 "forward_partial"
             },
@@ -366,7 +363,7 @@ impl<'g> Session<'g> {
                         width4: p.width4 as u32,
                         k_threads: p.k_threads as u32,
                         k_offset: p.k_offset as u32,
-                        chunk4: p.chunk4 as u32,
+                        pad: 0,
                     }),
                     usage: wgpu::BufferUsages::UNIFORM,
                 });
@@ -528,12 +525,6 @@ impl<'g> Session<'g> {
                     p.k_threads as u32,
                     (l.r_pad / GEMM_BLOCK) as u32,
                     (l.m_pad / GEMM_BLOCK) as u32,
-                );
-            } else if l.rowwise {
-                pass.dispatch_workgroups(
-                    p.k_threads as u32,
-                    l.n_rows.div_ceil(ROWWISE_ROWS * l.tiles.row) as u32,
-                    1,
                 );
             } else {
                 let (x, y) = grid(p.k_threads * tiles, max_groups);

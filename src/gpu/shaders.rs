@@ -141,8 +141,6 @@ pub struct Overrides {
     pub apply_update: bool,
     pub wg_reduce: bool,
     pub row_split: usize,
-    /// forward_rowwise's widest column chunk in vec4s, or 0 when it is not used.
-    pub chunk4: usize,
     pub tiles: Tiles,
 }
 
@@ -167,7 +165,6 @@ impl Overrides {
                 },
             ),
             ("ROW_SPLIT", self.row_split as f64),
-            ("W_STAGE", (self.m_pad * self.chunk4).max(1) as f64),
             (
                 "GRAD_SUMS",
                 if self.row_split > 1 {
