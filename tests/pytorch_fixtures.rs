@@ -162,3 +162,47 @@ fn pytorch_regression_run_is_reproduced_on_the_gpu() {
 fn pytorch_classification_run_is_reproduced_on_the_cpu() {
     assert_all(&reproduce("pytorch-classification", &mut CpuBackend));
 }
+
+#[test]
+fn pytorch_momentum_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-momentum", &mut CpuBackend));
+}
+
+#[test]
+#[ignore = "GPU general path lands with the gpu-general branch"]
+fn pytorch_momentum_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-momentum", &mut common::gpu()));
+}
+
+#[test]
+fn pytorch_adam_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-adam", &mut CpuBackend));
+}
+
+#[test]
+#[ignore = "GPU general path lands with the gpu-general branch"]
+fn pytorch_adam_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-adam", &mut common::gpu()));
+}
+
+#[test]
+fn pytorch_circular_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-circular", &mut CpuBackend));
+}
+
+#[test]
+#[ignore = "GPU general path lands with the gpu-general branch"]
+fn pytorch_circular_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-circular", &mut common::gpu()));
+}
+
+#[test]
+fn pytorch_deep_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-deep", &mut CpuBackend));
+}
+
+#[test]
+#[ignore = "GPU general path lands with the gpu-general branch"]
+fn pytorch_deep_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-deep", &mut common::gpu()));
+}
