@@ -169,7 +169,6 @@ fn pytorch_momentum_run_is_reproduced_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "GPU general path lands with the gpu-general branch"]
 fn pytorch_momentum_run_is_reproduced_on_the_gpu() {
     assert_all(&reproduce("pytorch-momentum", &mut common::gpu()));
 }
@@ -180,7 +179,6 @@ fn pytorch_adam_run_is_reproduced_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "GPU general path lands with the gpu-general branch"]
 fn pytorch_adam_run_is_reproduced_on_the_gpu() {
     assert_all(&reproduce("pytorch-adam", &mut common::gpu()));
 }
@@ -191,7 +189,6 @@ fn pytorch_circular_run_is_reproduced_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "GPU general path lands with the gpu-general branch"]
 fn pytorch_circular_run_is_reproduced_on_the_gpu() {
     assert_all(&reproduce("pytorch-circular", &mut common::gpu()));
 }
@@ -202,7 +199,6 @@ fn pytorch_deep_run_is_reproduced_on_the_cpu() {
 }
 
 #[test]
-#[ignore = "GPU general path lands with the gpu-general branch"]
 fn pytorch_deep_run_is_reproduced_on_the_gpu() {
     assert_all(&reproduce("pytorch-deep", &mut common::gpu()));
 }
