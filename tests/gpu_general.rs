@@ -301,8 +301,8 @@ fn every_register_tiling_matches() {
             col: 3,
         },
         Tiles {
-            row: 24,
-            hidden: 16,
+            row: 8,
+            hidden: 7,
             col: 2,
         },
     ] {

@@ -36,8 +36,9 @@ pub fn source(tiles: Tiles) -> String {
     expand(SOURCE, tiles)
 }
 
-/// The register tiles for an adapter of this type and a first layer of `m0` units. Units: as few tiles of at
-/// most 8 as hold them, filled evenly (10 units are two tiles of 5). A GPU gets one row per forward_first
+/// The register tiles for an adapter of this type and a first layer of `m0` units, before they are fitted to
+/// the adapter's workgroup memory (forward_first's sums take 64 x rows x units floats). Units: as few tiles of
+/// at most 8 as hold them, filled evenly (10 units are two tiles of 5). A GPU gets one row per forward_first
 /// workgroup and one column per grad_first thread, for many threads in flight; a software adapter, which pays
 /// for every storage load lane by lane, gets 12 rows and 4 columns, so that each load serves more sums
 /// (measured on lavapipe at 216 rows x 23,589 neurons and 16 units: forward_first 25 ms against 60 ms with
@@ -357,10 +358,12 @@ impl<'g> GeneralSession<'g> {
         }
         let plan = Plan::new(n_train, n_test, spec);
         let m0 = plan.m0();
-        let tiles = tiles.unwrap_or(tiles_for(gpu.adapter.device_type, m0));
-        if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
-            return Err(Error::Gpu(format!("empty register tiles {tiles:?}")));
-        }
+        let tiles = tiles.unwrap_or_else(|| {
+            fit_workgroup_memory(
+                tiles_for(gpu.adapter.device_type, m0),
+                gpu.adapter.max_compute_workgroup_storage_size as usize,
+            )
+        });
         check_fits(&gpu.adapter, &plan, tiles)?;
         let win4 = plan.win_len / 4;
         let pen_groups = win4.div_ceil(256).clamp(1, PENALTY_GROUPS);
@@ -865,8 +868,33 @@ impl<'g> GeneralSession<'g> {
     }
 }
 
-/// Refuses what one storage binding or one dispatch of this adapter cannot hold.
+/// Bytes of workgroup memory forward_first uses with `tiles`: a sum per thread for each (row, unit) of the
+/// tile, and tree_sum's 64.
+fn workgroup_bytes(tiles: Tiles) -> usize {
+    4 * 64 * (tiles.row * tiles.hidden + 1)
+}
+
+/// `tiles` with as few rows as it takes to fit `max_bytes` of workgroup memory.
+fn fit_workgroup_memory(tiles: Tiles, max_bytes: usize) -> Tiles {
+    let mut t = tiles;
+    while t.row > 1 && workgroup_bytes(t) > max_bytes {
+        t.row -= 1;
+    }
+    t
+}
+
+/// Refuses what one storage binding, one dispatch or one workgroup's memory of this adapter cannot hold.
 fn check_fits(a: &AdapterSummary, plan: &Plan, tiles: Tiles) -> Result<()> {
+    if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
+        return Err(Error::Gpu(format!("empty register tiles {tiles:?}")));
+    }
+    let shared = a.max_compute_workgroup_storage_size as usize;
+    if workgroup_bytes(tiles) > shared {
+        return Err(Error::Gpu(format!(
+            "register tiles {tiles:?} need {} bytes of workgroup memory, more than this adapter's {shared}",
+            workgroup_bytes(tiles)
+        )));
+    }
     let max = a.max_storage_buffer_binding_size.min(a.max_buffer_size) as usize;
     for (what, bytes) in [
         ("the response matrix", plan.n_rows() * plan.n4 * 16),
@@ -1037,5 +1065,12 @@ mod tests {
         );
         let small = Plan::new(20, 10, &Spec::tutorial(1000, 10));
         assert!(check_fits(&adapter, &small, tiles).is_ok());
+        // forward_first's sums must fit workgroup memory: 12 x 8 tiles need 24.8 kB, 7 x 8 fit 16 kB.
+        let wide = tiles_for(wgpu::DeviceType::Cpu, 16);
+        let err = check_fits(&adapter, &small, wide).unwrap_err().to_string();
+        assert!(err.contains("workgroup memory"), "{err}");
+        let fitted = fit_workgroup_memory(wide, 16384);
+        assert_eq!((fitted.row, fitted.hidden), (7, 8));
+        assert!(check_fits(&adapter, &small, fitted).is_ok());
     }
 }
