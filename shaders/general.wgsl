@@ -19,9 +19,9 @@
 // Layouts (row-major, f32 unless said):
 //   x        N_ROWS x N4 vec4s: training rows, then test rows; columns zero-padded to a multiple of 4
 //   index    u32 row numbers of x: a step's rows are index[row_base .. row_base + rows]
-//   params   every tensor in one flat buffer: W_in (M0 x N4 vec4s, PyTorch's in_layer.weight with its rows
-//            zero-padded) at 0, b_in at WIN_LEN, then each later layer's weight (outputs x inputs) and bias at
-//            the offsets in its Layer uniform; grads, moment1 and moment2 alike
+//   params   every tensor in one flat buffer: W_in (M0 x N4 vec4s, PyTorch's in_layer.weight with each row
+//            zero-padded to whole vec4s) at 0, b_in at WIN_LEN, then each later layer's weight (outputs x inputs)
+//            and bias at the offsets in its Layer uniform; grads, moment1 and moment2 alike
 //   acts     per layer a block of rows x outputs at the layer's out_off: hidden layers' activations after the
 //            nonlinearity, the last layer's raw outputs (LAST_OFF); deltas alike, d loss / d pre-activation
 //   outs     (training + test rows) x CLASSES: the outputs as reported (log-probabilities for NLL)
