@@ -236,3 +236,10 @@ pub fn loss_at(x: &Matrix, y: &[f32], spec: &Spec, flat: &[f64]) -> f64 {
     };
     mse(&forward(x, &w, spec).outputs, y)
 }
+
+/// The hidden layer's activations at `params` for every row of `x`, rows x hidden, in f64: the hidden units'
+/// tuning curves when the rows are the stimuli in order.
+pub fn hidden_activations(x: &Matrix, spec: &Spec, params: &Params) -> Vec<f64> {
+    let pre = forward(x, &Weights::from(params), spec).pre;
+    pre.into_iter().map(|p| spec.activation.apply(p)).collect()
+}
