@@ -15,7 +15,10 @@ use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
 use popdecode::gpu::{GpuBackend, list_adapters};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::problem::Problem;
-use popdecode::report::{Summary, progress_line, write_history_csv};
+use popdecode::progress::Console;
+use popdecode::report::{Summary, write_history_csv};
+use popdecode::run_folder::RunFolder;
+use popdecode::run_record::{Recorded, RunInputs, record};
 use popdecode::train::{BackendChoice, Config, open_backend};
 
 #[derive(Parser)]
@@ -28,6 +31,10 @@ use popdecode::train::{BackendChoice, Config, open_backend};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more on stderr: -v popdecode's steps and timings, -vv debug messages, -vvv everything. RUST_LOG, when
+    /// set, decides instead.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -43,6 +50,30 @@ enum Command {
     /// Time training epochs on the tutorial's shape (216 training and 144 test rows, synthetic data) and
     /// report ms per epoch, epochs/s, GFLOP/s and GB/s, with each GPU kernel's own time.
     Bench(BenchArgs),
+    /// Redraw the figures of a run folder (train --out DIR) from its files.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// The run folder: it holds summary.json, history.csv, predictions.csv, weights.npz and tuning.npz.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The run folder, new or empty: summary.json, history.csv, predictions.csv, weights.npz, tuning.npz and the
+    /// figures. A run never writes into another's folder [default: runs/<UTC date and time>, with -2, -3, ...
+    /// added if that is taken].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print only the run's summary, as one JSON object on stdout (what summary.json holds).
+    #[arg(long)]
+    json: bool,
+    /// No progress lines or progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -171,6 +202,8 @@ struct TrainArgs {
     /// Write the final weights (.npz, PyTorch state_dict names).
     #[arg(long, value_name = "FILE.npz")]
     save: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -211,12 +244,14 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
     let cli = Cli::parse();
+    popdecode::logging::init(cli.verbose);
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Check(args) => check_command(args),
         Command::Info => info(),
         Command::Synth(args) => synth_command(args),
         Command::Bench(args) => bench_command(args),
+        Command::Plot(args) => plot_command(args),
     };
     match result {
         Ok(code) => code,
@@ -243,6 +278,12 @@ fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthConfig
 
 /// The data, binned and split, and a line saying where it came from.
 fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
+    let (data, split, described) = load_data(args)?;
+    Ok((Problem::new(&data, &split), described))
+}
+
+/// The binned data, its split, and a line saying where it came from.
+fn load_data(args: &DataArgs) -> Result<(Dataset, Split, String)> {
     let (data, origin) = match &args.data {
         Some(path) => {
             let data = Dataset::load(path)?;
@@ -278,7 +319,7 @@ fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
             None => format!(" (seed {})", args.seed),
         }
     );
-    Ok((Problem::new(&data, &split), described))
+    Ok((data, split, described))
 }
 
 fn model(args: &ModelArgs, neurons: usize) -> Result<(Spec, Params)> {
@@ -345,14 +386,20 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     if let Some(p) = &args.save {
         check_output_path("--save", p)?;
     }
-    let (problem, described) = load_problem(&args.data)?;
+    if let Some(out) = &args.run.out {
+        popdecode::run_folder::check_available(out)?;
+    }
+    let (data, split, described) = load_data(&args.data)?;
+    let problem = Problem::new(&data, &split);
     let (spec, params) = model(&args.model, problem.neurons())?;
     let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
-    println!("data: {described}");
-    println!(
+    let folder = RunFolder::claim(args.run.out.as_deref())?;
+    let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
+    console.line(format_args!("data: {described}"));
+    console.line(format_args!(
         "network: {}, lr {}, {} epochs, {}",
         describe_network(&spec),
         config.lr,
@@ -361,28 +408,46 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
             Some(p) => format!("initial weights from {}", p.display()),
             None => format!("init seed {}", args.model.init_seed),
         }
-    );
-    println!("backend: {}", backend.describe());
+    ));
+    console.line(format_args!("backend: {}", backend.describe()));
     let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
-        println!("{}", progress_line(p.epoch, config.epochs, p.history));
+        console.progress(p)
     })?;
+    console.finish_progress();
     let summary = Summary::new(&trained, &problem);
-    println!(
+    console.line(format_args!(
         "final: train MSE {:.3}, test MSE {:.3} (deg^2); test angular error: median {:.2} deg, mean {:.2} deg",
         summary.train_mse,
         summary.test_mse,
         summary.test_angular.median_deg,
         summary.test_angular.mean_deg
-    );
+    ));
     if let Some(path) = &args.history {
         write_history_csv(path, &trained.history)?;
-        println!("history: {}", path.display());
+        console.line(format_args!("history: {}", path.display()));
     }
     if let Some(path) = &args.save {
         trained.params.save(path)?;
-        println!("weights: {}", path.display());
+        console.line(format_args!("weights: {}", path.display()));
     }
-    println!(
+    let recorded = record(
+        folder,
+        &RunInputs {
+            command: std::env::args().collect(),
+            config: run_configuration(&args, &config),
+            data: &data,
+            data_description: described.clone(),
+            split: &split,
+            problem: &problem,
+            spec: &spec,
+            network_description: describe_network(&spec),
+            adapter: backend.describe(),
+            trained: &trained,
+            launched,
+        },
+    )?;
+    console.line(format_args!("run: {}", describe_recorded(&recorded)));
+    console.line(format_args!(
         "time: {:.3} s for {} epochs ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
         summary.train_seconds,
         summary.epochs,
@@ -390,7 +455,63 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         summary.setup_seconds,
         launched.elapsed().as_secs_f64(),
         backend.describe()
-    );
+    ));
+    if console.json() {
+        println!("{}", recorded.summary.to_json());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every setting of a training run, defaults included, by flag name, for summary.json.
+fn run_configuration(args: &TrainArgs, config: &Config) -> serde_json::Value {
+    use clap::ValueEnum;
+    let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_string());
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let d = &args.data;
+    let m = &args.model;
+    serde_json::json!({
+        "data": path(&d.data),
+        "bin_width": d.bin_width,
+        "data_seed": d.data.is_none().then_some(d.data_seed),
+        "neurons": d.data.is_none().then_some(d.neurons),
+        "stimuli": d.data.is_none().then_some(d.stimuli),
+        "split": path(&d.split),
+        "train_fraction": d.split.is_none().then_some(d.train_fraction),
+        "seed": d.split.is_none().then_some(d.seed),
+        "hidden": m.hidden,
+        "activation": name(m.activation.to_possible_value()),
+        "init": path(&m.init),
+        "init_seed": m.init.is_none().then_some(m.init_seed),
+        "epochs": config.epochs,
+        "lr": config.lr,
+        "backend": name(args.backend.to_possible_value()),
+        "adapter": args.adapter,
+        "history": path(&args.history),
+        "save": path(&args.save),
+        "out": path(&args.run.out),
+    })
+}
+
+/// "runs/2025-01-01_12-00-00 (summary.json, ...; figures loss.svg, ...)".
+fn describe_recorded(r: &Recorded) -> String {
+    let figures: Vec<String> = r
+        .figures
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    format!(
+        "{} ({}; figures {})",
+        r.dir.display(),
+        popdecode::run_folder::DATA_FILES.join(", "),
+        figures.join(", ")
+    )
+}
+
+fn plot_command(args: PlotArgs) -> Result<ExitCode> {
+    let written = popdecode::figures::redraw(&args.dir)?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
