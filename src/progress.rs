@@ -78,8 +78,11 @@ impl Console {
         }
         if let Some(bar) = &self.bar {
             bar.set_position(p.epoch as u64);
+            // Progress comes every epochs / 5 epochs: too seldom for indicatif's own estimate of what is left.
+            let left = self.started.elapsed().as_secs_f64() / p.epoch as f64
+                * (self.epochs - p.epoch) as f64;
             bar.set_message(format!(
-                "loss {:.1} | test loss {:.1}",
+                "loss {:.1} | test loss {:.1} (about {left:.0} s left)",
                 p.history.train_loss[p.epoch - 1],
                 p.history.test_loss[p.epoch - 1]
             ));
@@ -87,10 +90,12 @@ impl Console {
     }
 
     fn new_bar(&self) -> ProgressBar {
+        // The bar appears at the first report; its clock starts with the run.
         let bar =
-            ProgressBar::with_draw_target(Some(self.epochs as u64), ProgressDrawTarget::stdout());
+            ProgressBar::with_draw_target(Some(self.epochs as u64), ProgressDrawTarget::stdout())
+                .with_elapsed(self.started.elapsed());
         if let Ok(style) = ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} epochs, {msg} (eta {eta})",
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} epochs, {msg}",
         ) {
             bar.set_style(style.progress_chars("=> "));
         }
