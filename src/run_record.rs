@@ -53,13 +53,20 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     predictions.write_csv(&folder.file(PREDICTIONS))?;
     write_history_csv(&folder.file(HISTORY), &trained.history)?;
     trained.params.save(&folder.file(WEIGHTS))?;
+    log::info!(
+        "wrote {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
+        predictions.len(),
+        started.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     let tuning = Tuning::compute(run.data, run.spec, &trained.params);
-    log::debug!(
-        "tuning curves and preferred orientations in {:.3} s",
+    tuning.save(&folder.file(TUNING))?;
+    log::info!(
+        "wrote {TUNING} (preferred orientations of {} neurons, {} hidden units' tuning) in {:.3} s",
+        tuning.neurons(),
+        tuning.hidden.cols,
         t.elapsed().as_secs_f64()
     );
-    tuning.save(&folder.file(TUNING))?;
 
     let epochs = trained.history.train_loss.len();
     let train_s = trained.train_time.as_secs_f64();
@@ -110,7 +117,10 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     let t = Instant::now();
     let drawn = figures::draw_all(&FigureData::read(folder.path(), &summary)?)?;
     let figure_paths = figures::write(folder.path(), &drawn)?;
-    log::debug!("figures in {:.3} s", t.elapsed().as_secs_f64());
+    log::info!("figures in {:.3} s", t.elapsed().as_secs_f64());
+    for f in &drawn {
+        log::debug!("{}: {} bytes", f.name, f.svg.len());
+    }
 
     summary.files = [SUMMARY, HISTORY, PREDICTIONS, WEIGHTS, TUNING]
         .iter()
@@ -121,6 +131,10 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     summary.timings.wall_s = run.launched.elapsed().as_secs_f64();
     summary.created_utc = crate::run_folder::iso_utc(SystemTime::now());
     summary.save(&folder.file(SUMMARY))?;
+    log::info!(
+        "wrote {SUMMARY}; the run took {:.3} s",
+        summary.timings.wall_s
+    );
     let dir = folder.finish()?;
     Ok(Recorded {
         dir,
