@@ -19,8 +19,9 @@ impl LayerWeights {
     /// Reads them from a weights file as `--save` writes it (PyTorch's `state_dict` names).
     pub fn read(path: &Path) -> Result<LayerWeights> {
         let mut file = NpzFile::open(path)?;
-        let input = file.matrix_f32(IN_WEIGHT)?;
-        let output = file.matrix_f32(OUT_WEIGHT)?;
+        // A run that diverged has non-finite weights; its figures are still drawn.
+        let input = file.matrix_f32_any(IN_WEIGHT)?;
+        let output = file.matrix_f32_any(OUT_WEIGHT)?;
         if output.cols != input.rows {
             return Err(file.bad(
                 OUT_WEIGHT,

@@ -217,11 +217,12 @@ impl Predictions {
         for (n, line) in lines.enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let fields: Vec<&str> = line.split(',').map(str::trim).collect();
             let columns = expected.split(',').count();
-            let number = |i: usize| -> Result<f64> {
+            // Decoded values may be NaN or infinite (a run that diverged); rows and angles may not.
+            let value = |i: usize, finite: bool| -> Result<f64> {
                 fields
                     .get(i)
                     .and_then(|f| f.parse::<f64>().ok())
-                    .filter(|x| x.is_finite())
+                    .filter(|x| x.is_finite() || !finite)
                     .ok_or_else(|| {
                         bad(format!(
                             "line {}: expected {columns} numbers, found `{line}`",
@@ -229,6 +230,7 @@ impl Predictions {
                         ))
                     })
             };
+            let number = |i: usize| value(i, true);
             let index = |i: usize| -> Result<usize> {
                 let x = number(i)?;
                 if x < 0.0 || x.fract() != 0.0 {
@@ -250,7 +252,7 @@ impl Predictions {
             rows.push(index(0)?);
             true_deg.push(number(1)?);
             values.push(match task {
-                Task::Regression => number(2)?,
+                Task::Regression => value(2, false)?,
                 Task::Classification { classes } => {
                     let b = index(3)?;
                     if b >= classes {

@@ -216,7 +216,8 @@ impl Tuning {
         let stimuli = f.vector_f32(keys::STIMULI)?;
         let s = stimuli.len();
         let rows_of = |f: &mut NpzFile, key: &str| -> Result<Matrix> {
-            let m = f.matrix_f32(key)?;
+            // The hidden units' activations are NaN after a run that diverged.
+            let m = f.matrix_f32_any(key)?;
             if m.rows != s {
                 return Err(f.bad(
                     key,

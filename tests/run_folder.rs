@@ -402,3 +402,26 @@ fn plot_names_what_is_missing() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_run_that_diverges_still_leaves_a_complete_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train_into(tmp.path(), &run, &["--lr", "1"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("test MSE NaN"), "{stdout}");
+    assert_eq!(contents(&run).len(), FILES.len());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["metrics"]["final_test_loss"].is_null(),
+        "JSON has no NaN"
+    );
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    assert!(predictions.lines().nth(1).unwrap().ends_with(",NaN,NaN"));
+    let out = popdecode_in(tmp.path(), &["plot", run.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let loss = std::fs::read_to_string(run.join("loss.svg")).unwrap();
+    assert!(loss.contains("not finite from epoch"));
+}

@@ -141,7 +141,8 @@ pub fn draw(t: &Tuning) -> Drawn<String> {
                     t.stimuli
                         .iter()
                         .enumerate()
-                        .map(|(r, &st)| (st as f64, t.example_curves.row(r)[j] as f64)),
+                        .map(|(r, &st)| (st as f64, t.example_curves.row(r)[j] as f64))
+                        .filter(|p| p.1.is_finite()),
                     color.stroke_width(2),
                 ))?
                 .label(format!("neuron {neuron}"))

@@ -98,7 +98,8 @@ pub fn draw(t: &Tuning, w: &LayerWeights) -> Drawn<String> {
                 t.stimuli
                     .iter()
                     .enumerate()
-                    .map(|(r, &s)| (s as f64, t.hidden.row(r)[h] as f64)),
+                    .map(|(r, &s)| (s as f64, t.hidden.row(r)[h] as f64))
+                    .filter(|p| p.1.is_finite()),
                 color.stroke_width(2),
             ))?;
             let label = if one_output {

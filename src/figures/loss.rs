@@ -26,15 +26,24 @@ pub fn draw(history: &History, task: Task) -> Drawn<String> {
         (Some(v), _) => (v / 2.0, v * 2.0),
         _ => (1.0, 10.0),
     };
+    let diverged = history
+        .train_loss
+        .iter()
+        .zip(&history.test_loss)
+        .position(|(a, b)| !(a.is_finite() && b.is_finite()));
+    let caption = match diverged {
+        Some(e) => format!(
+            "Loss during training ({epochs} epochs; not finite from epoch {})",
+            e + 1
+        ),
+        None => format!("Loss during training ({epochs} epochs)"),
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE)?;
         let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("Loss during training ({epochs} epochs)"),
-                text(TITLE_SIZE),
-            )
+            .caption(caption, text(TITLE_SIZE))
             .margin(16)
             .x_label_area_size(48)
             .y_label_area_size(78)

@@ -212,6 +212,15 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         .map(|e| scaled(1.0, e))
         .filter(|&v| v >= lo && v <= hi)
         .collect();
+    if decades.len() > 8 {
+        // Every k-th power of ten, at most 8 of them.
+        let k = decades.len().div_ceil(8) as i32;
+        return (a..=b)
+            .filter(|e| e.rem_euclid(k) == 0)
+            .map(|e| scaled(1.0, e))
+            .filter(|&v| v >= lo && v <= hi)
+            .collect();
+    }
     let mults: &[f64] = if decades.len() >= 3 {
         &[1.0]
     } else if hi / lo < 10.0 {
@@ -328,6 +337,10 @@ mod tests {
             vec![500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0]
         );
         assert_eq!(log_ticks(90.0, 20000.0), vec![100.0, 1000.0, 10000.0]);
+        assert_eq!(
+            log_ticks(1e3, 1e40),
+            vec![1e5, 1e10, 1e15, 1e20, 1e25, 1e30, 1e35, 1e40]
+        );
         assert_eq!(log_ticks(0.5, 3.5), vec![0.5, 0.7, 1.0, 1.5, 2.0, 3.0]);
         assert_eq!(multiples(-30.0, 300.0, 90.0), vec![0.0, 90.0, 180.0, 270.0]);
         assert_eq!(
