@@ -16,7 +16,10 @@ use popdecode::gpu::{GpuBackend, list_adapters};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::problem::Problem;
+use popdecode::progress::Console;
 use popdecode::report::{Summary, progress_line, write_history_csv};
+use popdecode::run_folder::RunFolder;
+use popdecode::run_record::{Recorded, RunInputs, record};
 use popdecode::train::{BackendChoice, Config, Optimizer, open_backend};
 
 #[derive(Parser)]
@@ -29,6 +32,10 @@ use popdecode::train::{BackendChoice, Config, Optimizer, open_backend};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log more on stderr: -v popdecode's steps and timings, -vv debug messages, -vvv everything. RUST_LOG, when
+    /// set, decides instead.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
 }
 
 #[derive(Subcommand)]
@@ -47,6 +54,30 @@ enum Command {
     /// Fit the closed-form ridge-regression decoder onto (cos, sin) of the direction, its penalty chosen by
     /// cross-validation on the training rows, and print its test angular error beside the network's.
     Baseline(BaselineArgs),
+    /// Redraw the figures of a run folder (train --out DIR) from its files.
+    Plot(PlotArgs),
+}
+
+#[derive(Args)]
+struct PlotArgs {
+    /// The run folder: it holds summary.json, history.csv, predictions.csv, weights.npz and tuning.npz.
+    #[arg(value_name = "DIR")]
+    dir: PathBuf,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The run folder, new or empty: summary.json, history.csv, predictions.csv, weights.npz, tuning.npz and the
+    /// figures. A run never writes into another's folder [default: runs/<UTC date and time>, with -2, -3, ...
+    /// added if that is taken].
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print only the run's summary, as one JSON object on stdout (what summary.json holds).
+    #[arg(long)]
+    json: bool,
+    /// No progress lines or progress bar.
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -236,6 +267,8 @@ struct TrainArgs {
     /// Write the final weights (.npz, PyTorch state_dict names).
     #[arg(long, value_name = "FILE.npz")]
     save: Option<PathBuf>,
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(Args)]
@@ -301,6 +334,7 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
     let cli = Cli::parse();
+    popdecode::logging::init(cli.verbose);
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Check(args) => check_command(args),
@@ -308,6 +342,7 @@ fn main() -> ExitCode {
         Command::Synth(args) => synth_command(args),
         Command::Bench(args) => bench_command(args),
         Command::Baseline(args) => baseline_command(args),
+        Command::Plot(args) => plot_command(args),
     };
     match result {
         Ok(code) => code,
@@ -334,6 +369,12 @@ fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthConfig
 
 /// The data, binned and split, and a line saying where it came from.
 fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
+    let (data, split, described) = load_data(args)?;
+    Ok((Problem::new(&data, &split), described))
+}
+
+/// The binned data, its split, and a line saying where it came from.
+fn load_data(args: &DataArgs) -> Result<(Dataset, Split, String)> {
     let (data, origin) = match &args.data {
         Some(path) => {
             let data = Dataset::load(path)?;
@@ -369,7 +410,7 @@ fn load_problem(args: &DataArgs) -> Result<(Problem, String)> {
             None => format!(" (seed {})", args.seed),
         }
     );
-    Ok((Problem::new(&data, &split), described))
+    Ok((data, split, described))
 }
 
 fn model(args: &ModelArgs, neurons: usize) -> Result<(Spec, Params)> {
@@ -518,14 +559,20 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     if let Some(p) = &args.save {
         check_output_path("--save", p)?;
     }
-    let (problem, described) = load_problem(&args.data)?;
+    if let Some(out) = &args.run.out {
+        popdecode::run_folder::check_available(out)?;
+    }
+    let (data, split, described) = load_data(&args.data)?;
+    let problem = Problem::new(&data, &split);
     let (spec, params) = model(&args.model, problem.neurons())?;
     let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
     if let Some(note) = note {
         eprintln!("note: {note}");
     }
-    println!("data: {described}");
-    println!(
+    let folder = RunFolder::claim(args.run.out.as_deref())?;
+    let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
+    console.line(format_args!("data: {described}"));
+    console.line(format_args!(
         "network: {}; {}, {} epochs, {}",
         describe_network(&spec),
         describe_training(&config, problem.n_train()),
@@ -534,22 +581,42 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
             Some(p) => format!("initial weights from {}", p.display()),
             None => format!("init seed {}", args.model.init_seed),
         }
-    );
-    println!("backend: {}", backend.describe());
+    ));
+    console.line(format_args!("backend: {}", backend.describe()));
     let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
-        println!("{}", progress_line(p.epoch, config.epochs, p.history));
+        console.progress(p)
     })?;
+    console.finish_progress();
     let summary = Summary::new(&trained, &problem, &spec);
-    print_summary(&summary, &spec);
+    for line in summary_lines(&summary, &spec) {
+        console.line(format_args!("{line}"));
+    }
     if let Some(path) = &args.history {
         write_history_csv(path, &trained.history)?;
-        println!("history: {}", path.display());
+        console.line(format_args!("history: {}", path.display()));
     }
     if let Some(path) = &args.save {
         trained.params.save(path)?;
-        println!("weights: {}", path.display());
+        console.line(format_args!("weights: {}", path.display()));
     }
-    println!(
+    let recorded = record(
+        folder,
+        &RunInputs {
+            command: std::env::args().collect(),
+            config: run_configuration(&args, &spec, &config),
+            data: &data,
+            data_description: described.clone(),
+            split: &split,
+            problem: &problem,
+            spec: &spec,
+            network_description: describe_network(&spec),
+            adapter: backend.describe(),
+            trained: &trained,
+            launched,
+        },
+    )?;
+    console.line(format_args!("run: {}", describe_recorded(&recorded)));
+    console.line(format_args!(
         "time: {:.3} s for {} epochs ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
         summary.train_seconds,
         summary.epochs,
@@ -557,17 +624,82 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         summary.setup_seconds,
         launched.elapsed().as_secs_f64(),
         backend.describe()
-    );
+    ));
+    if console.json() {
+        println!("{}", recorded.summary.to_json());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every setting of a training run, defaults included, by flag name, for summary.json.
+fn run_configuration(args: &TrainArgs, spec: &Spec, config: &Config) -> serde_json::Value {
+    use clap::ValueEnum;
+    let name = |v: Option<clap::builder::PossibleValue>| v.map(|v| v.get_name().to_string());
+    let path = |p: &Option<PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let d = &args.data;
+    let m = &args.model;
+    serde_json::json!({
+        "data": path(&d.data),
+        "bin_width": d.bin_width,
+        "data_seed": d.data.is_none().then_some(d.data_seed),
+        "neurons": d.data.is_none().then_some(d.neurons),
+        "stimuli": d.data.is_none().then_some(d.stimuli),
+        "split": path(&d.split),
+        "train_fraction": d.split.is_none().then_some(d.train_fraction),
+        "seed": d.split.is_none().then_some(d.seed),
+        "task": name(m.task.to_possible_value()),
+        "classes": (m.task == Task::Classify).then_some(m.classes),
+        "loss": (m.task == Task::Regress).then(|| name(m.loss.to_possible_value())),
+        "hidden": spec.hidden,
+        "activation": name(m.activation.to_possible_value()),
+        "init": path(&m.init),
+        "init_seed": m.init.is_none().then_some(m.init_seed),
+        "epochs": config.epochs,
+        "lr": config.lr,
+        "optimizer": name(args.optim.optimizer.to_possible_value()),
+        "momentum": matches!(config.optimizer, Optimizer::Sgd { .. }).then_some(args.optim.momentum),
+        "batch_size": config.batch_size,
+        "shuffle_seed": config.batch_size.is_some().then_some(config.shuffle_seed),
+        "l2": config.penalty.l2,
+        "l1": config.penalty.l1,
+        "backend": name(args.backend.to_possible_value()),
+        "adapter": args.adapter,
+        "history": path(&args.history),
+        "save": path(&args.save),
+        "out": path(&args.run.out),
+    })
+}
+
+/// "runs/2025-01-01_12-00-00 (summary.json, ...; figures loss.svg, ...)".
+fn describe_recorded(r: &Recorded) -> String {
+    let figures: Vec<String> = r
+        .figures
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    format!(
+        "{} ({}; figures {})",
+        r.dir.display(),
+        popdecode::run_folder::DATA_FILES.join(", "),
+        figures.join(", ")
+    )
+}
+
+fn plot_command(args: PlotArgs) -> Result<ExitCode> {
+    let written = popdecode::figures::redraw(&args.dir)?;
+    for path in written {
+        println!("wrote {}", path.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 /// The final losses and errors; for classifiers, the fraction correct and the confusion between bins.
-fn print_summary(summary: &Summary, spec: &Spec) {
+fn summary_lines(summary: &Summary, spec: &Spec) -> Vec<String> {
     let unit = match spec.objective {
         Objective::Mse => " (deg^2)",
         _ => "",
     };
-    println!(
+    let mut lines = vec![format!(
         "final: train loss {:.4}, test loss {:.4}{unit}; test angular error{}: median {:.2} deg, mean {:.2} deg",
         summary.train_loss,
         summary.test_loss,
@@ -578,24 +710,30 @@ fn print_summary(summary: &Summary, spec: &Spec) {
         },
         summary.test_angular.median_deg,
         summary.test_angular.mean_deg
-    );
+    )];
     if let Some(c) = &summary.classes {
         let n: usize = c.confusion.iter().flatten().sum();
-        println!(
+        lines.push(format!(
             "test fraction correct: {:.3} ({} of {n} rows in their bin; chance {:.3})",
             c.fraction_correct,
             (c.fraction_correct * n as f64).round(),
             1.0 / c.classes as f64
-        );
-        println!(
+        ));
+        let width = 360.0 / c.classes as f64;
+        lines.push(format!(
             "confusion (rows: true bin, columns: decoded bin; bins of {} deg):",
-            360 / c.classes.max(1)
-        );
+            if width.fract() == 0.0 {
+                format!("{width:.0}")
+            } else {
+                format!("{width:.2}")
+            }
+        ));
         for (t, row) in c.confusion.iter().enumerate() {
             let cells: Vec<String> = row.iter().map(|v| format!("{v:>3}")).collect();
-            println!("  {t:>3} |{}", cells.join(""));
+            lines.push(format!("  {t:>3} |{}", cells.join("")));
         }
     }
+    lines
 }
 
 fn check_command(args: CheckArgs) -> Result<ExitCode> {

@@ -6,9 +6,13 @@ use std::process::{Command, Output};
 use popdecode::data::Dataset;
 use popdecode::model::{Activation, Params, Spec};
 
+/// Runs popdecode in a fresh working folder, so that `train`'s default run folders (`runs/...`) go nowhere that
+/// lasts.
 fn popdecode(args: &[&str]) -> Output {
+    let cwd = tempfile::tempdir().unwrap();
     Command::new(env!("CARGO_BIN_EXE_popdecode"))
         .args(args)
+        .current_dir(cwd.path())
         .output()
         .expect("the popdecode binary runs")
 }
@@ -365,7 +369,9 @@ fn info_lists_the_adapter() {
 #[test]
 fn help_names_every_command() {
     let (stdout, _) = text(&popdecode(&["--help"]));
-    for c in ["train", "check", "info", "synth", "bench", "baseline"] {
+    for c in [
+        "train", "check", "info", "synth", "bench", "baseline", "plot",
+    ] {
         assert!(stdout.contains(c), "{stdout}");
     }
 }

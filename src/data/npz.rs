@@ -143,6 +143,22 @@ impl NpzFile {
 
     /// A float32 or float64 array, as `f32`, checked to hold only finite numbers.
     pub fn array_f32(&mut self, key: &str) -> Result<Array<f32>> {
+        let a = self.array_f32_any(key)?;
+        if let Some(i) = a.data.iter().position(|x| !x.is_finite()) {
+            return Err(self.bad(
+                key,
+                format!(
+                    "element {i} is {}: expected finite numbers only (no NaN or Inf)",
+                    a.data[i]
+                ),
+            ));
+        }
+        Ok(a)
+    }
+
+    /// A float32 or float64 array, as `f32`, NaN and Inf allowed: for what a run wrote itself (the weights of a
+    /// run that diverged), never for data.
+    pub fn array_f32_any(&mut self, key: &str) -> Result<Array<f32>> {
         let Raw {
             shape,
             fortran,
@@ -158,15 +174,6 @@ impl NpzFile {
                 ));
             }
         };
-        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
-            return Err(self.bad(
-                key,
-                format!(
-                    "element {i} is {}: expected finite numbers only (no NaN or Inf)",
-                    data[i]
-                ),
-            ));
-        }
         if fortran && shape.len() == 2 {
             data = transpose(&data, shape[0], shape[1]);
         } else if fortran && shape.len() > 2 {
@@ -200,6 +207,16 @@ impl NpzFile {
     /// A 2-D float array.
     pub fn matrix_f32(&mut self, key: &str) -> Result<Matrix> {
         let a = self.array_f32(key)?;
+        self.matrix_of(key, a)
+    }
+
+    /// A 2-D float array, NaN and Inf allowed (see `array_f32_any`).
+    pub fn matrix_f32_any(&mut self, key: &str) -> Result<Matrix> {
+        let a = self.array_f32_any(key)?;
+        self.matrix_of(key, a)
+    }
+
+    fn matrix_of(&self, key: &str, a: Array<f32>) -> Result<Matrix> {
         match a.shape[..] {
             [rows, cols] => Ok(Matrix::new(rows, cols, a.data)),
             _ => Err(self.bad(

@@ -1,0 +1,363 @@
+//! What every figure shares: fonts, colours, colour maps, number formats and the colour bar.
+
+use std::ops::Range;
+
+use plotters::coord::Shift;
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::prelude::*;
+
+use super::raster::{Placed, Raster};
+
+pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
+pub type Drawn<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+/// A generic family: the SVG names it and the viewer picks the font, so drawing needs no font files.
+pub const FONT: &str = "sans-serif";
+pub const TITLE_SIZE: u32 = 22;
+pub const CAPTION_SIZE: u32 = 18;
+pub const DESC_SIZE: u32 = 16;
+pub const LABEL_SIZE: u32 = 14;
+
+/// matplotlib's default colour cycle (tab10), as in the tutorial's figures.
+pub const CYCLE: [RGBColor; 10] = [
+    RGBColor(0x1f, 0x77, 0xb4),
+    RGBColor(0xff, 0x7f, 0x0e),
+    RGBColor(0x2c, 0xa0, 0x2c),
+    RGBColor(0xd6, 0x27, 0x28),
+    RGBColor(0x94, 0x67, 0xbd),
+    RGBColor(0x8c, 0x56, 0x4b),
+    RGBColor(0xe3, 0x77, 0xc2),
+    RGBColor(0x7f, 0x7f, 0x7f),
+    RGBColor(0xbc, 0xbd, 0x22),
+    RGBColor(0x17, 0xbe, 0xcf),
+];
+pub const GRID_GREY: RGBColor = RGBColor(0xb3, 0xb3, 0xb3);
+
+pub fn text(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&BLACK)
+}
+
+/// The tutorial's colour maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colormap {
+    /// matplotlib's `pink` (MATLAB's: sqrt((2 gray + hot) / 3)), used for the data matrix.
+    Pink,
+    /// matplotlib's `bwr`: blue, white, red, for signed weights.
+    Bwr,
+}
+
+impl Colormap {
+    /// The colour at `t` in [0, 1] (clamped).
+    pub fn rgb(self, t: f64) -> [u8; 3] {
+        let t = if t.is_nan() { 0.5 } else { t.clamp(0.0, 1.0) };
+        let c = match self {
+            Colormap::Pink => {
+                let hot = [
+                    (t / 0.375).min(1.0),
+                    ((t - 0.375) / 0.375).clamp(0.0, 1.0),
+                    ((t - 0.75) / 0.25).clamp(0.0, 1.0),
+                ];
+                hot.map(|h| ((2.0 * t + h) / 3.0).sqrt())
+            }
+            Colormap::Bwr => {
+                if t < 0.5 {
+                    [2.0 * t, 2.0 * t, 1.0]
+                } else {
+                    [1.0, 2.0 * (1.0 - t), 2.0 * (1.0 - t)]
+                }
+            }
+        };
+        c.map(|v| (v * 255.0).round() as u8)
+    }
+
+    /// The colour of `value` on a scale from `lo` to `hi`.
+    pub fn scaled(self, value: f64, lo: f64, hi: f64) -> [u8; 3] {
+        let t = if hi > lo {
+            (value - lo) / (hi - lo)
+        } else {
+            0.5
+        };
+        self.rgb(t)
+    }
+}
+
+/// An axis from `range.start` to `range.end` (either way round: a start above the end puts larger values lower,
+/// as an image's row numbers) with ticks exactly at `ticks`, linear or logarithmic.
+#[derive(Clone, Debug)]
+pub struct Ticked {
+    range: Range<f64>,
+    ticks: Vec<f64>,
+    log: bool,
+}
+
+impl Ticked {
+    pub fn linear(range: Range<f64>, ticks: Vec<f64>) -> Ticked {
+        Ticked {
+            range,
+            ticks,
+            log: false,
+        }
+    }
+
+    /// A log axis; `range` must be positive.
+    pub fn log(range: Range<f64>, ticks: Vec<f64>) -> Ticked {
+        Ticked {
+            range,
+            ticks,
+            log: true,
+        }
+    }
+}
+
+impl Ranged for Ticked {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        let f = |v: f64| if self.log { v.ln() } else { v };
+        let (a, b) = (f(self.range.start), f(self.range.end));
+        let t = if b != a {
+            (f(*value) - a) / (b - a)
+        } else {
+            0.5
+        };
+        let t = t.clamp(-10.0, 10.0);
+        limit.0 + ((limit.1 - limit.0) as f64 * t).round() as i32
+    }
+
+    fn key_points<H: KeyPointHint>(&self, hint: H) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.range.clone()
+    }
+}
+
+/// A number for a tick label: three significant digits at most, no trailing zeros, plain notation from 0.001 to
+/// 100000 and `2e5`-style outside it.
+pub fn fmt_num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return if v.is_finite() {
+            "0".into()
+        } else {
+            v.to_string()
+        };
+    }
+    let a = v.abs();
+    if !(1e-3..1e5).contains(&a) {
+        let s = format!("{v:.2e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exp}");
+    }
+    let decimals = (2 - a.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".into() } else { s }
+}
+
+/// A number of degrees for a tick label: `90°`.
+pub fn fmt_deg(v: f64) -> String {
+    format!("{}°", fmt_num(v))
+}
+
+/// About `target` round tick values (multiples of 1, 2, 2.5 or 5 x 10^k) from `lo` to `hi`; zero, when in range, is
+/// exactly zero.
+pub fn nice_ticks(lo: f64, hi: f64, target: usize) -> Vec<f64> {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater)
+        || !lo.is_finite()
+        || !hi.is_finite()
+    {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / target.max(1) as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|&s| s >= raw)
+        .unwrap_or(10.0 * mag);
+    multiples(lo, hi, step)
+}
+
+/// Multiples of `step` from `lo` to `hi`, for axes of angles.
+pub fn multiples(lo: f64, hi: f64, step: f64) -> Vec<f64> {
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+/// Tick values for a log axis from `lo` to `hi`: the powers of ten, with 2x and 5x between them when there are
+/// fewer than three powers, and more when the range is less than a decade.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    // m x 10^e, divided rather than multiplied for negative e so that 0.7 is 0.7.
+    let scaled = |m: f64, e: i32| {
+        if e >= 0 {
+            m * 10f64.powi(e)
+        } else {
+            m / 10f64.powi(-e)
+        }
+    };
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let decades: Vec<f64> = (a..=b)
+        .map(|e| scaled(1.0, e))
+        .filter(|&v| v >= lo && v <= hi)
+        .collect();
+    if decades.len() > 8 {
+        // Every k-th power of ten, at most 8 of them.
+        let k = decades.len().div_ceil(8) as i32;
+        return (a..=b)
+            .filter(|e| e.rem_euclid(k) == 0)
+            .map(|e| scaled(1.0, e))
+            .filter(|&v| v >= lo && v <= hi)
+            .collect();
+    }
+    let mults: &[f64] = if decades.len() >= 3 {
+        &[1.0]
+    } else if hi / lo < 10.0 {
+        &[1.0, 1.5, 2.0, 3.0, 5.0, 7.0]
+    } else {
+        &[1.0, 2.0, 5.0]
+    };
+    (a..=b)
+        .flat_map(|e| mults.iter().map(move |&m| scaled(m, e)))
+        .filter(|&v| v >= lo && v <= hi)
+        .collect()
+}
+
+/// Percentile `p` (0-100) of finite values, linear between order statistics as NumPy's default.
+pub fn percentile(values: &[f32], p: f64) -> f64 {
+    let mut v: Vec<f64> = values
+        .iter()
+        .map(|&x| x as f64)
+        .filter(|x| x.is_finite())
+        .collect();
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(f64::total_cmp);
+    let pos = p / 100.0 * (v.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos.fract());
+    if i + 1 < v.len() {
+        v[i] + frac * (v[i + 1] - v[i])
+    } else {
+        v[i]
+    }
+}
+
+/// A vertical colour bar beside a heatmap whose plotting area spans `rows` (SVG pixels, top to bottom): the
+/// colour map from `lo` (bottom) to `hi` (top) with a labelled value axis on its right.
+pub fn colorbar(
+    area: &Area,
+    rows: std::ops::Range<i32>,
+    cmap: Colormap,
+    (lo, hi): (f64, f64),
+    label: &str,
+) -> Drawn<Placed> {
+    let (_, area_rows) = area.get_pixel_range();
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo - 1.0, lo + 1.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin_top((rows.start - area_rows.start).max(0) as u32)
+        .margin_bottom((area_rows.end - rows.end).max(0) as u32)
+        .margin_left(6)
+        .margin_right(14)
+        .right_y_label_area_size(62)
+        .build_cartesian_2d(0f64..1f64, Ticked::linear(lo..hi, nice_ticks(lo, hi, 6)))?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .disable_x_axis()
+        .set_tick_mark_size(LabelAreaPosition::Right, 5)
+        .y_label_formatter(&|v| fmt_num(*v))
+        .y_desc(label)
+        .label_style(text(LABEL_SIZE))
+        .axis_desc_style(text(DESC_SIZE))
+        .draw()?;
+    let (x0, y0) = chart.backend_coord(&(0.0, hi));
+    let (x1, y1) = chart.backend_coord(&(1.0, lo));
+    const STEPS: usize = 256;
+    Ok(Placed {
+        x: x0,
+        y: y0,
+        width: x1 - x0,
+        height: y1 - y0,
+        raster: Raster::from_fn(1, STEPS, |_, y| {
+            cmap.rgb(1.0 - y as f64 / (STEPS - 1) as f64)
+        }),
+        label: format!("colour bar: {label}, {} to {}", fmt_num(lo), fmt_num(hi)),
+    })
+}
+
+/// Where the rectangle with data corners `top_left` and `bottom_right` lies on the SVG, as (x, y, width, height).
+pub fn image_rect<X: Ranged, Y: Ranged>(
+    chart: &ChartContext<SVGBackend, Cartesian2d<X, Y>>,
+    top_left: (X::ValueType, Y::ValueType),
+    bottom_right: (X::ValueType, Y::ValueType),
+) -> (i32, i32, i32, i32) {
+    let (ax, ay) = chart.backend_coord(&top_left);
+    let (bx, by) = chart.backend_coord(&bottom_right);
+    (ax, ay, bx - ax, by - ay)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_as_a_person_writes_them() {
+        assert_eq!(fmt_num(0.0), "0");
+        assert_eq!(fmt_num(1000.0), "1000");
+        assert_eq!(fmt_num(0.30000000000000004), "0.3");
+        assert_eq!(fmt_num(-0.5), "-0.5");
+        assert_eq!(fmt_num(0.00123), "0.00123");
+        assert_eq!(fmt_num(12345.0), "12345");
+        assert_eq!(fmt_num(200000.0), "2e5");
+        assert_eq!(fmt_num(0.0001), "1e-4");
+        assert_eq!(fmt_num(-1e-9), "-1e-9");
+        assert_eq!(fmt_deg(90.0), "90°");
+    }
+
+    #[test]
+    fn ticks_for_log_and_angle_axes() {
+        assert_eq!(
+            log_ticks(250.0, 60000.0),
+            vec![500.0, 1000.0, 2000.0, 5000.0, 10000.0, 20000.0, 50000.0]
+        );
+        assert_eq!(log_ticks(90.0, 20000.0), vec![100.0, 1000.0, 10000.0]);
+        assert_eq!(
+            log_ticks(1e3, 1e40),
+            vec![1e5, 1e10, 1e15, 1e20, 1e25, 1e30, 1e35, 1e40]
+        );
+        assert_eq!(log_ticks(0.5, 3.5), vec![0.5, 0.7, 1.0, 1.5, 2.0, 3.0]);
+        assert_eq!(multiples(-30.0, 300.0, 90.0), vec![0.0, 90.0, 180.0, 270.0]);
+        assert_eq!(
+            nice_ticks(-0.027, 0.027, 6),
+            vec![-0.02, -0.01, 0.0, 0.01, 0.02]
+        );
+        assert_eq!(nice_ticks(-0.8, 1.4, 5), vec![-0.5, 0.0, 0.5, 1.0]);
+    }
+
+    #[test]
+    fn colour_maps_end_where_matplotlibs_do() {
+        assert_eq!(Colormap::Bwr.rgb(0.0), [0, 0, 255]);
+        assert_eq!(Colormap::Bwr.rgb(0.5), [255, 255, 255]);
+        assert_eq!(Colormap::Bwr.rgb(1.0), [255, 0, 0]);
+        assert_eq!(Colormap::Pink.rgb(1.0), [255, 255, 255]);
+        let dark = Colormap::Pink.rgb(0.02);
+        assert!(dark[0] > dark[1] && dark[0] < 80, "{dark:?}");
+        assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.5);
+    }
+}

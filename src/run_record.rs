@@ -1,0 +1,163 @@
+//! Writes a finished run into its folder: predictions, history, weights, tuning curves, the figures, and last the
+//! summary.
+
+use std::path::PathBuf;
+use std::time::{Instant, SystemTime};
+
+use crate::data::Dataset;
+use crate::data::split::Split;
+use crate::error::Result;
+use crate::figures::{self, FigureData};
+use crate::metrics::{class_summary, decoded_bins};
+use crate::model::Spec;
+use crate::predictions::Predictions;
+use crate::problem::Problem;
+use crate::report::write_history_csv;
+use crate::run_folder::{HISTORY, PREDICTIONS, RunFolder, SUMMARY, TUNING, WEIGHTS};
+use crate::run_summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
+use crate::train::Trained;
+use crate::tuning::Tuning;
+
+/// What a finished run hands over to be recorded.
+pub struct RunInputs<'a> {
+    /// The command line, program name first.
+    pub command: Vec<String>,
+    /// Every setting, by flag name.
+    pub config: serde_json::Value,
+    /// The binned data set the split refers to.
+    pub data: &'a Dataset,
+    pub data_description: String,
+    pub split: &'a Split,
+    pub problem: &'a Problem,
+    pub spec: &'a Spec,
+    pub network_description: String,
+    /// The backend as it describes itself.
+    pub adapter: String,
+    pub trained: &'a Trained,
+    /// When the program started, for the wall time.
+    pub launched: Instant,
+}
+
+/// A recorded run: where it is, its summary and its figures.
+pub struct Recorded {
+    pub dir: PathBuf,
+    pub summary: RunSummary,
+    pub figures: Vec<PathBuf>,
+}
+
+/// Writes the run folder's files (see `run_folder`) and releases the folder.
+pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
+    let started = Instant::now();
+    let trained = run.trained;
+    let (rows, truth) = (&run.split.test, &run.problem.y_test);
+    let predictions = match run.spec.objective.classes() {
+        Some(classes) => Predictions::classes(
+            rows,
+            truth,
+            &decoded_bins(&trained.test_outputs, classes),
+            classes,
+        ),
+        None => Predictions::regression(rows, truth, &trained.test_outputs),
+    };
+    predictions.write_csv(&folder.file(PREDICTIONS))?;
+    write_history_csv(&folder.file(HISTORY), &trained.history)?;
+    trained.params.save(&folder.file(WEIGHTS))?;
+    log::info!(
+        "wrote {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
+        predictions.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
+    let tuning = Tuning::compute(run.data, run.spec, &trained.params);
+    tuning.save(&folder.file(TUNING))?;
+    log::info!(
+        "wrote {TUNING} (preferred orientations of {} neurons, {} hidden units' tuning) in {:.3} s",
+        tuning.neurons(),
+        tuning.hidden.cols,
+        t.elapsed().as_secs_f64()
+    );
+
+    let epochs = trained.history.train_loss.len();
+    let train_s = trained.train_time.as_secs_f64();
+    let mut summary =
+        RunSummary {
+            popdecode_version: env!("CARGO_PKG_VERSION").to_string(),
+            created_utc: String::new(),
+            run_folder: folder.path().display().to_string(),
+            command: run.command.clone(),
+            task: predictions.task(),
+            config: run.config.clone(),
+            data: DataInfo {
+                description: run.data_description.clone(),
+                neurons: run.data.neurons(),
+                stimuli: run.data.n_stimuli(),
+                train_rows: run.split.train.len(),
+                test_rows: run.split.test.len(),
+            },
+            network: NetworkInfo {
+                description: run.network_description.clone(),
+                neurons: run.spec.neurons,
+                hidden: run.spec.hidden.clone(),
+                activation: format!("{:?}", run.spec.activation).to_lowercase(),
+            },
+            backend: if run.adapter.starts_with("gpu") {
+                "gpu"
+            } else {
+                "cpu"
+            }
+            .to_string(),
+            adapter: run.adapter.clone(),
+            timings: Timings {
+                setup_s: trained.setup_time.as_secs_f64(),
+                train_s,
+                epochs,
+                epochs_per_s: epochs as f64 / train_s,
+                record_s: 0.0,
+                wall_s: 0.0,
+            },
+            metrics: Metrics {
+                loss: run.spec.objective.name().to_string(),
+                final_train_loss: trained.final_train_loss,
+                // The last epoch's test loss is the objective at the final weights.
+                final_test_loss: trained
+                    .history
+                    .test_loss
+                    .last()
+                    .copied()
+                    .unwrap_or(f64::NAN),
+                test: predictions.summary(),
+                confusion: run.spec.objective.classes().map(|c| {
+                    class_summary(&trained.test_outputs, &run.problem.y_test, c).confusion
+                }),
+            },
+            files: Vec::new(),
+        };
+
+    let t = Instant::now();
+    let drawn = figures::draw_all(&FigureData::read(folder.path(), &summary)?)?;
+    let figure_paths = figures::write(folder.path(), &drawn)?;
+    log::info!("figures in {:.3} s", t.elapsed().as_secs_f64());
+    for f in &drawn {
+        log::debug!("{}: {} bytes", f.name, f.svg.len());
+    }
+
+    summary.files = [SUMMARY, HISTORY, PREDICTIONS, WEIGHTS, TUNING]
+        .iter()
+        .map(|s| s.to_string())
+        .chain(drawn.iter().map(|f| f.name.to_string()))
+        .collect();
+    summary.timings.record_s = started.elapsed().as_secs_f64();
+    summary.timings.wall_s = run.launched.elapsed().as_secs_f64();
+    summary.created_utc = crate::run_folder::iso_utc(SystemTime::now());
+    summary.save(&folder.file(SUMMARY))?;
+    log::info!(
+        "wrote {SUMMARY}; the run took {:.3} s",
+        summary.timings.wall_s
+    );
+    let dir = folder.finish()?;
+    Ok(Recorded {
+        dir,
+        summary,
+        figures: figure_paths,
+    })
+}

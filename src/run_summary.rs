@@ -1,0 +1,123 @@
+//! `summary.json`: what a run was (command, configuration, data, network, adapter), how long it took and how well
+//! it decoded. `train --json` prints the same object.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::npz::write_atomically;
+use crate::error::{Error, Result};
+use crate::predictions::{PredictionErrors, Task};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// The version of popdecode that made the run.
+    pub popdecode_version: String,
+    /// When the run finished, ISO 8601 in UTC.
+    pub created_utc: String,
+    /// The run folder, as given or chosen.
+    pub run_folder: String,
+    /// The command line, program name first.
+    pub command: Vec<String>,
+    pub task: Task,
+    /// Every setting of the run, defaults included, by flag name.
+    pub config: serde_json::Value,
+    pub data: DataInfo,
+    pub network: NetworkInfo,
+    /// "gpu" or "cpu".
+    pub backend: String,
+    /// The adapter, as `train` prints it: "gpu: <name> (<API>, <device type>)" or "cpu (f64 reference, ...)".
+    pub adapter: String,
+    pub timings: Timings,
+    pub metrics: Metrics,
+    /// The files of the run folder, figures included.
+    pub files: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataInfo {
+    /// The line `train` prints: source, shape and split.
+    pub description: String,
+    pub neurons: usize,
+    /// Rows (stimuli) after binning.
+    pub stimuli: usize,
+    pub train_rows: usize,
+    pub test_rows: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkInfo {
+    /// "Linear(23589, 10) -> ReLU -> Linear(10, 1)".
+    pub description: String,
+    pub neurons: usize,
+    /// The hidden layers' widths, first to last.
+    pub hidden: Vec<usize>,
+    pub activation: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// Upload and pipeline creation before the first epoch.
+    pub setup_s: f64,
+    /// All epochs, progress reads included.
+    pub train_s: f64,
+    pub epochs: usize,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub epochs_per_s: f64,
+    /// Writing the run folder: predictions, history, weights, tuning curves and figures.
+    pub record_s: f64,
+    /// From launch to this summary.
+    pub wall_s: f64,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// What the loss is: "mse" (degrees²), "circular" or "nll", with any penalty on the input weights included.
+    pub loss: String,
+    /// The loss at the final weights on the training rows and on the test rows (null if training diverged).
+    #[serde(deserialize_with = "null_as_nan")]
+    pub final_train_loss: f64,
+    #[serde(deserialize_with = "null_as_nan")]
+    pub final_test_loss: f64,
+    /// The test predictions' errors: angular errors for regression, accuracy for classification.
+    pub test: PredictionErrors,
+    /// For classifiers, `confusion[t][d]`: test rows of true bin t decoded as bin d.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub confusion: Option<Vec<Vec<usize>>>,
+}
+
+/// JSON has no NaN or infinity: serde_json writes them as null, and this reads null back as NaN.
+fn null_as_nan<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
+impl RunSummary {
+    /// Writes the summary as pretty-printed JSON, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let text = self.to_json_pretty();
+        write_atomically(path, |mut file| {
+            use std::io::Write;
+            file.write_all(text.as_bytes())?;
+            file.write_all(b"\n")
+        })
+    }
+
+    /// One line of JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a summary serialises")
+    }
+
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a summary serialises")
+    }
+
+    pub fn load(path: &Path) -> Result<RunSummary> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::io(
+                path,
+                std::io::Error::other(format!("not a popdecode run summary: {e}")),
+            )
+        })
+    }
+}

@@ -1,0 +1,423 @@
+//! Run folders from the command line: `train --out` leaves every file it promises and nothing else, never writes
+//! into another run's folder, `--json` and `--quiet` print what they say, and `plot` redraws the figures from the
+//! folder alone.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use popdecode::layer_weights::LayerWeights;
+use popdecode::model::{Params, Spec};
+use popdecode::tuning::Tuning;
+
+/// Small synthetic runs on the CPU reference: 60 stimuli (36 training, 24 test rows), 300 neurons.
+const SMALL: [&str; 8] = [
+    "--backend",
+    "cpu",
+    "--neurons",
+    "300",
+    "--stimuli",
+    "60",
+    "--epochs",
+    "10",
+];
+const TEST_ROWS: usize = 24;
+
+const FILES: [&str; 10] = [
+    "data.svg",
+    "decoded.svg",
+    "hidden.svg",
+    "history.csv",
+    "loss.svg",
+    "predictions.csv",
+    "summary.json",
+    "tuning.npz",
+    "weights.npz",
+    "weights.svg",
+];
+
+fn popdecode_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_popdecode"));
+    cmd.args(args).current_dir(cwd).env_remove("RUST_LOG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the popdecode binary runs")
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn train_into(cwd: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["train", "--out", out.to_str().unwrap()];
+    args.extend(SMALL);
+    args.extend(extra);
+    popdecode_in(cwd, &args, &[])
+}
+
+/// Every file of a folder, hidden ones included, with its bytes.
+fn contents(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn train_writes_every_file_of_the_run_folder_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("results/run1");
+    let out = train_into(tmp.path(), &run, &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("run: {}", run.display())),
+        "{stdout}"
+    );
+    let files = contents(&run);
+    assert_eq!(
+        files.keys().map(String::as_str).collect::<Vec<_>>(),
+        FILES,
+        "exactly the promised files: no temporary or claim file left behind"
+    );
+    assert!(
+        !tmp.path().join("runs").exists(),
+        "no default folder with --out"
+    );
+
+    let summary: serde_json::Value = serde_json::from_slice(&files["summary.json"]).unwrap();
+    for key in [
+        "popdecode_version",
+        "created_utc",
+        "run_folder",
+        "command",
+        "task",
+        "config",
+        "data",
+        "network",
+        "backend",
+        "adapter",
+        "timings",
+        "metrics",
+        "files",
+    ] {
+        assert!(summary.get(key).is_some(), "summary.json lacks {key}");
+    }
+    assert_eq!(summary["task"]["kind"], "regression");
+    assert_eq!(summary["backend"], "cpu");
+    assert_eq!(summary["config"]["epochs"], 10);
+    assert_eq!(summary["config"]["hidden"], serde_json::json!([10]));
+    assert_eq!(summary["config"]["neurons"], 300);
+    assert_eq!(summary["data"]["test_rows"], TEST_ROWS);
+    assert_eq!(summary["network"]["hidden"], serde_json::json!([10]));
+    assert_eq!(summary["timings"]["epochs"], 10);
+    assert!(summary["timings"]["wall_s"].as_f64().unwrap() > 0.0);
+    assert!(summary["metrics"]["final_test_loss"].as_f64().unwrap() > 0.0);
+    assert!(
+        summary["metrics"]["test"]["median_angular_error_deg"]
+            .as_f64()
+            .is_some()
+    );
+    assert_eq!(summary["files"].as_array().unwrap().len(), FILES.len());
+
+    // The summary's test loss is the printed one, and the history's last test loss.
+    let history = String::from_utf8(files["history.csv"].clone()).unwrap();
+    assert_eq!(history.lines().count(), 11);
+    let last_test: f64 = history
+        .lines()
+        .last()
+        .unwrap()
+        .rsplit(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let final_test = summary["metrics"]["final_test_loss"].as_f64().unwrap();
+    assert!(
+        (last_test - final_test).abs() <= 1e-9 * final_test,
+        "{last_test} {final_test}"
+    );
+    assert!(
+        stdout.contains(&format!("test loss {final_test:.4}")),
+        "{stdout}"
+    );
+
+    let predictions = String::from_utf8(files["predictions.csv"].clone()).unwrap();
+    let lines: Vec<&str> = predictions.lines().collect();
+    assert_eq!(lines[0], "row,true_deg,decoded_deg,error_deg");
+    assert_eq!(lines.len(), 1 + TEST_ROWS, "one line per test row");
+    let mut rows: Vec<usize> = lines[1..]
+        .iter()
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+            assert_eq!(f.len(), 4);
+            assert_eq!(
+                f[1],
+                f[0] * 6.0,
+                "row r of 60 stimuli is at 6 r degrees: {l}"
+            );
+            let d = (f[2] - f[1]).rem_euclid(360.0);
+            assert!((d.min(360.0 - d) - f[3]).abs() < 1e-9, "{l}");
+            f[0] as usize
+        })
+        .collect();
+    rows.sort_unstable();
+    rows.dedup();
+    assert_eq!(rows.len(), TEST_ROWS, "distinct test rows");
+
+    let spec = Spec::tutorial(300, 10);
+    let params = Params::load(&run.join("weights.npz"), &spec).unwrap();
+    assert_ne!(params, Params::init(&spec, 1), "the trained weights");
+    let w = LayerWeights::read(&run.join("weights.npz")).unwrap();
+    assert_eq!((w.input.rows, w.input.cols, w.output.rows), (10, 300, 1));
+    let tuning = Tuning::load(&run.join("tuning.npz")).unwrap();
+    assert_eq!(tuning.stimuli.len(), 60);
+    assert_eq!(tuning.neurons(), 300);
+    assert_eq!((tuning.hidden.rows, tuning.hidden.cols), (60, 10));
+    assert_eq!(tuning.first_neurons.cols, 100);
+}
+
+#[test]
+fn a_second_run_into_the_same_folder_fails_and_leaves_the_first_untouched() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    assert!(train_into(tmp.path(), &run, &[]).status.success());
+    let before = contents(&run);
+    let out = train_into(tmp.path(), &run, &["--quiet"]);
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    for part in ["--out", "already holds files", "never overwrites"] {
+        assert!(stderr.contains(part), "expected {part:?} in:\n{stderr}");
+    }
+    assert!(
+        !stdout.contains("iteration"),
+        "refused before training:\n{stdout}"
+    );
+    assert_eq!(
+        contents(&run),
+        before,
+        "the first run's files are untouched"
+    );
+    // A file where the folder should be is refused too, and left alone.
+    let file = tmp.path().join("file");
+    std::fs::write(&file, "mine").unwrap();
+    let out = train_into(tmp.path(), &file, &[]);
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("is not a folder"), "{:?}", text(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+}
+
+#[test]
+fn default_folders_are_dated_under_runs_and_never_shared() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["train"];
+    args.extend(SMALL);
+    args.push("--quiet");
+    for _ in 0..2 {
+        let out = popdecode_in(tmp.path(), &args, &[]);
+        assert!(out.status.success(), "{:?}", text(&out));
+    }
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    for name in &names {
+        // YYYY-MM-DD_HH-MM-SS, perhaps with -2.
+        let stamp = &name[..19];
+        let shape: String = stamp
+            .chars()
+            .map(|c| if c.is_ascii_digit() { '9' } else { c })
+            .collect();
+        assert_eq!(shape, "9999-99-99_99-99-99", "{name}");
+        assert!(name.len() == 19 || &name[19..] == "-2", "{name}");
+        assert!(
+            tmp.path()
+                .join("runs")
+                .join(name)
+                .join("summary.json")
+                .is_file()
+        );
+    }
+}
+
+#[test]
+fn json_prints_the_summary_alone_and_quiet_drops_the_progress() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train_into(tmp.path(), &run, &["--json"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "one line:\n{stdout}");
+    let printed: serde_json::Value =
+        serde_json::from_str(&stdout).expect("stdout is one JSON object");
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(printed, saved, "--json prints what summary.json holds");
+
+    let out = train_into(tmp.path(), &tmp.path().join("quiet"), &["--quiet"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("iteration"), "{stdout}");
+    for part in ["data:", "final: train loss", "run: ", "time: "] {
+        assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+    }
+
+    // Not a terminal: the tutorial's lines, and no progress bar's control characters.
+    let out = train_into(tmp.path(), &tmp.path().join("plain"), &[]);
+    let (stdout, _) = text(&out);
+    assert_eq!(stdout.matches("iteration ").count(), 5, "{stdout}");
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\r'),
+        "{stdout:?}"
+    );
+}
+
+#[test]
+fn verbose_logs_to_stderr_and_rust_log_decides_when_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut args = vec!["-v", "train", "--out"];
+    let run = tmp.path().join("v");
+    args.push(run.to_str().unwrap());
+    args.extend(SMALL);
+    let out = popdecode_in(tmp.path(), &args, &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("INFO") && stderr.contains("run folder"),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("INFO"), "logs stay off stdout:\n{stdout}");
+
+    let run = tmp.path().join("quiet-log");
+    let out = train_into(tmp.path(), &run, &[]);
+    assert!(
+        !text(&out).1.contains("INFO"),
+        "no -v, no info: {:?}",
+        text(&out).1
+    );
+
+    let run = tmp.path().join("rust-log");
+    let mut args = vec!["train", "--out", run.to_str().unwrap()];
+    args.extend(SMALL);
+    let out = popdecode_in(tmp.path(), &args, &[("RUST_LOG", "popdecode=debug")]);
+    let stderr = text(&out).1;
+    assert!(
+        stderr.contains("DEBUG") && stderr.contains("figures in"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn plot_redraws_the_same_figures_from_the_folder_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train_into(tmp.path(), &run, &[]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let figures = [
+        "loss.svg",
+        "decoded.svg",
+        "data.svg",
+        "weights.svg",
+        "hidden.svg",
+    ];
+    let before: Vec<Vec<u8>> = figures
+        .iter()
+        .map(|f| std::fs::read(run.join(f)).unwrap())
+        .collect();
+    for f in figures {
+        std::fs::remove_file(run.join(f)).unwrap();
+    }
+    // From another working folder, with no data file anywhere: the folder is enough.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = popdecode_in(elsewhere.path(), &["plot", run.to_str().unwrap()], &[]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for (f, old) in figures.iter().zip(&before) {
+        assert!(
+            stdout.contains(&format!("wrote {}", run.join(f).display())),
+            "{stdout}"
+        );
+        assert!(
+            std::fs::read(run.join(f)).unwrap() == *old,
+            "{f} redrawn byte for byte"
+        );
+    }
+    assert_eq!(contents(&run).len(), FILES.len(), "no temporary files left");
+}
+
+#[test]
+fn plot_names_what_is_missing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let none = tmp.path().join("nothing-here");
+    let out = popdecode_in(tmp.path(), &["plot", none.to_str().unwrap()], &[]);
+    let stderr = text(&out).1;
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("nothing-here") && stderr.contains("no such run folder"),
+        "{stderr}"
+    );
+
+    let run = tmp.path().join("run");
+    assert!(train_into(tmp.path(), &run, &[]).status.success());
+    for missing in ["tuning.npz", "summary.json", "weights.npz"] {
+        let copy = tmp.path().join(format!("without-{missing}"));
+        std::fs::create_dir(&copy).unwrap();
+        for (name, bytes) in contents(&run) {
+            if name != missing {
+                std::fs::write(copy.join(name), bytes).unwrap();
+            }
+        }
+        let out = popdecode_in(tmp.path(), &["plot", copy.to_str().unwrap()], &[]);
+        let stderr = text(&out).1;
+        assert!(!out.status.success(), "{missing}");
+        assert_ne!(out.status.code(), Some(101), "panicked: {stderr}");
+        assert!(
+            stderr.contains(&copy.join(missing).display().to_string())
+                && stderr.contains("missing"),
+            "{stderr}"
+        );
+    }
+    // A damaged file is named with what is wrong with it.
+    std::fs::write(run.join("history.csv"), "epoch,train_loss,test_loss\n1,2\n").unwrap();
+    let out = popdecode_in(tmp.path(), &["plot", run.to_str().unwrap()], &[]);
+    let stderr = text(&out).1;
+    assert!(
+        !out.status.success() && stderr.contains("history.csv") && stderr.contains("line 2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_run_that_diverges_still_leaves_a_complete_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train_into(tmp.path(), &run, &["--lr", "1"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("test loss NaN"), "{stdout}");
+    assert_eq!(contents(&run).len(), FILES.len());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert!(
+        summary["metrics"]["final_test_loss"].is_null(),
+        "JSON has no NaN"
+    );
+    let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    assert!(predictions.lines().nth(1).unwrap().ends_with(",NaN,NaN"));
+    let out = popdecode_in(tmp.path(), &["plot", run.to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let loss = std::fs::read_to_string(run.join("loss.svg")).unwrap();
+    assert!(loss.contains("not finite from epoch"));
+}
