@@ -1,19 +1,15 @@
 //! The GPU's general path (src/gpu/general.rs, shaders/general.wgsl) against the CPU reference, feature by
 //! feature: at the initial weights the outputs, the loss and every gradient (`check::compare_evaluations`,
 //! tolerance 1e-4), then a short training run epoch by epoch and what it ends with (`check::compare_runs`,
-//! 1e-3); and PyTorch's classification run (tests/fixtures/pytorch-classification) reproduced on the GPU.
+//! 1e-3). PyTorch's runs of these networks are reproduced on both backends in tests/pytorch_fixtures.rs.
 
 mod common;
 
-use std::path::{Path, PathBuf};
 
 use common::{gpu, random_problem};
 use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all, tolerance};
 use popdecode::cpu::CpuBackend;
-use popdecode::data::Dataset;
-use popdecode::data::npz::NpzFile;
-use popdecode::data::split::Split;
 use popdecode::gpu::GpuBackend;
 use popdecode::gpu::general::tiles_for;
 use popdecode::gpu::shaders::Tiles;
@@ -326,86 +322,4 @@ fn a_run_of_no_epochs_gives_the_initial_weights_and_outputs() {
     let (epochs, end) = compare_runs(&run, &want);
     assert!(epochs.is_empty());
     assert_all(&end);
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-/// PyTorch's run of the bonus tutorial's classifier (C = 12, M = 16, lr 0.1, 100 epochs, L2 1e-2, L1 5e-4):
-/// the first log-probabilities and gradients, every epoch's losses and the final weights.
-#[test]
-fn pytorch_classification_run_is_reproduced_on_the_gpu() {
-    let dir = fixture("pytorch-classification");
-    let data = Dataset::load(&dir.join("data.npz")).expect("data");
-    let split = Split::load(&dir.join("split.npz"), data.n_stimuli()).expect("split");
-    let problem = Problem::new(&data, &split);
-    let spec = net(data.neurons(), &[16], Objective::Nll { classes: 12 });
-    let config = Config {
-        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
-        ..sgd(100, 0.1)
-    };
-    let init = Params::load(&dir.join("init.npz"), &spec).expect("init");
-    let grads0 = Params::load(&dir.join("grads0.npz"), &spec).expect("grads0");
-    let final_weights = Params::load(&dir.join("final.npz"), &spec).expect("final");
-    let mut trajectory = NpzFile::open(&dir.join("trajectory.npz")).expect("trajectory");
-    let train_loss = trajectory.vector_f32("train_loss").expect("train_loss");
-    let test_loss = trajectory.vector_f32("test_loss").expect("test_loss");
-    assert_eq!(train_loss.len(), config.epochs);
-    let out0: Vec<f32> = npyz::NpyFile::new(std::io::BufReader::new(
-        std::fs::File::open(dir.join("out0.npy")).expect("out0.npy"),
-    ))
-    .expect("read out0.npy")
-    .into_vec()
-    .expect("float32 out0.npy");
-
-    let mut gpu = gpu();
-    let first = gpu
-        .evaluate(&problem, &spec, &init, &config.penalty)
-        .expect("evaluate");
-    let mut c = vec![
-        Comparison::new("out0", &first.outputs, &out0, tolerance::TENSOR),
-        Comparison::new(
-            "first loss",
-            &[first.loss],
-            &train_loss[..1],
-            tolerance::TENSOR,
-        ),
-    ];
-    for ((name, _, want), got) in grads0.tensors().iter().zip(&first.grads) {
-        c.push(Comparison::new(
-            format!("grads0 {name}"),
-            got,
-            want,
-            tolerance::TENSOR,
-        ));
-    }
-    let run = gpu
-        .train(&problem, &spec, &init, &config, &mut |_| {})
-        .expect("train");
-    for e in 0..config.epochs {
-        c.push(Comparison::new(
-            format!("epoch {} losses", e + 1),
-            &[run.history.train_loss[e], run.history.test_loss[e]],
-            &[train_loss[e], test_loss[e]],
-            tolerance::TENSOR,
-        ));
-    }
-    for ((name, _, got), (_, _, want)) in run
-        .params
-        .tensors()
-        .iter()
-        .zip(final_weights.tensors().iter())
-    {
-        c.push(Comparison::new(
-            format!("final {name}"),
-            got,
-            want,
-            tolerance::TENSOR,
-        ));
-    }
-    report("pytorch-classification", &c);
-    assert_all(&c);
 }

@@ -164,6 +164,11 @@ fn pytorch_classification_run_is_reproduced_on_the_cpu() {
 }
 
 #[test]
+fn pytorch_classification_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-classification", &mut common::gpu()));
+}
+
+#[test]
 fn pytorch_momentum_run_is_reproduced_on_the_cpu() {
     assert_all(&reproduce("pytorch-momentum", &mut CpuBackend));
 }
