@@ -5,7 +5,6 @@
 
 mod common;
 
-
 use common::{gpu, random_problem};
 use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all, tolerance};
