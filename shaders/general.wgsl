@@ -1,6 +1,6 @@
 // The general path (src/gpu/general.rs): any number of hidden layers, the MSE, circular and NLL objectives, the
 // L1/L2 penalty on the input weights, SGD, SGD with momentum and Adam, and mini-batches whose rows are gathered
-// through a list of row numbers. Standalone (shapes.wgsl is not put in front of it), but written in the same
+// through a list of row numbers. shapes.wgsl is not put in front of it (workgroup_sum.wgsl is), but it is written in the same
 // tile notation (src/gpu/shaders.rs): a line with a tile marker (a dollar sign before r, h or c) is repeated for
 // each row, first-layer unit or vec4 column of the register tiles of forward_first and grad_first.
 //
@@ -111,27 +111,7 @@ fn thread_id(gid: vec3<u32>, groups: vec3<u32>) -> u32 {
     return gid.x + gid.y * groups.x * 64u;
 }
 
-var<workgroup> tree: array<f32, 64>;
-
-// The sum of `v` over the workgroup's 64 threads, in a fixed tree, returned to every thread. Call from uniform
-// control flow. Barriers stay out of loops (some drivers compile those very slowly).
-fn tree_sum(t: u32, v: f32) -> f32 {
-    tree[t] = v;
-    workgroupBarrier();
-    if (t < 32u) { tree[t] += tree[t + 32u]; }
-    workgroupBarrier();
-    if (t < 16u) { tree[t] += tree[t + 16u]; }
-    workgroupBarrier();
-    if (t < 8u) { tree[t] += tree[t + 8u]; }
-    workgroupBarrier();
-    if (t < 4u) { tree[t] += tree[t + 4u]; }
-    workgroupBarrier();
-    if (t < 2u) { tree[t] += tree[t + 2u]; }
-    workgroupBarrier();
-    let total = tree[0] + tree[1];
-    workgroupBarrier();
-    return total;
-}
+// workgroup_sum(t, v): shaders/workgroup_sum.wgsl, put in front of this file.
 
 // ---- The penalty's value: sums of W_in^2 and |W_in| over chunks, then over the chunks, both in fixed order.
 
@@ -149,8 +129,8 @@ fn penalty_partial(
         sq += dot(w, w);
         ab += hsum(abs(w));
     }
-    let s = tree_sum(t, sq);
-    let a = tree_sum(t, ab);
+    let s = workgroup_sum(t, sq);
+    let a = workgroup_sum(t, ab);
     if (t == 0u) {
         pen_partials_w[2u * wg.x] = s;
         pen_partials_w[2u * wg.x + 1u] = a;
@@ -165,8 +145,8 @@ fn penalty_final(@builtin(local_invocation_index) t: u32) {
         sq += pen_partials_r[2u * g];
         ab += pen_partials_r[2u * g + 1u];
     }
-    let s = tree_sum(t, sq);
-    let a = tree_sum(t, ab);
+    let s = workgroup_sum(t, sq);
+    let a = workgroup_sum(t, ab);
     if (t == 0u) {
         scalars_w[0] = L2 * s + L1 * a;
     }
@@ -313,7 +293,7 @@ fn loss(@builtin(local_invocation_index) t: u32) {
             }
         }
     }
-    let total = tree_sum(t, acc_loss);
+    let total = workgroup_sum(t, acc_loss);
     if (t == 0u) {
         let value = total / f32(rows) + scalars_r[0];
         let before = select(0.0, history[st.loss_slot], st.accumulate == 1u);

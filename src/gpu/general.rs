@@ -20,7 +20,7 @@ use super::layout::grid;
 use super::session::{
     Access, COPY, Kernel, PendingHistory, PendingRead, kernel, storage, submit_then_read, zeros,
 };
-use super::shaders::{Tiles, expand};
+use super::shaders::{Tiles, WORKGROUP_SUM, expand};
 use crate::error::{Error, Result};
 use crate::model::{Activation, Params, Spec};
 use crate::objective::{Objective, Penalty, class_of};
@@ -33,7 +33,7 @@ pub const SOURCE: &str = include_str!("../../shaders/general.wgsl");
 /// general.wgsl unrolled to `tiles`: `row` step rows and `hidden` first-layer units per forward_first
 /// workgroup; `hidden` units and `col` vec4 columns per grad_first thread.
 pub fn source(tiles: Tiles) -> String {
-    expand(SOURCE, tiles)
+    expand(&format!("{WORKGROUP_SUM}\n{SOURCE}"), tiles)
 }
 
 /// The register tiles for an adapter of this type and a first layer of `m0` units, before they are fitted to

@@ -8,6 +8,8 @@
 //! registers. `shaders/shapes.wgsl` holds what every kernel shares and is put in front of each.
 
 pub const SHAPES: &str = include_str!("../../shaders/shapes.wgsl");
+/// `workgroup_sum`, which every kernel file uses.
+pub const WORKGROUP_SUM: &str = include_str!("../../shaders/workgroup_sum.wgsl");
 pub const FORWARD: &str = include_str!("../../shaders/forward.wgsl");
 pub const BACKWARD: &str = include_str!("../../shaders/backward.wgsl");
 
@@ -116,9 +118,9 @@ pub fn expand(template: &str, tiles: Tiles) -> String {
     out
 }
 
-/// A kernel file with the shared prelude in front, unrolled to `tiles`.
+/// A kernel file of the tutorial's fast path with the shared prelude in front, unrolled to `tiles`.
 pub fn source(kernel: &str, tiles: Tiles) -> String {
-    expand(&format!("{SHAPES}\n{kernel}"), tiles)
+    expand(&format!("{SHAPES}\n{WORKGROUP_SUM}\n{kernel}"), tiles)
 }
 
 /// Every kernel file, by name, as compiled for `tiles`.
