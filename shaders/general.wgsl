@@ -1,8 +1,8 @@
 // The general path (src/gpu/general.rs): any number of hidden layers, the MSE, circular and NLL objectives, the
 // L1/L2 penalty on the input weights, SGD, SGD with momentum and Adam, and mini-batches whose rows are gathered
-// through a list of row numbers. shapes.wgsl is not put in front of it (workgroup_sum.wgsl is), but it is written in the same
-// tile notation (src/gpu/shaders.rs): a line with a tile marker (a dollar sign before r, h or c) is repeated for
-// each row, first-layer unit or vec4 column of the register tiles of forward_first and grad_first.
+// through a list of row numbers. workgroup_sum.wgsl is put in front of it, shapes.wgsl is not; it is written in
+// the same tile notation (src/gpu/shaders.rs): a line with a tile marker (a dollar sign before r, h or c) is
+// repeated for each row, first-layer unit or vec4 column of the register tiles of forward_first and grad_first.
 //
 // Kernels: penalty_partial, penalty_final, forward_first, forward_dense, loss, backward_delta, grad_first,
 // grad_dense, update.
