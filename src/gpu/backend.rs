@@ -2,12 +2,11 @@
 //! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
 //! kernels of `session`; everything else on the general kernels of `general`.
 
-use std::time::Instant;
-
 use super::context::Gpu;
 use super::general;
 use super::layout::Tuning;
-use super::session::{Mode, Session};
+use super::pipelined::{self, Resident};
+use super::session::{Mode, PendingHistory, Session};
 use super::shaders::Tiles;
 use crate::error::Result;
 use crate::model::{Params, Spec};
@@ -98,36 +97,22 @@ impl Backend for GpuBackend {
         )?;
         session.set_params(params, config.lr)?;
         let setup_time = session.setup_time;
-        let start = Instant::now();
-        let every = config.report_every();
-        // Batch i + 1 is queued before batch i's losses are read, so the GPU is never left waiting for the
-        // host; progress lines come one batch behind the GPU.
-        let mut in_flight = session.run_epochs(every.min(config.epochs))?;
-        while session.epochs_done() < config.epochs {
-            let batch = every.min(config.epochs - session.epochs_done());
-            let done = std::mem::replace(&mut in_flight, session.run_epochs(batch)?);
-            let (history, _) = done.wait(&self.gpu)?;
-            progress(&Progress {
-                epoch: history.train_loss.len(),
-                history: &history,
-            });
-        }
-        let (history, final_train_loss) = in_flight.wait(&self.gpu)?;
-        if config.epochs > 0 {
-            progress(&Progress {
-                epoch: history.train_loss.len(),
-                history: &history,
-            });
-        }
-        let train_time = start.elapsed();
-        Ok(Trained {
-            params: session.params()?,
-            test_outputs: session.test_outputs()?,
-            history,
-            final_train_loss,
-            train_time,
-            setup_time,
-        })
+        pipelined::train(&self.gpu, &mut session, config, setup_time, progress)
+    }
+}
+
+impl Resident for Session<'_> {
+    fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
+        Session::run_epochs(self, epochs)
+    }
+    fn epochs_done(&self) -> usize {
+        Session::epochs_done(self)
+    }
+    fn params(&self) -> Result<Params> {
+        Session::params(self)
+    }
+    fn test_outputs(&self) -> Result<Vec<f64>> {
+        Session::test_outputs(self)
     }
 }
 

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use super::context::{AdapterSummary, Gpu};
 use super::layout::grid;
+use super::pipelined::{self, Resident};
 use super::session::{
     Access, COPY, Kernel, PendingHistory, PendingRead, kernel, storage, submit_then_read, zeros,
 };
@@ -25,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::model::{Activation, Params, Spec};
 use crate::objective::{Objective, Penalty, class_of};
 use crate::problem::Problem;
-use crate::train::{Config, Evaluation, History, Optimizer, Progress, Trained};
+use crate::train::{Config, Evaluation, Optimizer, Progress, Trained};
 
 /// The kernels, in the tile notation of `shaders::expand`.
 pub const SOURCE: &str = include_str!("../../shaders/general.wgsl");
@@ -954,36 +955,22 @@ pub fn train(
         tiles,
     )?;
     let setup_time = session.setup_time;
-    let start = Instant::now();
-    let every = config.report_every();
-    // Batch i + 1 is queued before batch i's losses are read, so the GPU is never left waiting for the host.
-    let mut in_flight = session.run_epochs(every.min(config.epochs))?;
-    while session.epochs_done() < config.epochs {
-        let batch = every.min(config.epochs - session.epochs_done());
-        let done = std::mem::replace(&mut in_flight, session.run_epochs(batch)?);
-        let (history, _) = done.wait(gpu)?;
-        report(progress, &history);
-    }
-    let (history, final_train_loss) = in_flight.wait(gpu)?;
-    if config.epochs > 0 {
-        report(progress, &history);
-    }
-    let train_time = start.elapsed();
-    Ok(Trained {
-        params: session.params()?,
-        test_outputs: session.test_outputs()?,
-        history,
-        final_train_loss,
-        train_time,
-        setup_time,
-    })
+    pipelined::train(gpu, &mut session, config, setup_time, progress)
 }
 
-fn report(progress: &mut dyn FnMut(&Progress), history: &History) {
-    progress(&Progress {
-        epoch: history.train_loss.len(),
-        history,
-    });
+impl Resident for GeneralSession<'_> {
+    fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
+        GeneralSession::run_epochs(self, epochs)
+    }
+    fn epochs_done(&self) -> usize {
+        GeneralSession::epochs_done(self)
+    }
+    fn params(&self) -> Result<Params> {
+        GeneralSession::params(self)
+    }
+    fn test_outputs(&self) -> Result<Vec<f64>> {
+        GeneralSession::test_outputs(self)
+    }
 }
 
 #[cfg(test)]

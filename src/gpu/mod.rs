@@ -5,6 +5,7 @@ pub mod backend;
 pub mod context;
 pub mod general;
 pub mod layout;
+mod pipelined;
 pub mod probe;
 pub mod session;
 pub mod shaders;
