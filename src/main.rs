@@ -244,6 +244,28 @@ struct OptimArgs {
     l1: f64,
 }
 
+/// Where a network trains.
+#[derive(Args)]
+struct BackendArgs {
+    /// Where to train: the GPU when one is found (auto), the GPU, or the CPU reference.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
+    #[arg(long, value_name = "SUBSTRING")]
+    adapter: Option<String>,
+}
+
+impl BackendArgs {
+    /// The backend, and a note saying why `auto` fell back to the CPU, printed on stderr.
+    fn open(&self) -> Result<Box<dyn popdecode::train::Backend>> {
+        let (backend, note) = open_backend(self.backend, self.adapter.as_deref())?;
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+        Ok(backend)
+    }
+}
+
 #[derive(Args)]
 struct TrainArgs {
     #[command(flatten)]
@@ -255,12 +277,8 @@ struct TrainArgs {
     epochs: usize,
     #[command(flatten)]
     optim: OptimArgs,
-    /// Where to train: the GPU when one is found (auto), the GPU, or the CPU reference.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    backend: BackendChoice,
-    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
-    #[arg(long, value_name = "SUBSTRING")]
-    adapter: Option<String>,
+    #[command(flatten)]
+    on: BackendArgs,
     /// Write the per-epoch losses as CSV: epoch,train_loss,test_loss.
     #[arg(long, value_name = "FILE.csv")]
     history: Option<PathBuf>,
@@ -315,12 +333,9 @@ struct BaselineArgs {
     epochs: usize,
     #[command(flatten)]
     optim: OptimArgs,
-    /// Where to train the network: the GPU when one is found (auto), the GPU, or the CPU reference.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    backend: BackendChoice,
-    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
-    #[arg(long, value_name = "SUBSTRING")]
-    adapter: Option<String>,
+    /// Where the network trains.
+    #[command(flatten)]
+    on: BackendArgs,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -565,10 +580,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
     let (data, split, described) = load_data(&args.data)?;
     let problem = Problem::new(&data, &split);
     let (spec, params) = model(&args.model, problem.neurons())?;
-    let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let mut backend = args.on.open()?;
     let folder = RunFolder::claim(args.run.out.as_deref())?;
     let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
     console.line(format_args!("data: {described}"));
@@ -662,8 +674,8 @@ fn run_configuration(args: &TrainArgs, spec: &Spec, config: &Config) -> serde_js
         "shuffle_seed": config.batch_size.is_some().then_some(config.shuffle_seed),
         "l2": config.penalty.l2,
         "l1": config.penalty.l1,
-        "backend": name(args.backend.to_possible_value()),
-        "adapter": args.adapter,
+        "backend": name(args.on.backend.to_possible_value()),
+        "adapter": args.on.adapter,
         "history": path(&args.history),
         "save": path(&args.save),
         "out": path(&args.run.out),
@@ -975,10 +987,7 @@ fn baseline_command(args: BaselineArgs) -> Result<ExitCode> {
         );
     }
 
-    let (mut backend, note) = open_backend(args.backend, args.adapter.as_deref())?;
-    if let Some(note) = note {
-        eprintln!("note: {note}");
-    }
+    let mut backend = args.on.open()?;
     if !args.json {
         println!(
             "network: {}; {}, {} epochs",
