@@ -36,6 +36,57 @@ fn specialisations() -> Vec<Overrides> {
     ]
 }
 
+/// Parses and validates `source`, naming it in any failure.
+fn validated(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
+    let module = naga::front::wgsl::parse_str(source)
+        .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(source)));
+    let info = naga::valid::Validator::new(
+        naga::valid::ValidationFlags::all(),
+        naga::valid::Capabilities::default(),
+    )
+    .validate(&module)
+    .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(source)));
+    (module, info)
+}
+
+/// Specialises every entry point of a validated module with `constants` and translates it to SPIR-V.
+fn translates_to_spirv(
+    name: &str,
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    constants: Vec<(&'static str, f64)>,
+    label: &str,
+) {
+    let mut values = naga::back::PipelineConstants::default();
+    for (k, v) in constants {
+        values.insert(k.to_string(), v);
+    }
+    for ep in &module.entry_points {
+        let (specialised, specialised_info) = naga::back::pipeline_constants::process_overrides(
+            module,
+            info,
+            Some((ep.stage, ep.name.as_str())),
+            &values,
+        )
+        .unwrap_or_else(|e| panic!("{name}::{} with {label}: {e}", ep.name));
+        let spirv = naga::back::spv::write_vec(
+            &specialised,
+            &specialised_info,
+            &naga::back::spv::Options::default(),
+            Some(&naga::back::spv::PipelineOptions {
+                shader_stage: ep.stage,
+                entry_point: ep.name.clone(),
+            }),
+        )
+        .unwrap_or_else(|e| panic!("{name}::{} to SPIR-V: {e}", ep.name));
+        assert!(
+            spirv.len() > 100,
+            "{name}::{}: suspiciously short SPIR-V",
+            ep.name
+        );
+    }
+}
+
 #[test]
 fn every_shader_validates_and_translates_to_spirv() {
     let tilings = [
@@ -53,48 +104,19 @@ fn every_shader_validates_and_translates_to_spirv() {
         },
     ];
     for (name, source) in tilings.into_iter().flat_map(modules) {
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&source)));
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(&source)));
+        let (module, info) = validated(name, &source);
         assert!(
             !module.entry_points.is_empty(),
             "{name} has no entry points"
         );
         for overrides in specialisations() {
-            let mut constants = naga::back::PipelineConstants::default();
-            for (k, v) in overrides.constants() {
-                constants.insert(k.to_string(), v);
-            }
-            for ep in &module.entry_points {
-                let (specialised, specialised_info) =
-                    naga::back::pipeline_constants::process_overrides(
-                        &module,
-                        &info,
-                        Some((ep.stage, ep.name.as_str())),
-                        &constants,
-                    )
-                    .unwrap_or_else(|e| panic!("{name}::{} with {overrides:?}: {e}", ep.name));
-                let spirv = naga::back::spv::write_vec(
-                    &specialised,
-                    &specialised_info,
-                    &naga::back::spv::Options::default(),
-                    Some(&naga::back::spv::PipelineOptions {
-                        shader_stage: ep.stage,
-                        entry_point: ep.name.clone(),
-                    }),
-                )
-                .unwrap_or_else(|e| panic!("{name}::{} to SPIR-V: {e}", ep.name));
-                assert!(
-                    spirv.len() > 100,
-                    "{name}::{}: suspiciously short SPIR-V",
-                    ep.name
-                );
-            }
+            translates_to_spirv(
+                name,
+                &module,
+                &info,
+                overrides.constants(),
+                &format!("{overrides:?}"),
+            );
         }
     }
 }
@@ -186,14 +208,7 @@ fn the_general_shader_validates_and_translates_to_spirv() {
     for tiles in tilings {
         let source = source(tiles);
         let name = format!("general.wgsl with {tiles:?}");
-        let module = naga::front::wgsl::parse_str(&source)
-            .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(&source)));
-        let info = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::default(),
-        )
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(&source)));
+        let (module, info) = validated(&name, &source);
         let entries: Vec<&str> = module
             .entry_points
             .iter()
@@ -214,31 +229,13 @@ fn the_general_shader_validates_and_translates_to_spirv() {
             ]
         );
         for constants in variants {
-            let mut values = naga::back::PipelineConstants::default();
-            for (k, v) in constants.values() {
-                values.insert(k.to_string(), v);
-            }
-            for ep in &module.entry_points {
-                let (specialised, specialised_info) =
-                    naga::back::pipeline_constants::process_overrides(
-                        &module,
-                        &info,
-                        Some((ep.stage, ep.name.as_str())),
-                        &values,
-                    )
-                    .unwrap_or_else(|e| panic!("{name}::{} with {constants:?}: {e}", ep.name));
-                let spirv = naga::back::spv::write_vec(
-                    &specialised,
-                    &specialised_info,
-                    &naga::back::spv::Options::default(),
-                    Some(&naga::back::spv::PipelineOptions {
-                        shader_stage: ep.stage,
-                        entry_point: ep.name.clone(),
-                    }),
-                )
-                .unwrap_or_else(|e| panic!("{name}::{} to SPIR-V: {e}", ep.name));
-                assert!(spirv.len() > 100, "{name}::{}: short SPIR-V", ep.name);
-            }
+            translates_to_spirv(
+                &name,
+                &module,
+                &info,
+                constants.values(),
+                &format!("{constants:?}"),
+            );
         }
     }
 }
