@@ -150,13 +150,7 @@ pub fn draw(t: &Tuning) -> Drawn<String> {
                     PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font(text(LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present()?;
     }
     embed(&mut svg, &images);

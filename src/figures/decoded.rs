@@ -82,13 +82,7 @@ fn regression(p: &Predictions, out: &[f64]) -> Drawn<String> {
             )?
             .label(format!("test stimulus (median error {median:.1}°)"))
             .legend(|(x, y)| Circle::new((x + 12, y), 3, CYCLE[0].filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(text(LABEL_SIZE))
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK.mix(0.3))
-            .draw()?;
+        draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
         root.present()?;
     }
     Ok(svg)
