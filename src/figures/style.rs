@@ -312,6 +312,24 @@ pub fn image_rect<X: Ranged, Y: Ranged>(
     (ax, ay, bx - ax, by - ay)
 }
 
+/// The series legend at `position`, boxed in white over the plot, as every figure draws it.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Drawn<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(text(LABEL_SIZE))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .draw()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,22 +378,4 @@ mod tests {
         assert!(dark[0] > dark[1] && dark[0] < 80, "{dark:?}");
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.5);
     }
-}
-
-/// The series legend at `position`, boxed in white over the plot, as every figure draws it.
-pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-) -> Drawn<()>
-where
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(position)
-        .label_font(text(LABEL_SIZE))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK.mix(0.3))
-        .draw()?;
-    Ok(())
 }
