@@ -40,7 +40,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Train the tutorial's decoder (Linear -> ReLU -> Linear, MSE, full-batch gradient descent).
+    /// Train a decoder: by default the tutorial's (Linear -> ReLU -> Linear, MSE, full-batch gradient descent);
+    /// also classifiers, deeper nets, penalties, the circular loss, momentum, Adam and mini-batches. Writes a run
+    /// folder with the figures.
     Train(TrainArgs),
     /// Compare the GPU with the CPU reference: outputs, loss, every gradient and a short training run.
     Check(CheckArgs),
