@@ -123,17 +123,7 @@ pub fn draw(t: &Tuning) -> Drawn<String> {
                 Ticked::linear(0f64..360f64, multiples(0.0, 360.0, 90.0)),
                 vlo - pad..vhi + 3.0 * pad,
             )?;
-        chart
-            .configure_mesh()
-            .x_desc("stimulus orientation (°)")
-            .y_desc("neural response")
-            .x_label_formatter(&|v| fmt_deg(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .label_style(text(LABEL_SIZE))
-            .axis_desc_style(text(DESC_SIZE))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.1))
-            .draw()?;
+        draw_orientation_mesh(&mut chart, "neural response")?;
         for (j, &neuron) in t.example_neurons.iter().enumerate() {
             let color = CYCLE[j % CYCLE.len()];
             chart

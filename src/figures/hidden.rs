@@ -72,17 +72,7 @@ pub fn draw(t: &Tuning, w: &LayerWeights) -> Drawn<String> {
                 Ticked::linear(0f64..360f64, multiples(0.0, 360.0, 90.0)),
                 lo - pad..hi + 4.0 * pad,
             )?;
-        chart
-            .configure_mesh()
-            .x_desc("stimulus orientation (°)")
-            .y_desc("hidden unit activation")
-            .x_label_formatter(&|v| fmt_deg(*v))
-            .y_label_formatter(&|v| fmt_num(*v))
-            .label_style(text(LABEL_SIZE))
-            .axis_desc_style(text(DESC_SIZE))
-            .light_line_style(WHITE)
-            .bold_line_style(BLACK.mix(0.1))
-            .draw()?;
+        draw_orientation_mesh(&mut chart, "hidden unit activation")?;
         let mut legend_done = [false; 2];
         for (j, &h) in units.iter().enumerate() {
             let color = if one_output {

@@ -330,6 +330,29 @@ where
     Ok(())
 }
 
+/// The axes of a plot against stimulus orientation: 0-360° ticked every 90°, `y_desc` on the y axis, faint
+/// grid lines, as the data and hidden-unit figures draw their tuning curves.
+pub fn draw_orientation_mesh<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<Ticked, plotters::coord::types::RangedCoordf64>>,
+    y_desc: &str,
+) -> Drawn<()>
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_mesh()
+        .x_desc("stimulus orientation (°)")
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| fmt_deg(*v))
+        .y_label_formatter(&|v| fmt_num(*v))
+        .label_style(text(LABEL_SIZE))
+        .axis_desc_style(text(DESC_SIZE))
+        .light_line_style(WHITE)
+        .bold_line_style(BLACK.mix(0.1))
+        .draw()?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
