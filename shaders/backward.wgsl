@@ -1,8 +1,10 @@
-// The backward pass and the SGD update, for the mean squared error over the training rows.
+// The backward pass and the SGD update, for the mean squared error over the training rows. forward_rows has
+// already written d loss / d hidden pre-activation (delta) for every training row.
 //
-// hidden_grad: one workgroup per hidden unit: d loss / d pre-activation for every training row (kept for
-//   input_grad), the gradients of in_layer.bias and out_layer.weight, and their update; one more workgroup
-//   does out_layer.bias and records the epoch's losses.
+// small_grad: one workgroup per hidden unit: the gradients of in_layer.bias and out_layer.weight, and their
+//   update; one more workgroup does out_layer.bias and records the epoch's losses. Dispatched alone before
+//   input_grad_gemm; the register-tile input_grad runs the same workgroups in front of its own, which saves a
+//   dispatch an epoch.
 // input_grad: the gradient of in_layer.weight fused with its update, so w1 is read and written once an epoch.
 //   One thread per COL_TILE vec4s of neurons and HIDDEN_TILE hidden units (ROW_SPLIT threads sharing the rows).
 // input_grad_gemm: the same as a tiled matrix product, for wide hidden layers on GPUs.
@@ -15,7 +17,7 @@
 @group(0) @binding(4) var<storage, read_write> b1: array<f32>;
 @group(0) @binding(5) var<storage, read_write> w2: array<f32>;
 @group(0) @binding(6) var<storage, read_write> b2: array<f32>;
-@group(0) @binding(7) var<storage, read_write> delta: array<f32>;
+@group(0) @binding(7) var<storage, read> delta: array<f32>;
 // db1 (M_PAD), dw2 (M_PAD), db2 (1)
 @group(0) @binding(8) var<storage, read_write> grad_small: array<f32>;
 // losses[2 e] = training loss of epoch e (before its update); losses[2 e + 1] = test loss after it
@@ -50,42 +52,34 @@ fn record(t: u32, epoch: u32) {
     }
 }
 
-// Dispatched with M_PAD + 1 workgroups: one per hidden unit, whose threads share the training rows, and one
-// for the output bias and the losses.
-@compute @workgroup_size(64)
-fn hidden_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
-    let m = wg.x;
-    if (m < M_PAD) {
-        let v = w2[m];
+// Workgroup `g` of small_grad's M_PAD + 1: hidden unit g, whose threads share the training rows, or (g = M_PAD)
+// the output bias and the losses. Called from uniform control flow by all 64 threads.
+fn small_grads(g: u32, t: u32) {
+    if (g < M_PAD) {
         var gb = 0.0;
         var gv = 0.0;
         for (var r = t; r < N_TRAIN; r += 64u) {
-            let h = hid[r * M_PAD + m];
-            let d = d_out(r);
-            gv = fma(d, h, gv);
-            // ReLU passes no gradient where it output zero; the identity passes all.
-            let dl = select(d * v, 0.0, RELU && h <= 0.0);
-            delta[r * M_PAD + m] = dl;
-            gb += dl;
+            gv = fma(d_out(r), hid[r * M_PAD + g], gv);
+            gb += delta[r * M_PAD + g];
         }
         let sb = workgroup_sum(t, gb);
         let sv = workgroup_sum(t, gv);
         if (t == 0u) {
-            grad_small[m] = sb;
-            grad_small[M_PAD + m] = sv;
+            grad_small[g] = sb;
+            grad_small[M_PAD + g] = sv;
             if (APPLY_UPDATE) {
-                b1[m] -= hyper.lr * sb;
-                w2[m] = v - hyper.lr * sv;
+                b1[g] -= hyper.lr * sb;
+                w2[g] -= hyper.lr * sv;
             }
         }
     } else {
         // Every thread reads the epoch before thread 0 moves it on, behind the barriers of the sums below.
         let epoch = state[0];
-        var g = 0.0;
+        var s = 0.0;
         for (var r = t; r < N_TRAIN; r += 64u) {
-            g += d_out(r);
+            s += d_out(r);
         }
-        let sg = workgroup_sum(t, g);
+        let sg = workgroup_sum(t, s);
         record(t, epoch);
         if (t == 0u) {
             grad_small[2u * M_PAD] = sg;
@@ -95,6 +89,11 @@ fn hidden_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
             state[0] = epoch + 1u;
         }
     }
+}
+
+@compute @workgroup_size(64)
+fn small_grad(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
+    small_grads(wg.x, t);
 }
 
 @compute @workgroup_size(64)
@@ -113,21 +112,52 @@ var<workgroup> grad_sums: array<vec4<f32>, GRAD_SUMS>;
 
 // A workgroup covers 64 / ROW_SPLIT column slots. The thread in slot c owns columns c, c + stride, ...
 // (COL_TILE of them), so adjacent threads read adjacent vec4s. A column past the panel's edge repeats the last
-// one and is not written back.
+// one and is not written back. The first panel.small_groups workgroups of the first row of the grid do
+// small_grad's work instead (and those of the other rows nothing).
 @compute @workgroup_size(64)
 fn input_grad(@builtin(local_invocation_index) t: u32, @builtin(workgroup_id) wg: vec3<u32>) {
+    if (wg.x < panel.small_groups) {
+        if (wg.y == 0u) {
+            small_grads(wg.x, t);
+        }
+    } else {
+        weight_grad(t, wg.x - panel.small_groups, wg.y);
+    }
+}
+
+fn weight_grad(t: u32, group: u32, hidden_tile: u32) {
     let w4 = panel.width4;
     let stride = (w4 + COL_TILE - 1u) / COL_TILE;
     let slots = 64u / ROW_SPLIT;
     let part = t / slots;
-    let slot = wg.x * slots + t % slots;
+    let slot = group * slots + t % slots;
     let live = slot < stride;
-    let m0 = wg.y * HIDDEN_TILE;
+    let m0 = hidden_tile * HIDDEN_TILE;
     let col$c = slot + $cu * stride;
     let k$c = min(col$c, w4 - 1u);
     var g$c_$h = vec4<f32>(0.0);
     let rows = select(0u, N_TRAIN, live);
-    for (var r = part; r < rows; r += ROW_SPLIT) {
+    var r = part;
+    if (GRAD_UNROLL) {
+        // Four rows' loads in flight before their multiply-adds, added in the same order as the loop below.
+        for (; r + 3u * ROW_SPLIT < rows; r += 4u * ROW_SPLIT) {
+            let d = r * M_PAD + m0;
+            let e = ROW_SPLIT * M_PAD;
+            let xa$c = x[r * w4 + k$c];
+            let xb$c = x[(r + ROW_SPLIT) * w4 + k$c];
+            let xc$c = x[(r + 2u * ROW_SPLIT) * w4 + k$c];
+            let xd$c = x[(r + 3u * ROW_SPLIT) * w4 + k$c];
+            let da$h = vec4<f32>(delta[d + $hu]);
+            let db$h = vec4<f32>(delta[d + e + $hu]);
+            let dc$h = vec4<f32>(delta[d + 2u * e + $hu]);
+            let dd$h = vec4<f32>(delta[d + 3u * e + $hu]);
+            g$c_$h = fma(da$h, xa$c, g$c_$h);
+            g$c_$h = fma(db$h, xb$c, g$c_$h);
+            g$c_$h = fma(dc$h, xc$c, g$c_$h);
+            g$c_$h = fma(dd$h, xd$c, g$c_$h);
+        }
+    }
+    for (; r < rows; r += ROW_SPLIT) {
         let d = r * M_PAD + m0;
         let d$h = vec4<f32>(delta[d + $hu]);
         let x$c = x[r * w4 + k$c];

@@ -6,7 +6,8 @@
 //   (workgroup, row, unit); no atomics.
 // forward_gemm: the same partial sums as a tiled matrix product, for wide hidden layers on GPUs.
 // forward_rows: one workgroup per row sums the partials in a fixed order (deterministic), adds the bias,
-//   applies the nonlinearity and reduces the output layer.
+//   applies the nonlinearity and reduces the output layer; on a training row, it also writes the row's
+//   d loss / d hidden (delta) for the backward pass.
 
 @group(0) @binding(0) var<uniform> panel: Panel;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
@@ -17,31 +18,50 @@ fn hsum(v: vec4<f32>) -> f32 {
     return (v.x + v.y) + (v.z + v.w);
 }
 
-// With WG_REDUCE (k_threads a multiple of 64), the 64 threads of a workgroup share one tile: they add their
-// sums in workgroup memory, in a fixed order, and write one partial sum per workgroup instead of 64.
+// With WG_REDUCE (k_threads a multiple of 64), a workgroup holds 64 / K_LANES consecutive tiles and K_LANES
+// split-K threads of each: the threads add their sums per tile in workgroup memory, in a fixed order, and each
+// tile writes one partial sum per workgroup instead of one per thread. Tiles that share a workgroup read the
+// same w1 columns at the same time, so fewer lanes per tile means fewer w1 reads from L2.
 var<workgroup> tile_sums: array<f32, TILE_SUMS>;
 
-// Threads are numbered with the split-K index fastest, then row tiles, then hidden tiles, and dispatched as
-// a 2-D grid of workgroups when there are more than one dimension holds.
+// Without WG_REDUCE, threads are numbered with the split-K index fastest, then row tiles, then hidden tiles.
+// Either way workgroups are dispatched as a 2-D grid when there are more than one dimension holds.
 @compute @workgroup_size(64)
 fn forward_partial(
-    @builtin(global_invocation_id) gid: vec3<u32>,
+    @builtin(workgroup_id) wg: vec3<u32>,
     @builtin(num_workgroups) groups: vec3<u32>,
     @builtin(local_invocation_index) t: u32,
 ) {
-    let i = gid.x + gid.y * groups.x * 64u;
-    let kt = i % panel.k_threads;
-    let tile = i / panel.k_threads;
+    let w = wg.x + wg.y * groups.x;
     let row_tiles = R_PAD / ROW_TILE;
+    let tiles = row_tiles * (M_PAD / HIDDEN_TILE);
+    let per_group = 64u / K_LANES;
+    let k_groups = max(panel.k_threads / K_LANES, 1u);
+    let i = w * 64u + t;
+    let kt = select(i % panel.k_threads, (w % k_groups) * K_LANES + t % K_LANES, WG_REDUCE);
+    let tile = select(i / panel.k_threads, (w / k_groups) * per_group + t / K_LANES, WG_REDUCE);
     // Threads past the last tile compute nothing, but stay for the workgroup's barrier.
-    let live = tile < row_tiles * (M_PAD / HIDDEN_TILE);
+    let live = tile < tiles;
     let w4 = select(0u, panel.width4, live);
     let r0 = (tile % row_tiles) * ROW_TILE;
     let m0 = (tile / row_tiles) * HIDDEN_TILE;
     let xb$r = (r0 + $ru) * w4;
     let wb$h = (m0 + $hu) * w4;
     var a$r_$h = vec4<f32>(0.0);
-    for (var k = kt; k < w4; k += panel.k_threads) {
+    var k = kt;
+    if (FORWARD_UNROLL) {
+        // Two steps' loads in flight before their multiply-adds, added in the same order as the loop below.
+        let step = panel.k_threads;
+        for (; k + step < w4; k += 2u * step) {
+            let x$r = x[xb$r + k];
+            let v$h = w1[wb$h + k];
+            let y$r = x[xb$r + k + step];
+            let u$h = w1[wb$h + k + step];
+            a$r_$h = fma(x$r, v$h, a$r_$h);
+            a$r_$h = fma(y$r, u$h, a$r_$h);
+        }
+    }
+    for (; k < w4; k += panel.k_threads) {
         let x$r = x[xb$r + k];
         let v$h = w1[wb$h + k];
         a$r_$h = fma(x$r, v$h, a$r_$h);
@@ -49,13 +69,20 @@ fn forward_partial(
     if (WG_REDUCE) {
         tile_sums[t * TILE_OUTPUTS + $ru * HIDDEN_TILE + $hu] = hsum(a$r_$h);
         workgroupBarrier();
-        for (var o = t; live && o < TILE_OUTPUTS; o += 64u) {
-            var s = 0.0;
-            for (var j = 0u; j < 64u; j++) {
-                s += tile_sums[j * TILE_OUTPUTS + o];
+        let slot = panel.k_offset + w % k_groups;
+        for (var o = t; o < per_group * TILE_OUTPUTS; o += 64u) {
+            let sub = o / TILE_OUTPUTS;
+            let q = o % TILE_OUTPUTS;
+            let tile_o = (w / k_groups) * per_group + sub;
+            if (tile_o < tiles) {
+                var s = 0.0;
+                for (var j = 0u; j < K_LANES; j++) {
+                    s += tile_sums[(sub * K_LANES + j) * TILE_OUTPUTS + q];
+                }
+                let row = (tile_o % row_tiles) * ROW_TILE + q / HIDDEN_TILE;
+                let m = (tile_o / row_tiles) * HIDDEN_TILE + q % HIDDEN_TILE;
+                partial[(slot * R_PAD + row) * M_PAD + m] = s;
             }
-            let slot = panel.k_offset + kt / 64u;
-            partial[(slot * R_PAD + r0 + o / HIDDEN_TILE) * M_PAD + m0 + o % HIDDEN_TILE] = s;
         }
     } else if (live) {
         let p0 = ((panel.k_offset + kt) * R_PAD + r0) * M_PAD + m0;
@@ -68,6 +95,8 @@ fn forward_partial(
 @group(0) @binding(6) var<storage, read> b2: array<f32>;
 @group(0) @binding(7) var<storage, read_write> hid: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
+@group(0) @binding(9) var<storage, read> targets: array<f32>;
+@group(0) @binding(10) var<storage, read_write> delta: array<f32>;
 
 // Per-slice partial sums of forward_rows, when the hidden units are fewer than the threads.
 var<workgroup> slice_sum: array<f32, 64>;
@@ -75,6 +104,8 @@ var<workgroup> slice_sum: array<f32, 64>;
 // Dispatched with one workgroup per real row (N_ROWS of them). With fewer than 64 hidden units the threads also
 // split the split-K sums: thread t adds the partials k = s, s + S, ... of hidden unit t % M_PAD, where
 // s = t / M_PAD and S = 64 / M_PAD slices, and the slices are added in a fixed order.
+// On a training row it also starts the backward pass, which needs nothing but this row: d loss / d hidden
+// pre-activation for the row's hidden units (delta), from the output it has just computed.
 @compute @workgroup_size(64)
 fn forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t: u32) {
     let r = wg.x;
@@ -111,9 +142,18 @@ fn forward_rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
             y = fma(w2[m], h, y);
         }
     }
-    let total = workgroup_sum(t, y);
+    let o = workgroup_sum(t, y) + b2[0];
     if (t == 0u) {
-        out[r] = total + b2[0];
+        out[r] = o;
+    }
+    if (r < N_TRAIN) {
+        // The mean squared error's derivative; ReLU passes no gradient where it output zero, the identity all.
+        let d = 2.0 * (o - targets[r]) / f32(N_TRAIN);
+        for (var m = t; m < M_PAD; m += 64u) {
+            // This thread wrote hid[r, m] above.
+            let h = hid[r * M_PAD + m];
+            delta[r * M_PAD + m] = select(d * w2[m], 0.0, RELU && h <= 0.0);
+        }
     }
 }
 

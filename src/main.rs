@@ -122,6 +122,16 @@ struct BenchArgs {
     /// GPU, 1 on a software adapter].
     #[arg(long, value_name = "G")]
     row_split: Option<usize>,
+    /// Split-K threads of one register tile per forward_partial workgroup (1, 2, 4, ... 64); the workgroup's
+    /// other threads take neighbouring tiles, which share its reads of the input weights [default: 64].
+    #[arg(long, value_name = "L")]
+    k_lanes: Option<usize>,
+    /// Whether the weight gradient loads four training rows ahead of their multiply-adds [default: false].
+    #[arg(long, value_name = "BOOL")]
+    grad_unroll: Option<bool>,
+    /// Whether forward_partial loads two steps of columns ahead of their multiply-adds [default: false].
+    #[arg(long, value_name = "BOOL")]
+    forward_unroll: Option<bool>,
     /// Run the big products as tiled matrix products (true) or register-tile kernels (false) [default: tiled
     /// on a GPU from 100 hidden units].
     #[arg(long, value_name = "BOOL")]
@@ -887,6 +897,10 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
             tiles: args.tiles,
             row_split: args.row_split,
             wg_reduce: None,
+            k_lanes: args.k_lanes,
+            grad_unroll: args.grad_unroll,
+            forward_unroll: args.forward_unroll,
+            fuse_small: None,
             gemm: args.gemm,
             max_panel_width4: None,
         };

@@ -1,6 +1,6 @@
 //! The tutorial's full size, 360 stimuli x 23,589 neurons (the synthetic stand-in), 50 epochs of its recipe:
-//! the GPU against the CPU reference epoch by epoch, and the stand-in's calibration against the tutorial's
-//! printout on the real data.
+//! the GPU (with this adapter's plan, and with a hardware GPU's) against the CPU reference epoch by epoch, and
+//! the stand-in's calibration against the tutorial's printout on the real data.
 
 mod common;
 
@@ -9,6 +9,8 @@ use popdecode::compare::assert_all;
 use popdecode::cpu::CpuBackend;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
+use popdecode::gpu::layout::{Plan, Tuning};
+use popdecode::gpu::shaders::Tiles;
 use popdecode::model::{Params, Spec};
 use popdecode::problem::Problem;
 use popdecode::train::{Backend, Config, Trained};
@@ -58,4 +60,22 @@ fn fifty_epochs_at_full_size_match_gpu_against_cpu_and_the_tutorials_scale() {
             "epoch {epoch}: loss {ours} is not within a factor of 2.5 of the tutorial's {real}"
         );
     }
+}
+
+/// The plan a hardware GPU gets by default (`Plan::GPU`: workgroup sums over 16 lanes a tile, unrolled loads,
+/// small_grad inside input_grad), run on this adapter whatever it is, at the full size.
+#[test]
+fn the_gpu_plan_at_full_size_matches_the_cpu() {
+    let mut gpu = common::gpu();
+    gpu.tuning = Tuning {
+        tiles: Some(Tiles::GPU),
+        gemm: Some(false),
+        ..Plan::GPU.tuning()
+    };
+    let (epochs, end) = compare_runs(&tutorial_run(&mut gpu), &tutorial_run(&mut CpuBackend));
+    assert_eq!(epochs.len(), 50);
+    for x in end.iter().chain(epochs.last()) {
+        eprintln!("{x}");
+    }
+    assert_all(&epochs.into_iter().chain(end).collect::<Vec<_>>());
 }

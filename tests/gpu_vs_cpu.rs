@@ -103,7 +103,9 @@ fn short_training_runs_match() {
 }
 
 /// The register-tile kernels: every tiling, split-K plans from one thread to more threads than columns,
-/// workgroup sums on and off, row splits, and several column panels, on a shape that fits none evenly.
+/// workgroup sums on and off with 1 to 64 split-K lanes a tile, row splits with and without the four-row
+/// unroll, forward loads unrolled or not, small_grad apart and fused into input_grad, and several column panels, on a shape that fits none
+/// evenly.
 #[test]
 fn every_register_tile_variant_matches() {
     let problem = random_problem(23, 6, 1003, 9);
@@ -123,12 +125,16 @@ fn every_register_tile_variant_matches() {
         },
     ];
     for (i, tiles) in tilings.into_iter().enumerate() {
-        for k_split in [None, Some(1), Some(7), Some(1000)] {
+        for (j, k_split) in [None, Some(1), Some(7), Some(1000)].into_iter().enumerate() {
             gpu.tuning = Tuning {
                 k_split,
                 tiles: Some(tiles),
                 row_split: Some([1, 2, 8, 64][i]),
                 wg_reduce: Some(i % 2 == 0),
+                k_lanes: [None, Some(1), Some(8), Some(32)][j],
+                grad_unroll: Some(j % 2 == 1),
+                forward_unroll: Some(j % 2 == 0),
+                fuse_small: Some(j < 2),
                 gemm: Some(false),
                 max_panel_width4: [None, Some(100), Some(17), None][i],
             };

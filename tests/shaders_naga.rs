@@ -13,7 +13,10 @@ fn specialisations() -> Vec<Overrides> {
         relu: true,
         apply_update: true,
         wg_reduce: false,
+        k_lanes: 64,
+        forward_unroll: false,
         row_split: 1,
+        grad_unroll: false,
         tiles: Tiles::GPU,
     };
     vec![
@@ -22,7 +25,10 @@ fn specialisations() -> Vec<Overrides> {
             relu: false,
             apply_update: false,
             wg_reduce: true,
+            k_lanes: 8,
+            forward_unroll: true,
             row_split: 8,
+            grad_unroll: true,
             ..base
         },
         Overrides {

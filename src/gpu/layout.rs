@@ -28,10 +28,81 @@ pub struct Tuning {
     pub row_split: Option<usize>,
     /// Whether forward_partial's workgroups add their threads' sums before writing them.
     pub wg_reduce: Option<bool>,
+    /// With workgroup sums: split-K threads of one tile per forward_partial workgroup (a divisor of 64).
+    pub k_lanes: Option<usize>,
+    /// Whether input_grad loads four training rows ahead of their multiply-adds.
+    pub grad_unroll: Option<bool>,
+    /// Whether forward_partial loads two steps of columns ahead of their multiply-adds.
+    pub forward_unroll: Option<bool>,
+    /// Whether the register-tile input_grad does small_grad's work in workgroups of its own (one dispatch
+    /// fewer an epoch) instead of a dispatch before it.
+    pub fuse_small: Option<bool>,
     /// Whether the two big products run as tiled matrix products (forward_gemm, input_grad_gemm).
     pub gemm: Option<bool>,
     /// The widest column panel, in vec4s, below what the binding limit allows (to test several panels).
     pub max_panel_width4: Option<usize>,
+}
+
+/// The choices of the register-tile kernels where a `Tuning` leaves them open: one set for hardware GPUs, one
+/// for software adapters. Tiles and the split-K plan also follow the network's shape (`Layout::new`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    pub wg_reduce: bool,
+    pub k_lanes: usize,
+    pub row_split: usize,
+    pub grad_unroll: bool,
+    pub forward_unroll: bool,
+    pub fuse_small: bool,
+}
+
+impl Plan {
+    /// Each choice measured best at M = 10 on an H200 (BENCHMARKS.md): workgroups that add their threads'
+    /// split-K sums, 16 lanes a tile (four tiles a workgroup share their w1 reads), four threads sharing each
+    /// column's rows in input_grad, loads unrolled in both big kernels, and small_grad inside input_grad.
+    pub const GPU: Plan = Plan {
+        wg_reduce: true,
+        k_lanes: 16,
+        row_split: 4,
+        grad_unroll: true,
+        forward_unroll: true,
+        fuse_small: true,
+    };
+    /// lavapipe pays for every workgroup-memory access and barrier lane by lane: per-thread partial sums,
+    /// one thread a column, and small_grad apart (input_grad ran slower with its barriers in it); the
+    /// unrolled loads measured no faster there.
+    pub const SOFTWARE: Plan = Plan {
+        wg_reduce: false,
+        k_lanes: WORKGROUP,
+        row_split: 1,
+        grad_unroll: false,
+        forward_unroll: false,
+        fuse_small: false,
+    };
+
+    /// This plan with the choices `tuning` makes in its place.
+    pub fn with(self, tuning: Tuning) -> Plan {
+        Plan {
+            wg_reduce: tuning.wg_reduce.unwrap_or(self.wg_reduce),
+            k_lanes: tuning.k_lanes.unwrap_or(self.k_lanes),
+            row_split: tuning.row_split.unwrap_or(self.row_split),
+            grad_unroll: tuning.grad_unroll.unwrap_or(self.grad_unroll),
+            forward_unroll: tuning.forward_unroll.unwrap_or(self.forward_unroll),
+            fuse_small: tuning.fuse_small.unwrap_or(self.fuse_small),
+        }
+    }
+
+    /// A `Tuning` that makes every choice of this plan (to run a GPU's plan on any adapter, in tests).
+    pub fn tuning(self) -> Tuning {
+        Tuning {
+            wg_reduce: Some(self.wg_reduce),
+            k_lanes: Some(self.k_lanes),
+            row_split: Some(self.row_split),
+            grad_unroll: Some(self.grad_unroll),
+            forward_unroll: Some(self.forward_unroll),
+            fuse_small: Some(self.fuse_small),
+            ..Tuning::default()
+        }
+    }
 }
 
 /// Rows and hidden units per workgroup block of the tiled kernels (`forward_gemm`, `input_grad_gemm`).
@@ -62,8 +133,14 @@ pub struct Layout {
     pub k_total: usize,
     /// Whether forward_partial's workgroups add their threads' sums before writing (k_threads multiples of 64).
     pub wg_reduce: bool,
+    /// With `wg_reduce`: split-K threads of one tile per forward_partial workgroup.
+    pub k_lanes: usize,
     /// Threads sharing each column's training rows in input_grad.
     pub row_split: usize,
+    pub grad_unroll: bool,
+    pub forward_unroll: bool,
+    /// input_grad does small_grad's work (register-tile kernels only).
+    pub fuse_small: bool,
     /// The tiled kernels run instead of the register-tile ones; `Panel::k_threads` counts split-K chunks.
     pub gemm: bool,
 }
@@ -116,6 +193,7 @@ impl Layout {
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
         // Tiled products pay off on GPUs once the hidden layer fills their 64-wide blocks.
         let gemm = tuning.gemm.unwrap_or(!software && spec.width() >= 100);
+        let plan = if software { Plan::SOFTWARE } else { Plan::GPU }.with(tuning);
         let (r_pad, m_pad) = if gemm {
             (
                 n_rows.next_multiple_of(GEMM_BLOCK),
@@ -150,15 +228,10 @@ impl Layout {
         } else {
             (r_pad / tiles.row) * (m_pad / tiles.hidden)
         };
-        // On a GPU, workgroups reduce their 64 threads' sums in workgroup memory and several threads share a
-        // column's rows in input_grad: more threads in flight, fewer partial sums. A software adapter pays for
-        // every workgroup-memory access lane by lane, so it does neither.
+        // Workgroup sums and row splits need their workgroup memory.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        let wg_reduce = !gemm
-            && tuning.wg_reduce.unwrap_or(!software)
-            && 64 * tiles.row * tiles.hidden * 4 <= shared;
-        // Four threads a column measured best on an H200 at M = 10 (of 2, 4, 8, 16, 32).
-        let row_split = tuning.row_split.unwrap_or(if software { 1 } else { 4 });
+        let wg_reduce = !gemm && plan.wg_reduce && 64 * tiles.row * tiles.hidden * 4 <= shared;
+        let row_split = plan.row_split;
         if row_split == 0 || 64 % row_split != 0 {
             return Err(Error::Gpu(format!(
                 "a row split of {row_split} does not divide the 64 threads of a workgroup"
@@ -169,6 +242,14 @@ impl Layout {
         } else {
             1
         };
+        let (grad_unroll, forward_unroll) = (plan.grad_unroll, plan.forward_unroll);
+        let fuse_small = !gemm && plan.fuse_small;
+        let k_lanes = plan.k_lanes;
+        if !WORKGROUP.is_multiple_of(k_lanes) {
+            return Err(Error::Gpu(format!(
+                "{k_lanes} split-K lanes a tile do not divide the 64 threads of a workgroup"
+            )));
+        }
         let max_slots = (max_bytes / (4 * r_pad * m_pad)).max(1);
         let mut panels = Vec::with_capacity(n_panels);
         let mut k_offset = 0;
@@ -188,7 +269,8 @@ impl Layout {
             if wg_reduce {
                 k_threads = k_threads.next_multiple_of(WORKGROUP);
             }
-            let per_slot = if wg_reduce { WORKGROUP } else { 1 };
+            // A workgroup writes one partial sum per tile for its k_lanes threads of that tile.
+            let per_slot = if wg_reduce { k_lanes } else { 1 };
             // The partial sums must fit one binding.
             k_threads = k_threads.min((max_slots / n_panels).max(1) * per_slot);
             panels.push(Panel {
@@ -206,21 +288,7 @@ impl Layout {
                  this adapter's {max_bytes}-byte storage bindings"
             )));
         }
-        for (what, n) in [
-            ("hidden tiles", m_pad / tiles.hidden),
-            ("hidden_grad workgroups", m_pad + 1),
-            (
-                "forward_partial workgroup rows",
-                grid(k_offset * tile_count, max_groups).1 as usize,
-            ),
-        ] {
-            if n > max_groups {
-                return Err(Error::Gpu(format!(
-                    "{n} {what} are more than this adapter's {max_groups} workgroups per dispatch"
-                )));
-            }
-        }
-        Ok(Layout {
+        let layout = Layout {
             tiles,
             n_train,
             n_rows,
@@ -232,8 +300,74 @@ impl Layout {
             panels,
             k_total: k_offset,
             wg_reduce,
+            k_lanes,
             row_split,
+            grad_unroll,
+            forward_unroll,
+            fuse_small,
             gemm,
-        })
+        };
+        let widest = &layout.panels[0];
+        for (what, n) in [
+            ("hidden tiles", m_pad / tiles.hidden),
+            ("small_grad workgroups", m_pad + 1),
+            (
+                "forward_partial workgroup rows",
+                grid(
+                    layout.forward_partial_groups(widest.k_threads) * WORKGROUP,
+                    max_groups,
+                )
+                .1 as usize,
+            ),
+            (
+                "input_grad workgroups",
+                layout.input_grad_groups(widest.width4) + layout.small_groups(0),
+            ),
+        ] {
+            if n > max_groups {
+                return Err(Error::Gpu(format!(
+                    "{n} {what} are more than this adapter's {max_groups} workgroups per dispatch"
+                )));
+            }
+        }
+        Ok(layout)
+    }
+
+    /// Register tiles of forward_partial (or tiled blocks of forward_gemm).
+    pub fn tile_count(&self) -> usize {
+        if self.gemm {
+            (self.r_pad / GEMM_BLOCK) * (self.m_pad / GEMM_BLOCK)
+        } else {
+            (self.r_pad / self.tiles.row) * (self.m_pad / self.tiles.hidden)
+        }
+    }
+
+    /// forward_partial's workgroups for a panel of `k_threads` split-K threads.
+    pub fn forward_partial_groups(&self, k_threads: usize) -> usize {
+        let tiles = self.tile_count();
+        if self.wg_reduce {
+            // k_threads / k_lanes workgroups along the reduction for each group of 64 / k_lanes tiles.
+            (k_threads / self.k_lanes) * tiles.div_ceil(WORKGROUP / self.k_lanes)
+        } else {
+            (k_threads * tiles).div_ceil(WORKGROUP)
+        }
+    }
+
+    /// Register-tile input_grad's column workgroups (per hidden tile) for a panel `width4` vec4s wide.
+    pub fn input_grad_groups(&self, width4: usize) -> usize {
+        width4
+            .div_ceil(self.tiles.col)
+            .div_ceil(WORKGROUP / self.row_split)
+    }
+
+    /// Workgroups in front of panel `i`'s input_grad that do small_grad's work: with `fuse_small`, the first
+    /// panel's, which saves a dispatch an epoch; otherwise (and always for the tiled input_grad_gemm) none, and
+    /// small_grad is dispatched before it.
+    pub fn small_groups(&self, panel: usize) -> usize {
+        if self.fuse_small && panel == 0 {
+            self.m_pad + 1
+        } else {
+            0
+        }
     }
 }

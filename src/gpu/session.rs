@@ -2,9 +2,11 @@
 //! pipelines specialised to its shapes. Epochs are encoded many to a submission; the per-epoch losses stay in
 //! a GPU buffer that is read back only when asked (at progress prints and at the end).
 //!
-//! Per epoch the queue runs: hidden_grad, input_grad (fused with the W1 update), forward_partial (split-K, all
-//! rows) and forward_rows. The forward pass of epoch e's updated weights serves twice: as epoch e's test
-//! evaluation and as epoch e + 1's training forward pass, so the matrix is read once for both.
+//! Per epoch the queue runs: input_grad (fused with the W1 update, and with small_grad's work in front of it),
+//! forward_partial (split-K, all rows) and forward_rows (which also writes d loss / d hidden for the next
+//! backward pass): three dispatches. The forward pass of epoch e's updated weights serves twice: as epoch e's
+//! test evaluation and as epoch e + 1's training forward pass, so the matrix is read once for both. With the
+//! tiled kernels (wide hidden layers) small_grad is a dispatch of its own before input_grad_gemm.
 
 use std::time::{Duration, Instant};
 
@@ -114,7 +116,7 @@ struct PanelUniform {
     width4: u32,
     k_threads: u32,
     k_offset: u32,
-    pad: u32,
+    small_groups: u32,
 }
 
 /// The uniform block `Hyper` in shapes.wgsl.
@@ -148,11 +150,11 @@ pub struct Session<'g> {
     hyper: wgpu::Buffer,
     forward_partial: Kernel,
     forward_rows: Kernel,
-    hidden_grad: Kernel,
+    small_grad: Kernel,
     record_losses: Kernel,
     input_grad: Kernel,
     forward_rows_bg: wgpu::BindGroup,
-    hidden_grad_bg: wgpu::BindGroup,
+    small_grad_bg: wgpu::BindGroup,
     record_losses_bg: wgpu::BindGroup,
     /// Epochs the losses buffer has room for.
     capacity: usize,
@@ -223,7 +225,10 @@ impl<'g> Session<'g> {
             relu: spec.activation == Activation::Relu,
             apply_update: mode == Mode::Train,
             wg_reduce: layout.wg_reduce,
+            k_lanes: layout.k_lanes,
             row_split: layout.row_split,
+            grad_unroll: layout.grad_unroll,
+            forward_unroll: layout.forward_unroll,
             tiles: layout.tiles,
         };
         let constants = overrides.constants();
@@ -263,28 +268,26 @@ impl<'g> Session<'g> {
                 (6, Read),
                 (7, ReadWrite),
                 (8, ReadWrite),
-            ],
-            &constants,
-        );
-        let hidden_grad = kernel(
-            gpu,
-            &backward,
-            "hidden_grad",
-            &[
-                (0, Uniform),
-                (1, Read),
-                (2, Read),
-                (3, Read),
-                (4, ReadWrite),
-                (5, ReadWrite),
-                (6, ReadWrite),
-                (7, ReadWrite),
-                (8, ReadWrite),
-                (9, ReadWrite),
+                (9, Read),
                 (10, ReadWrite),
             ],
             &constants,
         );
+        // small_grad's bindings; the register-tile input_grad needs them too, for the same work.
+        let small_bindings = [
+            (0, Uniform),
+            (1, Read),
+            (2, Read),
+            (3, Read),
+            (4, ReadWrite),
+            (5, ReadWrite),
+            (6, ReadWrite),
+            (7, Read),
+            (8, ReadWrite),
+            (9, ReadWrite),
+            (10, ReadWrite),
+        ];
+        let small_grad = kernel(gpu, &backward, "small_grad", &small_bindings, &constants);
         let record_losses = kernel(
             gpu,
             &backward,
@@ -300,13 +303,19 @@ impl<'g> Session<'g> {
             } else {
                 "input_grad"
             },
-            &[
-                (0, Uniform),
-                (7, ReadWrite),
-                (11, Uniform),
-                (12, Read),
-                (13, ReadWrite),
-            ],
+            &if layout.gemm {
+                vec![
+                    (0, Uniform),
+                    (7, Read),
+                    (11, Uniform),
+                    (12, Read),
+                    (13, ReadWrite),
+                ]
+            } else {
+                let mut all = small_bindings.to_vec();
+                all.extend([(11, Uniform), (12, Read), (13, ReadWrite)]);
+                all
+            },
             &constants,
         );
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -347,8 +356,21 @@ impl<'g> Session<'g> {
             mapped_at_creation: false,
         });
 
+        let small_buffers = [
+            (0, &hyper),
+            (1, &hid),
+            (2, &out),
+            (3, &targets),
+            (4, &b1),
+            (5, &w2),
+            (6, &b2),
+            (7, &delta),
+            (8, &grad_small),
+            (9, &losses),
+            (10, &state),
+        ];
         let mut panels = Vec::with_capacity(layout.panels.len());
-        for p in &layout.panels {
+        for (i, p) in layout.panels.iter().enumerate() {
             let width = p.width4 * 4;
             let first_col = p.col4 * 4;
             let mut x = vec![0.0f32; layout.r_pad * width];
@@ -376,7 +398,7 @@ impl<'g> Session<'g> {
                         width4: p.width4 as u32,
                         k_threads: p.k_threads as u32,
                         k_offset: p.k_offset as u32,
-                        pad: 0,
+                        small_groups: layout.small_groups(i) as u32,
                     }),
                     usage: wgpu::BufferUsages::UNIFORM,
                 });
@@ -387,17 +409,17 @@ impl<'g> Session<'g> {
                 &forward_partial,
                 &[(0, &uniform), (1, &x), (2, &w1), (3, &partial)],
             );
-            let input_grad_bg = bind(
-                gpu,
-                &input_grad,
-                &[
-                    (0, &hyper),
-                    (7, &delta),
-                    (11, &uniform),
-                    (12, &x),
-                    (13, grad_w1.as_ref().unwrap_or(&w1)),
-                ],
-            );
+            let mut input_grad_buffers = if layout.gemm {
+                vec![(0, &hyper), (7, &delta)]
+            } else {
+                small_buffers.to_vec()
+            };
+            input_grad_buffers.extend([
+                (11, &uniform),
+                (12, &x),
+                (13, grad_w1.as_ref().unwrap_or(&w1)),
+            ]);
+            let input_grad_bg = bind(gpu, &input_grad, &input_grad_buffers);
             panels.push(PanelBuffers {
                 w1,
                 grad_w1,
@@ -415,25 +437,11 @@ impl<'g> Session<'g> {
                 (6, &b2),
                 (7, &hid),
                 (8, &out),
+                (9, &targets),
+                (10, &delta),
             ],
         );
-        let hidden_grad_bg = bind(
-            gpu,
-            &hidden_grad,
-            &[
-                (0, &hyper),
-                (1, &hid),
-                (2, &out),
-                (3, &targets),
-                (4, &b1),
-                (5, &w2),
-                (6, &b2),
-                (7, &delta),
-                (8, &grad_small),
-                (9, &losses),
-                (10, &state),
-            ],
-        );
+        let small_grad_bg = bind(gpu, &small_grad, &small_buffers);
         let record_losses_bg = bind(
             gpu,
             &record_losses,
@@ -454,11 +462,11 @@ impl<'g> Session<'g> {
             hyper,
             forward_partial,
             forward_rows,
-            hidden_grad,
+            small_grad,
             record_losses,
             input_grad,
             forward_rows_bg,
-            hidden_grad_bg,
+            small_grad_bg,
             record_losses_bg,
             capacity,
             epochs_done: 0,
@@ -528,7 +536,6 @@ impl<'g> Session<'g> {
 
     fn encode_forward_partial(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
-        let tiles = (l.r_pad / l.tiles.row) * (l.m_pad / l.tiles.hidden);
         let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
         pass.set_pipeline(&self.forward_partial.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
@@ -540,7 +547,8 @@ impl<'g> Session<'g> {
                     (l.m_pad / GEMM_BLOCK) as u32,
                 );
             } else {
-                let (x, y) = grid(p.k_threads * tiles, max_groups);
+                let groups = l.forward_partial_groups(p.k_threads);
+                let (x, y) = grid(groups * WORKGROUP, max_groups);
                 pass.dispatch_workgroups(x, y, 1);
             }
         }
@@ -552,16 +560,16 @@ impl<'g> Session<'g> {
         pass.dispatch_workgroups(self.layout.n_rows as u32, 1, 1);
     }
 
-    fn encode_hidden_grad(&self, pass: &mut wgpu::ComputePass) {
-        pass.set_pipeline(&self.hidden_grad.pipeline);
-        pass.set_bind_group(0, &self.hidden_grad_bg, &[]);
+    fn encode_small_grad(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.small_grad.pipeline);
+        pass.set_bind_group(0, &self.small_grad_bg, &[]);
         pass.dispatch_workgroups(self.layout.m_pad as u32 + 1, 1, 1);
     }
 
     fn encode_input_grad(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
         pass.set_pipeline(&self.input_grad.pipeline);
-        for (p, buffers) in l.panels.iter().zip(&self.panels) {
+        for (i, (p, buffers)) in l.panels.iter().zip(&self.panels).enumerate() {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
             if l.gemm {
                 pass.dispatch_workgroups(
@@ -570,9 +578,8 @@ impl<'g> Session<'g> {
                     1,
                 );
             } else {
-                let slots = WORKGROUP / l.row_split;
                 pass.dispatch_workgroups(
-                    p.width4.div_ceil(l.tiles.col).div_ceil(slots) as u32,
+                    (l.small_groups(i) + l.input_grad_groups(p.width4)) as u32,
                     (l.m_pad / l.tiles.hidden) as u32,
                     1,
                 );
@@ -586,7 +593,9 @@ impl<'g> Session<'g> {
     }
 
     fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
-        self.encode_hidden_grad(pass);
+        if self.layout.small_groups(0) == 0 {
+            self.encode_small_grad(pass);
+        }
         self.encode_input_grad(pass);
     }
 
@@ -599,12 +608,15 @@ impl<'g> Session<'g> {
             return Ok(None);
         }
         type Encode<'s, 'g> = fn(&'s Session<'g>, &mut wgpu::ComputePass);
-        let kernels: [(&'static str, Encode<'_, 'g>); 4] = [
+        // The dispatches of an epoch, as encode_backward and encode_forward make them.
+        let mut kernels: Vec<(&'static str, Encode<'_, 'g>)> = vec![
             ("forward_partial", Session::encode_forward_partial),
             ("forward_rows", Session::encode_forward_rows),
-            ("hidden_grad", Session::encode_hidden_grad),
-            ("input_grad", Session::encode_input_grad),
         ];
+        if self.layout.small_groups(0) == 0 {
+            kernels.push(("small_grad", Session::encode_small_grad));
+        }
+        kernels.push(("input_grad", Session::encode_input_grad));
         let count = 2 * kernels.len() as u32;
         let queries = self.gpu.device.create_query_set(&wgpu::QuerySetDescriptor {
             label: Some("kernel times"),
@@ -696,7 +708,7 @@ impl<'g> Session<'g> {
                     self.encode_backward(pass);
                     self.encode_forward(pass);
                 }
-                // The test loss of the last epoch, which the next epoch's hidden_grad would otherwise record.
+                // The test loss of the last epoch, which the next epoch's small_grad work would otherwise record.
                 pass.set_pipeline(&self.record_losses.pipeline);
                 pass.set_bind_group(0, &self.record_losses_bg, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
@@ -784,7 +796,7 @@ impl<'g> Session<'g> {
                 "evaluate needs a session built in Mode::Gradients".into(),
             ));
         }
-        // hidden_grad records the loss at the epoch in `state`: make that slot 0.
+        // small_grad's work records the loss at the epoch in `state`: make that slot 0.
         self.gpu
             .queue
             .write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));

@@ -142,7 +142,13 @@ pub struct Overrides {
     pub relu: bool,
     pub apply_update: bool,
     pub wg_reduce: bool,
+    /// With `wg_reduce`: split-K threads of one tile per workgroup (a divisor of 64).
+    pub k_lanes: usize,
+    /// forward_partial loads two steps ahead.
+    pub forward_unroll: bool,
     pub row_split: usize,
+    /// input_grad loads four training rows ahead.
+    pub grad_unroll: bool,
     pub tiles: Tiles,
 }
 
@@ -158,6 +164,8 @@ impl Overrides {
             ("RELU", flag(self.relu)),
             ("APPLY_UPDATE", flag(self.apply_update)),
             ("WG_REDUCE", flag(self.wg_reduce)),
+            ("K_LANES", self.k_lanes as f64),
+            ("FORWARD_UNROLL", flag(self.forward_unroll)),
             (
                 "TILE_SUMS",
                 if self.wg_reduce {
@@ -167,6 +175,7 @@ impl Overrides {
                 },
             ),
             ("ROW_SPLIT", self.row_split as f64),
+            ("GRAD_UNROLL", flag(self.grad_unroll)),
             (
                 "GRAD_SUMS",
                 if self.row_split > 1 {
