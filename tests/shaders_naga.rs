@@ -1,6 +1,7 @@
 //! Every shader parsed and validated by naga, then specialised with override constants and translated to
 //! SPIR-V for each entry point, with no GPU needed.
 
+use popdecode::gpu::layout::Plan;
 use popdecode::gpu::shaders::{Overrides, Tiles, modules};
 
 fn specialisations() -> Vec<Overrides> {
@@ -12,11 +13,7 @@ fn specialisations() -> Vec<Overrides> {
         k_total: 22,
         relu: true,
         apply_update: true,
-        wg_reduce: false,
-        k_lanes: 64,
-        forward_unroll: false,
-        row_split: 1,
-        grad_unroll: false,
+        plan: Plan::SOFTWARE,
         tiles: Tiles::GPU,
     };
     vec![
@@ -24,11 +21,11 @@ fn specialisations() -> Vec<Overrides> {
         Overrides {
             relu: false,
             apply_update: false,
-            wg_reduce: true,
-            k_lanes: 8,
-            forward_unroll: true,
-            row_split: 8,
-            grad_unroll: true,
+            plan: Plan {
+                k_lanes: 8,
+                row_split: 8,
+                ..Plan::GPU
+            },
             ..base
         },
         Overrides {

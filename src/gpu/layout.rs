@@ -131,16 +131,9 @@ pub struct Layout {
     pub panels: Vec<Panel>,
     /// Split-K partial sums per (row, hidden unit).
     pub k_total: usize,
-    /// Whether forward_partial's workgroups add their threads' sums before writing (k_threads multiples of 64).
-    pub wg_reduce: bool,
-    /// With `wg_reduce`: split-K threads of one tile per forward_partial workgroup.
-    pub k_lanes: usize,
-    /// Threads sharing each column's training rows in input_grad.
-    pub row_split: usize,
-    pub grad_unroll: bool,
-    pub forward_unroll: bool,
-    /// input_grad does small_grad's work (register-tile kernels only).
-    pub fuse_small: bool,
+    /// The register-tile kernels' choices as they apply to this problem: no workgroup sums, row split or
+    /// fused small_grad with the tiled kernels, nor where the workgroup memory would not hold them.
+    pub plan: Plan,
     /// The tiled kernels run instead of the register-tile ones; `Panel::k_threads` counts split-K chunks.
     pub gemm: bool,
 }
@@ -230,26 +223,24 @@ impl Layout {
         };
         // Workgroup sums and row splits need their workgroup memory.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        let wg_reduce = !gemm && plan.wg_reduce && 64 * tiles.row * tiles.hidden * 4 <= shared;
-        let row_split = plan.row_split;
-        if row_split == 0 || 64 % row_split != 0 {
-            return Err(Error::Gpu(format!(
-                "a row split of {row_split} does not divide the 64 threads of a workgroup"
-            )));
+        for (what, n) in [("row split", plan.row_split), ("k-lanes", plan.k_lanes)] {
+            if !WORKGROUP.is_multiple_of(n) {
+                return Err(Error::Gpu(format!(
+                    "a {what} of {n} does not divide the 64 threads of a workgroup"
+                )));
+            }
         }
-        let row_split = if 64 * tiles.col * tiles.hidden * 16 <= shared {
-            row_split
-        } else {
-            1
+        let plan = Plan {
+            wg_reduce: !gemm && plan.wg_reduce && 64 * tiles.row * tiles.hidden * 4 <= shared,
+            row_split: if 64 * tiles.col * tiles.hidden * 16 <= shared {
+                plan.row_split
+            } else {
+                1
+            },
+            fuse_small: !gemm && plan.fuse_small,
+            ..plan
         };
-        let (grad_unroll, forward_unroll) = (plan.grad_unroll, plan.forward_unroll);
-        let fuse_small = !gemm && plan.fuse_small;
-        let k_lanes = plan.k_lanes;
-        if !WORKGROUP.is_multiple_of(k_lanes) {
-            return Err(Error::Gpu(format!(
-                "{k_lanes} split-K lanes a tile do not divide the 64 threads of a workgroup"
-            )));
-        }
+        let (wg_reduce, k_lanes) = (plan.wg_reduce, plan.k_lanes);
         let max_slots = (max_bytes / (4 * r_pad * m_pad)).max(1);
         let mut panels = Vec::with_capacity(n_panels);
         let mut k_offset = 0;
@@ -299,12 +290,7 @@ impl Layout {
             m_pad,
             panels,
             k_total: k_offset,
-            wg_reduce,
-            k_lanes,
-            row_split,
-            grad_unroll,
-            forward_unroll,
-            fuse_small,
+            plan,
             gemm,
         };
         let widest = &layout.panels[0];
@@ -345,9 +331,12 @@ impl Layout {
     /// forward_partial's workgroups for a panel of `k_threads` split-K threads.
     pub fn forward_partial_groups(&self, k_threads: usize) -> usize {
         let tiles = self.tile_count();
-        if self.wg_reduce {
+        let Plan {
+            wg_reduce, k_lanes, ..
+        } = self.plan;
+        if wg_reduce {
             // k_threads / k_lanes workgroups along the reduction for each group of 64 / k_lanes tiles.
-            (k_threads / self.k_lanes) * tiles.div_ceil(WORKGROUP / self.k_lanes)
+            (k_threads / k_lanes) * tiles.div_ceil(WORKGROUP / k_lanes)
         } else {
             (k_threads * tiles).div_ceil(WORKGROUP)
         }
@@ -357,14 +346,14 @@ impl Layout {
     pub fn input_grad_groups(&self, width4: usize) -> usize {
         width4
             .div_ceil(self.tiles.col)
-            .div_ceil(WORKGROUP / self.row_split)
+            .div_ceil(WORKGROUP / self.plan.row_split)
     }
 
     /// Workgroups in front of panel `i`'s input_grad that do small_grad's work: with `fuse_small`, the first
     /// panel's, which saves a dispatch an epoch; otherwise (and always for the tiled input_grad_gemm) none, and
     /// small_grad is dispatched before it.
     pub fn small_groups(&self, panel: usize) -> usize {
-        if self.fuse_small && panel == 0 {
+        if self.plan.fuse_small && panel == 0 {
             self.m_pad + 1
         } else {
             0

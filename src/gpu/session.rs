@@ -224,11 +224,7 @@ impl<'g> Session<'g> {
             k_total: layout.k_total,
             relu: spec.activation == Activation::Relu,
             apply_update: mode == Mode::Train,
-            wg_reduce: layout.wg_reduce,
-            k_lanes: layout.k_lanes,
-            row_split: layout.row_split,
-            grad_unroll: layout.grad_unroll,
-            forward_unroll: layout.forward_unroll,
+            plan: layout.plan,
             tiles: layout.tiles,
         };
         let constants = overrides.constants();

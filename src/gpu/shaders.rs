@@ -7,6 +7,8 @@
 //! become the tile's sizes. Unrolled scalar-named accumulators, not indexed arrays, are what drivers keep in
 //! registers. `shaders/shapes.wgsl` holds what every kernel shares and is put in front of each.
 
+use super::layout::Plan;
+
 pub const SHAPES: &str = include_str!("../../shaders/shapes.wgsl");
 /// `workgroup_sum`, which every kernel file uses.
 pub const WORKGROUP_SUM: &str = include_str!("../../shaders/workgroup_sum.wgsl");
@@ -141,14 +143,8 @@ pub struct Overrides {
     pub k_total: usize,
     pub relu: bool,
     pub apply_update: bool,
-    pub wg_reduce: bool,
-    /// With `wg_reduce`: split-K threads of one tile per workgroup (a divisor of 64).
-    pub k_lanes: usize,
-    /// forward_partial loads two steps ahead.
-    pub forward_unroll: bool,
-    pub row_split: usize,
-    /// input_grad loads four training rows ahead.
-    pub grad_unroll: bool,
+    /// The register-tile kernels' choices.
+    pub plan: Plan,
     pub tiles: Tiles,
 }
 
@@ -163,22 +159,22 @@ impl Overrides {
             ("K_TOTAL", self.k_total as f64),
             ("RELU", flag(self.relu)),
             ("APPLY_UPDATE", flag(self.apply_update)),
-            ("WG_REDUCE", flag(self.wg_reduce)),
-            ("K_LANES", self.k_lanes as f64),
-            ("FORWARD_UNROLL", flag(self.forward_unroll)),
+            ("WG_REDUCE", flag(self.plan.wg_reduce)),
+            ("K_LANES", self.plan.k_lanes as f64),
+            ("FORWARD_UNROLL", flag(self.plan.forward_unroll)),
             (
                 "TILE_SUMS",
-                if self.wg_reduce {
+                if self.plan.wg_reduce {
                     (WORKGROUP * self.tiles.row * self.tiles.hidden) as f64
                 } else {
                     1.0
                 },
             ),
-            ("ROW_SPLIT", self.row_split as f64),
-            ("GRAD_UNROLL", flag(self.grad_unroll)),
+            ("ROW_SPLIT", self.plan.row_split as f64),
+            ("GRAD_UNROLL", flag(self.plan.grad_unroll)),
             (
                 "GRAD_SUMS",
-                if self.row_split > 1 {
+                if self.plan.row_split > 1 {
                     (WORKGROUP * self.tiles.col * self.tiles.hidden) as f64
                 } else {
                     1.0
