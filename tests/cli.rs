@@ -276,6 +276,20 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         &["--out"],
     );
     fails_with(&["bench", "--hidden", "0"], &["--hidden"]);
+    let tiny = [
+        "bench",
+        "--hidden",
+        "10",
+        "--neurons",
+        "64",
+        "--epochs",
+        "1",
+    ];
+    fails_with(&[&tiny[..], &["--k-lanes", "3"]].concat(), &["--k-lanes 3"]);
+    fails_with(
+        &[&tiny[..], &["--row-split", "0"]].concat(),
+        &["--row-split 0"],
+    );
     let wrong_init = dir.path().join("w.npz");
     Params::init(&Spec::tutorial(7, 3), 1)
         .save(&wrong_init)

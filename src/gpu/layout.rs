@@ -223,10 +223,10 @@ impl Layout {
         };
         // Workgroup sums and row splits need their workgroup memory.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        for (what, n) in [("row split", plan.row_split), ("k-lanes", plan.k_lanes)] {
+        for (flag, n) in [("--row-split", plan.row_split), ("--k-lanes", plan.k_lanes)] {
             if !WORKGROUP.is_multiple_of(n) {
                 return Err(Error::Gpu(format!(
-                    "a {what} of {n} does not divide the 64 threads of a workgroup"
+                    "{flag} {n} does not divide the 64 threads of a workgroup (1, 2, 4, ... 64)"
                 )));
             }
         }
