@@ -149,6 +149,15 @@ fn k_threads_for(width4: usize, tiles: usize, software: bool) -> usize {
     wanted.min((width4 / min_steps).max(1))
 }
 
+/// Register tiles of forward_partial over `r_pad` x `m_pad` outputs (or tiled blocks of forward_gemm).
+fn tile_count(gemm: bool, r_pad: usize, m_pad: usize, tiles: Tiles) -> usize {
+    if gemm {
+        (r_pad / GEMM_BLOCK) * (m_pad / GEMM_BLOCK)
+    } else {
+        (r_pad / tiles.row) * (m_pad / tiles.hidden)
+    }
+}
+
 /// Workgroups of `WORKGROUP` threads for `threads` threads, as a 2-D grid within `max_per_dim`.
 pub fn grid(threads: usize, max_per_dim: usize) -> (u32, u32) {
     let groups = threads.div_ceil(WORKGROUP);
@@ -216,11 +225,7 @@ impl Layout {
             .clamp(1, max_width4);
         let n_panels = n4.div_ceil(max_width4);
         let width = n4.div_ceil(n_panels);
-        let tile_count = if gemm {
-            (r_pad / GEMM_BLOCK) * (m_pad / GEMM_BLOCK)
-        } else {
-            (r_pad / tiles.row) * (m_pad / tiles.hidden)
-        };
+        let tile_count = tile_count(gemm, r_pad, m_pad, tiles);
         // Workgroup sums and row splits need their workgroup memory.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
         for (flag, n) in [("--row-split", plan.row_split), ("--k-lanes", plan.k_lanes)] {
@@ -321,11 +326,7 @@ impl Layout {
 
     /// Register tiles of forward_partial (or tiled blocks of forward_gemm).
     pub fn tile_count(&self) -> usize {
-        if self.gemm {
-            (self.r_pad / GEMM_BLOCK) * (self.m_pad / GEMM_BLOCK)
-        } else {
-            (self.r_pad / self.tiles.row) * (self.m_pad / self.tiles.hidden)
-        }
+        tile_count(self.gemm, self.r_pad, self.m_pad, self.tiles)
     }
 
     /// forward_partial's workgroups for a panel of `k_threads` split-K threads.

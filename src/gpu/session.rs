@@ -589,7 +589,7 @@ impl<'g> Session<'g> {
     }
 
     fn encode_backward(&self, pass: &mut wgpu::ComputePass) {
-        if self.layout.small_groups(0) == 0 {
+        if !self.layout.plan.fuse_small {
             self.encode_small_grad(pass);
         }
         self.encode_input_grad(pass);
@@ -609,7 +609,7 @@ impl<'g> Session<'g> {
             ("forward_partial", Session::encode_forward_partial),
             ("forward_rows", Session::encode_forward_rows),
         ];
-        if self.layout.small_groups(0) == 0 {
+        if !self.layout.plan.fuse_small {
             kernels.push(("small_grad", Session::encode_small_grad));
         }
         kernels.push(("input_grad", Session::encode_input_grad));
