@@ -123,13 +123,16 @@ struct BenchArgs {
     #[arg(long, value_name = "G")]
     row_split: Option<usize>,
     /// Split-K threads of one register tile per forward_partial workgroup (1, 2, 4, ... 64); the workgroup's
-    /// other threads take neighbouring tiles, which share its reads of the input weights [default: 64].
+    /// other threads take neighbouring tiles, which share its reads of the input weights [default: 16 on a GPU;
+    /// software adapters use no workgroup sums, so it does not apply there].
     #[arg(long, value_name = "L")]
     k_lanes: Option<usize>,
-    /// Whether the weight gradient loads four training rows ahead of their multiply-adds [default: false].
+    /// Whether the weight gradient loads four training rows ahead of their multiply-adds [default: true on a GPU,
+    /// false on a software adapter].
     #[arg(long, value_name = "BOOL")]
     grad_unroll: Option<bool>,
-    /// Whether forward_partial loads two steps of columns ahead of their multiply-adds [default: false].
+    /// Whether forward_partial loads two steps of columns ahead of their multiply-adds [default: true on a GPU,
+    /// false on a software adapter].
     #[arg(long, value_name = "BOOL")]
     forward_unroll: Option<bool>,
     /// Run the big products as tiled matrix products (true) or register-tile kernels (false) [default: tiled
