@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::backend::Backend;
+use crate::data::problem::Problem;
 use crate::error::Result;
 use crate::gpu::Gpu;
-use crate::gpu::layout::Tuning;
-use crate::gpu::session::{Mode, Session};
+use crate::gpu::tutorial::layout::PlanOverrides;
+use crate::gpu::tutorial::session::{Mode, Session};
 use crate::metrics::median;
 use crate::model::{Params, Spec};
-use crate::problem::Problem;
-use crate::train::{Backend, Config};
+use crate::training::Config;
 
 /// One backend at one width.
 #[derive(Clone, Debug, Serialize)]
@@ -129,7 +130,7 @@ pub fn kernel_times(
     gpu: &Gpu,
     problem: &Problem,
     hidden: usize,
-    tuning: Tuning,
+    tuning: PlanOverrides,
 ) -> Result<BTreeMap<String, f64>> {
     let (spec, params) = network(problem, hidden);
     let reps = 10;

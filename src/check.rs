@@ -1,11 +1,12 @@
 //! GPU against CPU from one set of weights: the outputs, the loss, the gradient of every tensor, and a short
 //! training run epoch by epoch, each as a relative error against the stated tolerance.
 
+use crate::backend::{Backend, Evaluation, Trained};
 use crate::compare::{Comparison, tolerance};
+use crate::data::problem::Problem;
 use crate::error::Result;
 use crate::model::{Params, Spec};
-use crate::problem::Problem;
-use crate::train::{Backend, Config, Evaluation, Trained};
+use crate::training::Config;
 
 pub struct CheckReport {
     /// Outputs, loss and every gradient at the initial weights.
@@ -109,7 +110,7 @@ pub fn check(
         &reference.evaluate(problem, spec, params, &config.penalty)?,
         spec,
     );
-    let quiet = &mut |_: &crate::train::Progress| {};
+    let quiet = &mut |_: &crate::backend::Progress| {};
     let run = backend.train(problem, spec, params, config, quiet)?;
     let reference_run = reference.train(problem, spec, params, config, quiet)?;
     let (epochs, final_weights) = compare_runs(&run, &reference_run);

@@ -1,28 +1,30 @@
 //! popdecode: decode a grating's orientation from mouse V1 population responses with the Neuromatch tutorial's
 //! networks, trained by WGSL compute shaders on any GPU wgpu reaches and checked against a CPU reference.
+//!
+//! The rooms (README's "How the code is laid out" walks through them):
+//! - `data`: the response matrix and stimuli, loaded or synthesised, binned, split into a `Problem`;
+//! - `model`: the network's shape (`Spec`) and weights (`Params`);
+//! - `objective`, `optim`, `training`: what a loss, an optimizer step and a training run are;
+//! - `backend`: the trait every backend implements, and `backend::select`, the one place naming them all;
+//! - `reference`: the f64 oracle; `gpu`: the wgpu runtime and its two paths;
+//! - `check`, `compare`: any backend against the reference; `bench`, `ridge`, `metrics`;
+//! - `run`: what a run leaves on disk; `figures`: its pictures.
 
+pub mod backend;
 pub mod bench;
 pub mod check;
 pub mod compare;
-pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod figures;
 pub mod gpu;
-pub mod layer_weights;
-pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod objective;
-pub mod predictions;
-pub mod problem;
-pub mod progress;
-pub mod report;
+pub mod optim;
+pub mod reference;
 pub mod ridge;
-pub mod run_folder;
-pub mod run_record;
-pub mod run_summary;
-pub mod train;
-pub mod tuning;
+pub mod run;
+pub mod training;
 
 pub use error::{Error, Result};

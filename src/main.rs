@@ -7,20 +7,26 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
+#[path = "cli/logging.rs"]
+mod cli_logging;
+
+use popdecode::backend::select::{BackendChoice, open_backend};
 use popdecode::check::check;
-use popdecode::cpu::CpuBackend;
+use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{self, SynthConfig};
 use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
 use popdecode::gpu::{GpuBackend, list_adapters};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
-use popdecode::problem::Problem;
-use popdecode::progress::Console;
-use popdecode::report::{Summary, progress_line, write_history_csv};
-use popdecode::run_folder::RunFolder;
-use popdecode::run_record::{Recorded, RunInputs, record};
-use popdecode::train::{BackendChoice, Config, Optimizer, open_backend};
+use popdecode::optim::Optimizer;
+use popdecode::reference::ReferenceBackend;
+use popdecode::run::folder::RunFolder;
+use popdecode::run::history::{progress_line, write_history_csv};
+use popdecode::run::outcome::Outcome as Summary;
+use popdecode::run::progress::Console;
+use popdecode::run::record::{Recorded, RunInputs, record};
+use popdecode::training::Config;
 
 #[derive(Parser)]
 #[command(
@@ -117,7 +123,7 @@ struct BenchArgs {
     k_split: Option<usize>,
     /// Register tile of the big kernels: rows, hidden units, vec4 columns [default: chosen for the adapter].
     #[arg(long, value_name = "R,H,C")]
-    tiles: Option<popdecode::gpu::shaders::Tiles>,
+    tiles: Option<popdecode::gpu::runtime::wgsl::Tiles>,
     /// Threads sharing each column's training rows in the weight gradient (1, 2, 4, ... 64) [default: 4 on a
     /// GPU, 1 on a software adapter].
     #[arg(long, value_name = "G")]
@@ -259,12 +265,31 @@ struct OptimArgs {
     l1: f64,
 }
 
+/// The command line's names for `backend::select::BackendChoice`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum BackendArg {
+    /// The GPU when wgpu finds an adapter, else the CPU.
+    Auto,
+    Gpu,
+    Cpu,
+}
+
+impl From<BackendArg> for BackendChoice {
+    fn from(b: BackendArg) -> BackendChoice {
+        match b {
+            BackendArg::Auto => BackendChoice::Auto,
+            BackendArg::Gpu => BackendChoice::Gpu,
+            BackendArg::Cpu => BackendChoice::Cpu,
+        }
+    }
+}
+
 /// Where a network trains.
 #[derive(Args)]
 struct BackendArgs {
     /// Where to train: the GPU when one is found (auto), the GPU, or the CPU reference.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    backend: BackendChoice,
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
     /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
     #[arg(long, value_name = "SUBSTRING")]
     adapter: Option<String>,
@@ -272,8 +297,8 @@ struct BackendArgs {
 
 impl BackendArgs {
     /// The backend, and a note saying why `auto` fell back to the CPU, printed on stderr.
-    fn open(&self) -> Result<Box<dyn popdecode::train::Backend>> {
-        let (backend, note) = open_backend(self.backend, self.adapter.as_deref())?;
+    fn open(&self) -> Result<Box<dyn popdecode::backend::Backend>> {
+        let (backend, note) = open_backend(self.backend.into(), self.adapter.as_deref())?;
         if let Some(note) = note {
             eprintln!("note: {note}");
         }
@@ -364,7 +389,7 @@ fn main() -> ExitCode {
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
     let cli = Cli::parse();
-    popdecode::logging::init(cli.verbose);
+    cli_logging::init(cli.verbose);
     let result = match cli.command {
         Command::Train(args) => train(args),
         Command::Check(args) => check_command(args),
@@ -590,7 +615,7 @@ fn train(args: TrainArgs) -> Result<ExitCode> {
         check_output_path("--save", p)?;
     }
     if let Some(out) = &args.run.out {
-        popdecode::run_folder::check_available(out)?;
+        popdecode::run::folder::check_available(out)?;
     }
     let (data, split, described) = load_data(&args.data)?;
     let problem = Problem::new(&data, &split);
@@ -707,7 +732,7 @@ fn describe_recorded(r: &Recorded) -> String {
     format!(
         "{} ({}; figures {})",
         r.dir.display(),
-        popdecode::run_folder::DATA_FILES.join(", "),
+        popdecode::run::folder::DATA_FILES.join(", "),
         figures.join(", ")
     )
 }
@@ -768,8 +793,8 @@ fn check_command(args: CheckArgs) -> Result<ExitCode> {
     let (problem, described) = load_problem(&args.data)?;
     let (spec, params) = model(&args.model, problem.neurons())?;
     let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
-    let mut cpu = CpuBackend;
-    use popdecode::train::Backend;
+    let mut cpu = ReferenceBackend;
+    use popdecode::backend::Backend;
     println!("check: {} against {}", gpu.describe(), cpu.describe());
     println!("data: {described}");
     println!(
@@ -857,7 +882,7 @@ fn synth_command(args: SynthArgs) -> Result<ExitCode> {
 
 fn bench_command(args: BenchArgs) -> Result<ExitCode> {
     use popdecode::bench::{BenchPlan, BenchRow, bench, kernel_times};
-    use popdecode::gpu::probe::copy_bandwidth;
+    use popdecode::gpu::runtime::probe::copy_bandwidth;
     if args.neurons == 0 {
         bail!("--neurons: expected at least 1");
     }
@@ -895,7 +920,7 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
     }
     if matches!(args.backend, BenchBackend::Gpu | BenchBackend::All) {
         let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
-        gpu.tuning = popdecode::gpu::layout::Tuning {
+        gpu.overrides = popdecode::gpu::tutorial::layout::PlanOverrides {
             k_split: args.k_split,
             tiles: args.tiles,
             row_split: args.row_split,
@@ -925,7 +950,7 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
                 copy_bandwidth: Some(bandwidth),
             };
             let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
-            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.tuning)?;
+            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.overrides)?;
             report(row);
         }
     }
@@ -938,7 +963,7 @@ fn bench_command(args: BenchArgs) -> Result<ExitCode> {
                 repeats: args.repeats.unwrap_or(3),
                 copy_bandwidth: None,
             };
-            report(bench(&mut CpuBackend, "cpu", &problem, &plan)?);
+            report(bench(&mut ReferenceBackend, "cpu", &problem, &plan)?);
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -4,15 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use popdecode::backend::History;
 use popdecode::data::Matrix;
 use popdecode::data::synth::{SynthConfig, generate};
 use popdecode::figures::{self, FigureData, data_matrix, decoded, hidden, loss, weights};
-use popdecode::layer_weights::LayerWeights;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::class_of;
-use popdecode::predictions::{Predictions, Task, loss_label};
-use popdecode::train::History;
-use popdecode::tuning::Tuning;
+use popdecode::run::layer_weights::LayerWeights;
+use popdecode::run::predictions::{Predictions, Task, loss_label};
+use popdecode::run::tuning_curves::TuningCurves;
 use roxmltree::{Document, Node};
 
 /// What a test needs to know about an SVG document.
@@ -285,7 +285,7 @@ fn classification_figure_has_bins_edges_and_points() {
     assert!(s.has_text("0°–10°") && !s.has_text("10°–20°"));
 }
 
-fn small_run(hidden: usize) -> (Tuning, LayerWeights) {
+fn small_run(hidden: usize) -> (TuningCurves, LayerWeights) {
     let data = generate(&SynthConfig {
         neurons: 150,
         stimuli: 36,
@@ -301,7 +301,7 @@ fn small_run(hidden: usize) -> (Tuning, LayerWeights) {
         output: Matrix::new(1, hidden, params.output().weight.clone()),
         output_name: "out_layer.weight".into(),
     };
-    (Tuning::compute(&data, &spec, &params), weights)
+    (TuningCurves::compute(&data, &spec, &params), weights)
 }
 
 #[test]
@@ -402,7 +402,7 @@ fn hidden_figure_has_a_tuning_curve_per_unit_coloured_by_its_output_weight() {
     assert_eq!(s.series(RED, 36).len(), positive);
     assert_eq!(s.series(BLUE, 36).len(), 5 - positive);
     s.assert_texts(&[
-        "Tuning curves of the 5 hidden units",
+        "TuningCurves curves of the 5 hidden units",
         "stimulus orientation (°)",
         "hidden unit activation",
     ]);
@@ -415,7 +415,7 @@ fn hidden_figure_has_a_tuning_curve_per_unit_coloured_by_its_output_weight() {
     let s = parse(&hidden::draw(&tuning, &w).unwrap());
     assert_eq!(s.series(RED, 36).len() + s.series(BLUE, 36).len(), 20);
     assert!(
-        s.text_containing("Tuning curves of 20 of the 30 hidden units")
+        s.text_containing("TuningCurves curves of 20 of the 30 hidden units")
             .contains("|W_out|")
     );
     // Several outputs (a classifier): one colour per unit, named in the legend.

@@ -5,9 +5,9 @@ mod common;
 
 use common::{init, random_problem, spec};
 use popdecode::compare::Comparison;
-use popdecode::cpu::{loss_and_gradients, loss_at};
 use popdecode::model::{Activation, Spec};
 use popdecode::objective::{Objective, Penalty};
+use popdecode::reference::{loss_and_gradients, loss_at};
 
 fn finite_differences(spec: &Spec, penalty: Penalty, seed: u64) {
     let problem = random_problem(9, 1, spec.neurons, seed);

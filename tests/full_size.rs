@@ -4,16 +4,17 @@
 
 mod common;
 
+use popdecode::backend::{Backend, Trained};
 use popdecode::check::compare_runs;
 use popdecode::compare::assert_all;
-use popdecode::cpu::CpuBackend;
+use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
-use popdecode::gpu::layout::{Plan, Tuning};
-use popdecode::gpu::shaders::Tiles;
+use popdecode::gpu::runtime::wgsl::Tiles;
+use popdecode::gpu::tutorial::layout::{Plan, PlanOverrides};
 use popdecode::model::{Params, Spec};
-use popdecode::problem::Problem;
-use popdecode::train::{Backend, Config, Trained};
+use popdecode::reference::ReferenceBackend;
+use popdecode::training::Config;
 
 /// The losses the tutorial prints at epochs 10, 20, 30, 40 and 50 on the real data.
 const TUTORIAL_PRINTOUT: [f64; 5] = [12219.761, 1672.732, 548.096, 235.619, 144.001];
@@ -38,7 +39,7 @@ fn tutorial_run(backend: &mut dyn Backend) -> Trained {
 #[test]
 fn fifty_epochs_at_full_size_match_gpu_against_cpu_and_the_tutorials_scale() {
     let gpu = tutorial_run(&mut common::gpu());
-    let cpu = tutorial_run(&mut CpuBackend);
+    let cpu = tutorial_run(&mut ReferenceBackend);
     let (epochs, end) = compare_runs(&gpu, &cpu);
     assert_eq!(epochs.len(), 50);
     for x in end.iter().chain(epochs.last()) {
@@ -67,12 +68,15 @@ fn fifty_epochs_at_full_size_match_gpu_against_cpu_and_the_tutorials_scale() {
 #[test]
 fn the_gpu_plan_at_full_size_matches_the_cpu() {
     let mut gpu = common::gpu();
-    gpu.tuning = Tuning {
+    gpu.overrides = PlanOverrides {
         tiles: Some(Tiles::GPU),
         gemm: Some(false),
         ..Plan::GPU.tuning()
     };
-    let (epochs, end) = compare_runs(&tutorial_run(&mut gpu), &tutorial_run(&mut CpuBackend));
+    let (epochs, end) = compare_runs(
+        &tutorial_run(&mut gpu),
+        &tutorial_run(&mut ReferenceBackend),
+    );
     assert_eq!(epochs.len(), 50);
     for x in end.iter().chain(epochs.last()) {
         eprintln!("{x}");

@@ -6,16 +6,18 @@
 mod common;
 
 use common::{gpu, random_problem};
+use popdecode::backend::{Backend, Evaluation};
 use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all, tolerance};
-use popdecode::cpu::CpuBackend;
+use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
 use popdecode::gpu::general::tiles_for;
-use popdecode::gpu::shaders::Tiles;
+use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
-use popdecode::problem::Problem;
-use popdecode::train::{Backend, Config, Evaluation, Optimizer};
+use popdecode::optim::Optimizer;
+use popdecode::reference::ReferenceBackend;
+use popdecode::training::Config;
 
 fn net(neurons: usize, hidden: &[usize], objective: Objective) -> Spec {
     Spec {
@@ -58,7 +60,7 @@ fn gpu_against_cpu_with(
     let got = gpu
         .evaluate(problem, spec, &params, &config.penalty)
         .expect("gpu evaluate");
-    let want = CpuBackend
+    let want = ReferenceBackend
         .evaluate(problem, spec, &params, &config.penalty)
         .expect("cpu evaluate");
     let mut c: Vec<Comparison> = compare_evaluations(&got, &want, spec);
@@ -74,7 +76,7 @@ fn gpu_against_cpu_with(
         })
         .expect("gpu train");
     let mut cpu_reports = Vec::new();
-    let reference = CpuBackend
+    let reference = ReferenceBackend
         .train(problem, spec, &params, config, &mut |p| {
             cpu_reports.push(p.epoch)
         })
@@ -112,7 +114,7 @@ fn penalty_share(
 ) -> Comparison {
     let none = Penalty::default();
     let got0 = gpu.evaluate(problem, spec, params, &none).expect("gpu");
-    let want0 = CpuBackend
+    let want0 = ReferenceBackend
         .evaluate(problem, spec, params, &none)
         .expect("cpu");
     let diff = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(a, b)| a - b).collect::<Vec<f64>>();
@@ -314,7 +316,7 @@ fn a_run_of_no_epochs_gives_the_initial_weights_and_outputs() {
     let run = gpu()
         .train(&problem, &spec, &params, &config, &mut |_| {})
         .expect("gpu");
-    let want = CpuBackend
+    let want = ReferenceBackend
         .train(&problem, &spec, &params, &config, &mut |_| {})
         .expect("cpu");
     assert_eq!(run.params, params);

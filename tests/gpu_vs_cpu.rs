@@ -5,16 +5,17 @@
 mod common;
 
 use common::{gpu, init, random_problem, spec};
+use popdecode::backend::Backend;
 use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all};
-use popdecode::cpu::CpuBackend;
+use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
-use popdecode::gpu::layout::Tuning;
-use popdecode::gpu::shaders::Tiles;
+use popdecode::gpu::runtime::wgsl::Tiles;
+use popdecode::gpu::tutorial::layout::PlanOverrides;
 use popdecode::model::Activation;
 use popdecode::objective::Penalty;
-use popdecode::problem::Problem;
-use popdecode::train::{Backend, Config};
+use popdecode::reference::ReferenceBackend;
+use popdecode::training::Config;
 
 /// Evaluation and, with `epochs`, a training run on the GPU against the CPU; the comparisons, all checked.
 fn gpu_against_cpu(
@@ -30,7 +31,7 @@ fn gpu_against_cpu(
     let mut c: Vec<Comparison> = compare_evaluations(
         &gpu.evaluate(problem, &spec, &params, &Penalty::default())
             .expect("gpu evaluate"),
-        &CpuBackend
+        &ReferenceBackend
             .evaluate(problem, &spec, &params, &Penalty::default())
             .expect("cpu evaluate"),
         &spec,
@@ -44,7 +45,7 @@ fn gpu_against_cpu(
         let run = gpu
             .train(problem, &spec, &params, &config, &mut |_| {})
             .expect("gpu train");
-        let want = CpuBackend
+        let want = ReferenceBackend
             .train(problem, &spec, &params, &config, &mut |_| {})
             .expect("cpu train");
         assert_eq!(run.history.train_loss.len(), epochs);
@@ -126,7 +127,7 @@ fn every_register_tile_variant_matches() {
     ];
     for (i, tiles) in tilings.into_iter().enumerate() {
         for (j, k_split) in [None, Some(1), Some(7), Some(1000)].into_iter().enumerate() {
-            gpu.tuning = Tuning {
+            gpu.overrides = PlanOverrides {
                 k_split,
                 tiles: Some(tiles),
                 row_split: Some([1, 2, 8, 64][i]),
@@ -138,7 +139,7 @@ fn every_register_tile_variant_matches() {
                 gemm: Some(false),
                 max_panel_width4: [None, Some(100), Some(17), None][i],
             };
-            let label = format!("{:?}", gpu.tuning);
+            let label = format!("{:?}", gpu.overrides);
             gpu_against_cpu(&mut gpu, &problem, 13, Activation::Relu, 3, &label);
         }
     }
@@ -156,15 +157,15 @@ fn the_tiled_kernels_match() {
         (150, 20, 301, 140, None, Some(30)),
     ] {
         let problem = random_problem(n_train, n_test, neurons, 21);
-        gpu.tuning = Tuning {
+        gpu.overrides = PlanOverrides {
             k_split,
             gemm: Some(true),
             max_panel_width4: panel,
-            ..Tuning::default()
+            ..PlanOverrides::default()
         };
         let label = format!(
             "tiled, {n_train}+{n_test} x {neurons}, M = {hidden}, {:?}",
-            gpu.tuning
+            gpu.overrides
         );
         gpu_against_cpu(&mut gpu, &problem, hidden, Activation::Relu, 3, &label);
     }

@@ -7,15 +7,17 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use popdecode::backend::Backend;
 use popdecode::compare::{Comparison, assert_all, tolerance};
-use popdecode::cpu::CpuBackend;
 use popdecode::data::Dataset;
 use popdecode::data::npz::NpzFile;
+use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
-use popdecode::problem::Problem;
-use popdecode::train::{Backend, Config, Optimizer};
+use popdecode::optim::Optimizer;
+use popdecode::reference::ReferenceBackend;
+use popdecode::training::Config;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -150,7 +152,7 @@ fn reproduce(name: &str, backend: &mut dyn Backend) -> Vec<Comparison> {
 
 #[test]
 fn pytorch_regression_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-regression", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-regression", &mut ReferenceBackend));
 }
 
 #[test]
@@ -160,7 +162,7 @@ fn pytorch_regression_run_is_reproduced_on_the_gpu() {
 
 #[test]
 fn pytorch_classification_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-classification", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-classification", &mut ReferenceBackend));
 }
 
 #[test]
@@ -170,7 +172,7 @@ fn pytorch_classification_run_is_reproduced_on_the_gpu() {
 
 #[test]
 fn pytorch_momentum_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-momentum", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-momentum", &mut ReferenceBackend));
 }
 
 #[test]
@@ -180,7 +182,7 @@ fn pytorch_momentum_run_is_reproduced_on_the_gpu() {
 
 #[test]
 fn pytorch_adam_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-adam", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-adam", &mut ReferenceBackend));
 }
 
 #[test]
@@ -190,7 +192,7 @@ fn pytorch_adam_run_is_reproduced_on_the_gpu() {
 
 #[test]
 fn pytorch_circular_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-circular", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-circular", &mut ReferenceBackend));
 }
 
 #[test]
@@ -200,7 +202,7 @@ fn pytorch_circular_run_is_reproduced_on_the_gpu() {
 
 #[test]
 fn pytorch_deep_run_is_reproduced_on_the_cpu() {
-    assert_all(&reproduce("pytorch-deep", &mut CpuBackend));
+    assert_all(&reproduce("pytorch-deep", &mut ReferenceBackend));
 }
 
 #[test]

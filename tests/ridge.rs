@@ -9,10 +9,10 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use popdecode::data::Matrix;
+use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
 use popdecode::metrics::{angular_error, median};
-use popdecode::problem::Problem;
 use popdecode::ridge::{CvConfig, GRID_LEN, fit, fit_cv, targets};
 
 /// The median angular error of a decoder that guesses directions at random: errors are uniform on [0, 180].

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use popdecode::layer_weights::LayerWeights;
 use popdecode::model::{Params, Spec};
-use popdecode::tuning::Tuning;
+use popdecode::run::layer_weights::LayerWeights;
+use popdecode::run::tuning_curves::TuningCurves;
 
 /// Small synthetic runs on the CPU reference: 60 stimuli (36 training, 24 test rows), 300 neurons.
 const SMALL: [&str; 8] = [
@@ -180,7 +180,7 @@ fn train_writes_every_file_of_the_run_folder_and_nothing_else() {
     assert_ne!(params, Params::init(&spec, 1), "the trained weights");
     let w = LayerWeights::read(&run.join("weights.npz")).unwrap();
     assert_eq!((w.input.rows, w.input.cols, w.output.rows), (10, 300, 1));
-    let tuning = Tuning::load(&run.join("tuning.npz")).unwrap();
+    let tuning = TuningCurves::load(&run.join("tuning.npz")).unwrap();
     assert_eq!(tuning.stimuli.len(), 60);
     assert_eq!(tuning.neurons(), 300);
     assert_eq!((tuning.hidden.rows, tuning.hidden.cols), (60, 10));

@@ -1,8 +1,9 @@
 //! Every shader parsed and validated by naga, then specialised with override constants and translated to
 //! SPIR-V for each entry point, with no GPU needed.
 
-use popdecode::gpu::layout::Plan;
-use popdecode::gpu::shaders::{Overrides, Tiles, modules};
+use popdecode::gpu::runtime::wgsl::Tiles;
+use popdecode::gpu::tutorial::kernels::{Overrides, modules};
+use popdecode::gpu::tutorial::layout::Plan;
 
 fn specialisations() -> Vec<Overrides> {
     let base = Overrides {
@@ -127,7 +128,7 @@ fn every_shader_validates_and_translates_to_spirv() {
 #[test]
 fn a_broken_shader_is_caught() {
     // The check above must be able to fail: a kernel that indexes with a float does not validate.
-    let bad = popdecode::gpu::shaders::source(
+    let bad = popdecode::gpu::tutorial::kernels::source(
         "@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n\
          @compute @workgroup_size(1) fn main() { a[1.5] = 0.0; }",
         Tiles::GPU,
@@ -148,10 +149,10 @@ fn a_broken_shader_is_caught() {
 /// each objective, optimizer and penalty.
 #[test]
 fn the_general_shader_validates_and_translates_to_spirv() {
-    use popdecode::gpu::general::{Constants, source, tiles_for};
+    use popdecode::gpu::general::session::{Constants, source, tiles_for};
     use popdecode::model::Activation;
     use popdecode::objective::{Objective, Penalty};
-    use popdecode::train::Optimizer;
+    use popdecode::optim::Optimizer;
 
     let base = Constants {
         n4: 5898,

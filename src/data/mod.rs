@@ -1,6 +1,7 @@
 //! Neural responses and the stimuli they answer: loading, the synthetic stand-in, binning and the train/test split.
 
 pub mod npz;
+pub mod problem;
 pub mod split;
 pub mod synth;
 

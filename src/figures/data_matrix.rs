@@ -5,7 +5,7 @@ use plotters::prelude::*;
 
 use super::raster::{Placed, Raster, embed};
 use super::style::*;
-use crate::tuning::{EXAMPLE_SEED, Tuning};
+use crate::run::tuning_curves::{EXAMPLE_SEED, TuningCurves};
 
 pub const NAME: &str = "data.svg";
 pub const SIZE: (u32, u32) = (1250, 520);
@@ -23,7 +23,7 @@ pub fn column_extent(stimuli: &[f32]) -> (f64, f64) {
     (first - d / 2.0, last + d / 2.0)
 }
 
-pub fn draw(t: &Tuning) -> Drawn<String> {
+pub fn draw(t: &TuningCurves) -> Drawn<String> {
     let (s, k) = (t.first_neurons.rows, t.first_neurons.cols);
     let mut svg = String::new();
     let mut images = Vec::new();

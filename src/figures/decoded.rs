@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::style::*;
 use crate::objective::bin_edges;
-use crate::predictions::{Decoded, Predictions};
+use crate::run::predictions::{Decoded, Predictions};
 
 pub const NAME: &str = "decoded.svg";
 pub const REGRESSION_SIZE: (u32, u32) = (640, 600);

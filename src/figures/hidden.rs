@@ -5,8 +5,8 @@
 use plotters::prelude::*;
 
 use super::style::*;
-use crate::layer_weights::LayerWeights;
-use crate::tuning::Tuning;
+use crate::run::layer_weights::LayerWeights;
+use crate::run::tuning_curves::TuningCurves;
 
 pub const NAME: &str = "hidden.svg";
 pub const SIZE: (u32, u32) = (800, 520);
@@ -17,7 +17,7 @@ const POSITIVE: RGBColor = RGBColor(0xd6, 0x27, 0x28);
 const NEGATIVE: RGBColor = RGBColor(0x1f, 0x77, 0xb4);
 
 /// The units to draw, most varied contribution |W_out| x (max - min activation) first, at most `MAX_UNITS`.
-pub fn units_shown(t: &Tuning, w: &LayerWeights) -> Vec<usize> {
+pub fn units_shown(t: &TuningCurves, w: &LayerWeights) -> Vec<usize> {
     let m = t.hidden.cols;
     let mut units: Vec<usize> = (0..m).collect();
     if m > MAX_UNITS {
@@ -37,7 +37,7 @@ pub fn units_shown(t: &Tuning, w: &LayerWeights) -> Vec<usize> {
     units
 }
 
-pub fn draw(t: &Tuning, w: &LayerWeights) -> Drawn<String> {
+pub fn draw(t: &TuningCurves, w: &LayerWeights) -> Drawn<String> {
     let m = t.hidden.cols;
     let units = units_shown(t, w);
     let values = || {

@@ -3,7 +3,7 @@
 use plotters::prelude::*;
 
 use super::style::*;
-use crate::train::History;
+use crate::backend::History;
 
 pub const NAME: &str = "loss.svg";
 pub const SIZE: (u32, u32) = (800, 500);

@@ -22,15 +22,15 @@ pub mod weights;
 
 use std::path::{Path, PathBuf};
 
+use crate::backend::History;
 use crate::data::npz::write_atomically;
 use crate::error::{Error, Result};
-use crate::layer_weights::LayerWeights;
-use crate::predictions::{Predictions, Task, loss_label};
-use crate::report::read_history_csv;
-use crate::run_folder::{DATA_FILES, HISTORY, PREDICTIONS, SUMMARY, TUNING, WEIGHTS};
-use crate::run_summary::RunSummary;
-use crate::train::History;
-use crate::tuning::Tuning;
+use crate::run::folder::{DATA_FILES, HISTORY, PREDICTIONS, SUMMARY, TUNING, WEIGHTS};
+use crate::run::history::read_history_csv;
+use crate::run::layer_weights::LayerWeights;
+use crate::run::predictions::{Predictions, Task, loss_label};
+use crate::run::summary::RunSummary;
+use crate::run::tuning_curves::TuningCurves;
 
 /// The figures' file names, in the order they are drawn.
 pub const NAMES: [&str; 5] = [
@@ -52,7 +52,7 @@ pub struct FigureData {
     pub history: History,
     pub predictions: Predictions,
     pub weights: LayerWeights,
-    pub tuning: Tuning,
+    pub tuning: TuningCurves,
 }
 
 /// One drawn figure.
@@ -73,7 +73,7 @@ impl FigureData {
             history: read_history_csv(&dir.join(HISTORY))?,
             predictions: Predictions::read_csv(&dir.join(PREDICTIONS), summary.task)?,
             weights: LayerWeights::read(&dir.join(WEIGHTS))?,
-            tuning: Tuning::load(&dir.join(TUNING))?,
+            tuning: TuningCurves::load(&dir.join(TUNING))?,
         })
     }
 }

@@ -7,9 +7,9 @@ use plotters::prelude::*;
 use super::raster::{Placed, Raster, embed};
 use super::style::*;
 use crate::data::Matrix;
-use crate::layer_weights::LayerWeights;
 use crate::model::OUT_WEIGHT;
-use crate::tuning::{SMOOTHING_SIGMA_BINS, sorted_by_preference};
+use crate::run::layer_weights::LayerWeights;
+use crate::run::tuning_curves::{SMOOTHING_SIGMA_BINS, sorted_by_preference};
 
 pub const NAME: &str = "weights.svg";
 pub const SIZE: (u32, u32) = (1200, 500);

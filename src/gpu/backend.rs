@@ -2,22 +2,23 @@
 //! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
 //! kernels of `session`; everything else on the general kernels of `general`.
 
-use super::context::Gpu;
 use super::general;
-use super::layout::Tuning;
-use super::pipelined::{self, Resident};
-use super::session::{Mode, PendingHistory, Session};
-use super::shaders::Tiles;
+use super::runtime::device::Gpu;
+use super::runtime::pipelined::{self, PendingHistory, Resident};
+use super::runtime::wgsl::Tiles;
+use super::tutorial::layout::PlanOverrides;
+use super::tutorial::session::{Mode, Session};
+use crate::backend::{Backend, Evaluation, Progress, Trained};
+use crate::data::problem::Problem;
 use crate::error::Result;
 use crate::model::{Params, Spec};
 use crate::objective::{Objective, Penalty};
-use crate::problem::Problem;
-use crate::train::{Backend, Config, Evaluation, Progress, Trained};
+use crate::training::Config;
 
 pub struct GpuBackend {
     pub gpu: Gpu,
     /// Kernel choices other than the adapter's defaults (benchmarks).
-    pub tuning: Tuning,
+    pub overrides: PlanOverrides,
     /// Run everything on the general path, the tutorial's case included (to check that path on it).
     pub force_general: bool,
     /// The general path's register tiles, instead of the adapter's default (`general::tiles_for`).
@@ -29,7 +30,7 @@ impl GpuBackend {
     pub fn open(adapter: Option<&str>) -> Result<GpuBackend> {
         Ok(GpuBackend {
             gpu: Gpu::open(adapter)?,
-            tuning: Tuning::default(),
+            overrides: PlanOverrides::default(),
             force_general: false,
             general_tiles: None,
         })
@@ -58,7 +59,8 @@ impl Backend for GpuBackend {
                 self.general_tiles,
             );
         }
-        let mut session = Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.tuning)?;
+        let mut session =
+            Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.overrides)?;
         session.set_params(params, 0.0)?;
         session.evaluate()
     }
@@ -93,7 +95,7 @@ impl Backend for GpuBackend {
             spec,
             Mode::Train,
             config.epochs,
-            self.tuning,
+            self.overrides,
         )?;
         session.set_params(params, config.lr)?;
         let setup_time = session.setup_time;

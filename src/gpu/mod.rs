@@ -1,14 +1,10 @@
-//! The GPU backend: wgpu compute pipelines running the kernels in `shaders/`: a tuned path for the tutorial's
-//! network and training (`session`), and a general one for everything else (`general`).
+//! The GPU backend: wgpu compute pipelines running the kernels in `shaders/`. `runtime` is what both paths
+//! share; `tutorial` is the tuned path for the tutorial's network and training, `general` everything else.
 
 pub mod backend;
-pub mod context;
 pub mod general;
-pub mod layout;
-mod pipelined;
-pub mod probe;
-pub mod session;
-pub mod shaders;
+pub mod runtime;
+pub mod tutorial;
 
 pub use backend::GpuBackend;
-pub use context::{Gpu, list_adapters};
+pub use runtime::device::{Gpu, list_adapters};

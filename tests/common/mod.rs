@@ -4,9 +4,9 @@
 #![allow(dead_code)]
 
 use popdecode::data::Matrix;
+use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
 use popdecode::model::{Activation, Params, Spec};
-use popdecode::problem::Problem;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

@@ -3,14 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use super::context::Gpu;
-use super::session::PendingHistory;
+use super::device::Gpu;
+use super::readback::PendingRead;
+use crate::backend::{History, Progress, Trained};
 use crate::error::Result;
 use crate::model::Params;
-use crate::train::{Config, History, Progress, Trained};
+use crate::training::Config;
 
 /// A training problem resident on the GPU, its weights set, that runs epochs on request.
-pub(super) trait Resident {
+pub trait Resident {
     /// Encodes and submits `epochs` more epochs; nothing waits.
     fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory>;
     fn epochs_done(&self) -> usize;
@@ -21,7 +22,7 @@ pub(super) trait Resident {
 
 /// Runs `config.epochs` epochs on `session`, reporting every `config.report_every()` epochs (one batch behind
 /// the GPU) and at the end.
-pub(super) fn train(
+pub fn train(
     gpu: &Gpu,
     session: &mut impl Resident,
     config: &Config,
@@ -57,4 +58,24 @@ fn report(progress: &mut dyn FnMut(&Progress), history: &History) {
         epoch: history.train_loss.len(),
         history,
     });
+}
+
+/// The losses of a batch of epochs, on their way back.
+pub struct PendingHistory {
+    pub read: PendingRead,
+    /// Epochs run when the losses were copied.
+    pub epochs: usize,
+}
+
+impl PendingHistory {
+    /// The losses of every epoch run so far, and the training loss at the weights they ended with.
+    pub fn wait(self, gpu: &Gpu) -> Result<(History, f64)> {
+        let e = self.epochs;
+        let losses = self.read.wait(gpu)?.remove(0);
+        let history = History {
+            train_loss: (0..e).map(|i| losses[2 * i] as f64).collect(),
+            test_loss: (0..e).map(|i| losses[2 * i + 1] as f64).collect(),
+        };
+        Ok((history, losses[2 * e] as f64))
+    }
 }

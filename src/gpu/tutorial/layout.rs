@@ -1,9 +1,9 @@
 //! How one problem is laid out on the GPU: padding to the kernels' tiles, column panels that respect the
 //! adapter's binding limit, and the split-K plan of the forward pass.
 
-use super::context::AdapterSummary;
-use super::shaders::{Tiles, WORKGROUP};
 use crate::error::{Error, Result};
+use crate::gpu::runtime::device::AdapterSummary;
+use crate::gpu::runtime::wgsl::{Tiles, WORKGROUP, grid};
 use crate::model::Spec;
 
 /// A range of vec4 columns of x and w1 held in one pair of buffers.
@@ -20,7 +20,7 @@ pub struct Panel {
 
 /// Choices a benchmark may make instead of the defaults for the adapter.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tuning {
+pub struct PlanOverrides {
     /// Split-K threads over the whole matrix in the forward pass.
     pub k_split: Option<usize>,
     pub tiles: Option<Tiles>,
@@ -43,7 +43,7 @@ pub struct Tuning {
     pub max_panel_width4: Option<usize>,
 }
 
-/// The choices of the register-tile kernels where a `Tuning` leaves them open: one set for hardware GPUs, one
+/// The choices of the register-tile kernels where a `PlanOverrides` leaves them open: one set for hardware GPUs, one
 /// for software adapters. Tiles and the split-K plan also follow the network's shape (`Layout::new`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
@@ -80,7 +80,7 @@ impl Plan {
     };
 
     /// This plan with the choices `tuning` makes in its place.
-    pub fn with(self, tuning: Tuning) -> Plan {
+    pub fn with(self, tuning: PlanOverrides) -> Plan {
         Plan {
             wg_reduce: tuning.wg_reduce.unwrap_or(self.wg_reduce),
             k_lanes: tuning.k_lanes.unwrap_or(self.k_lanes),
@@ -91,16 +91,16 @@ impl Plan {
         }
     }
 
-    /// A `Tuning` that makes every choice of this plan (to run a GPU's plan on any adapter, in tests).
-    pub fn tuning(self) -> Tuning {
-        Tuning {
+    /// A `PlanOverrides` that makes every choice of this plan (to run a GPU's plan on any adapter, in tests).
+    pub fn tuning(self) -> PlanOverrides {
+        PlanOverrides {
             wg_reduce: Some(self.wg_reduce),
             k_lanes: Some(self.k_lanes),
             row_split: Some(self.row_split),
             grad_unroll: Some(self.grad_unroll),
             forward_unroll: Some(self.forward_unroll),
             fuse_small: Some(self.fuse_small),
-            ..Tuning::default()
+            ..PlanOverrides::default()
         }
     }
 }
@@ -158,20 +158,13 @@ fn tile_count(gemm: bool, r_pad: usize, m_pad: usize, tiles: Tiles) -> usize {
     }
 }
 
-/// Workgroups of `WORKGROUP` threads for `threads` threads, as a 2-D grid within `max_per_dim`.
-pub fn grid(threads: usize, max_per_dim: usize) -> (u32, u32) {
-    let groups = threads.div_ceil(WORKGROUP);
-    let x = groups.min(max_per_dim);
-    (x as u32, groups.div_ceil(x.max(1)) as u32)
-}
-
 impl Layout {
     pub fn new(
         n_train: usize,
         n_test: usize,
         spec: &Spec,
         adapter: &AdapterSummary,
-        tuning: Tuning,
+        tuning: PlanOverrides,
     ) -> Result<Layout> {
         let tiles = tuning
             .tiles

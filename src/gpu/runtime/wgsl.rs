@@ -7,13 +7,8 @@
 //! become the tile's sizes. Unrolled scalar-named accumulators, not indexed arrays, are what drivers keep in
 //! registers. `shaders/shapes.wgsl` holds what every kernel shares and is put in front of each.
 
-use super::layout::Plan;
-
-pub const SHAPES: &str = include_str!("../../shaders/shapes.wgsl");
 /// `workgroup_sum`, which every kernel file uses.
-pub const WORKGROUP_SUM: &str = include_str!("../../shaders/workgroup_sum.wgsl");
-pub const FORWARD: &str = include_str!("../../shaders/forward.wgsl");
-pub const BACKWARD: &str = include_str!("../../shaders/backward.wgsl");
+pub const WORKGROUP_SUM: &str = include_str!("../../../shaders/workgroup_sum.wgsl");
 
 /// `@workgroup_size` of the kernels that are dispatched over many threads.
 pub const WORKGROUP: usize = 64;
@@ -89,6 +84,13 @@ impl std::str::FromStr for Tiles {
     }
 }
 
+/// Workgroups of `WORKGROUP` threads for `threads` threads, as a 2-D grid within `max_per_dim`.
+pub fn grid(threads: usize, max_per_dim: usize) -> (u32, u32) {
+    let groups = threads.div_ceil(WORKGROUP);
+    let x = groups.min(max_per_dim);
+    (x as u32, groups.div_ceil(x.max(1)) as u32)
+}
+
 /// Expands the tile notation of a kernel template (see the module's documentation).
 pub fn expand(template: &str, tiles: Tiles) -> String {
     let mut out = String::with_capacity(template.len() * 2);
@@ -118,70 +120,6 @@ pub fn expand(template: &str, tiles: Tiles) -> String {
         }
     }
     out
-}
-
-/// A kernel file of the tutorial's fast path with the shared prelude in front, unrolled to `tiles`.
-pub fn source(kernel: &str, tiles: Tiles) -> String {
-    expand(&format!("{SHAPES}\n{WORKGROUP_SUM}\n{kernel}"), tiles)
-}
-
-/// Every kernel file, by name, as compiled for `tiles`.
-pub fn modules(tiles: Tiles) -> Vec<(&'static str, String)> {
-    vec![
-        ("forward.wgsl", source(FORWARD, tiles)),
-        ("backward.wgsl", source(BACKWARD, tiles)),
-    ]
-}
-
-/// The values of the override constants in shapes.wgsl.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Overrides {
-    pub n_train: usize,
-    pub n_rows: usize,
-    pub r_pad: usize,
-    pub m_pad: usize,
-    pub k_total: usize,
-    pub relu: bool,
-    pub apply_update: bool,
-    /// The register-tile kernels' choices.
-    pub plan: Plan,
-    pub tiles: Tiles,
-}
-
-impl Overrides {
-    pub fn constants(&self) -> Vec<(&'static str, f64)> {
-        let flag = |b: bool| if b { 1.0 } else { 0.0 };
-        vec![
-            ("N_TRAIN", self.n_train as f64),
-            ("N_ROWS", self.n_rows as f64),
-            ("R_PAD", self.r_pad as f64),
-            ("M_PAD", self.m_pad as f64),
-            ("K_TOTAL", self.k_total as f64),
-            ("RELU", flag(self.relu)),
-            ("APPLY_UPDATE", flag(self.apply_update)),
-            ("WG_REDUCE", flag(self.plan.wg_reduce)),
-            ("K_LANES", self.plan.k_lanes as f64),
-            ("FORWARD_UNROLL", flag(self.plan.forward_unroll)),
-            (
-                "TILE_SUMS",
-                if self.plan.wg_reduce {
-                    (WORKGROUP * self.tiles.row * self.tiles.hidden) as f64
-                } else {
-                    1.0
-                },
-            ),
-            ("ROW_SPLIT", self.plan.row_split as f64),
-            ("GRAD_UNROLL", flag(self.plan.grad_unroll)),
-            (
-                "GRAD_SUMS",
-                if self.plan.row_split > 1 {
-                    (WORKGROUP * self.tiles.col * self.tiles.hidden) as f64
-                } else {
-                    1.0
-                },
-            ),
-        ]
-    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::npz::write_atomically;
 use crate::error::{Error, Result};
-use crate::predictions::{PredictionErrors, Task};
+use crate::run::predictions::{PredictionErrors, Task};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {

@@ -7,12 +7,14 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
+use crate::backend::{Backend, Evaluation, History, Progress, Trained};
 use crate::data::Matrix;
+use crate::data::problem::Problem;
 use crate::error::Result;
 use crate::model::{Activation, Params, Spec};
 use crate::objective::Penalty;
-use crate::problem::Problem;
-use crate::train::{Backend, Config, Evaluation, History, Optimizer, Progress, Trained};
+use crate::optim::Optimizer;
+use crate::training::Config;
 
 /// One layer's weights in f64, same layout as `model::Layer`.
 #[derive(Clone, Debug)]
@@ -266,9 +268,9 @@ impl Stepper {
 
 /// The CPU backend. It holds nothing between calls.
 #[derive(Default)]
-pub struct CpuBackend;
+pub struct ReferenceBackend;
 
-impl Backend for CpuBackend {
+impl Backend for ReferenceBackend {
     fn describe(&self) -> String {
         format!(
             "cpu (f64 reference, {} threads)",

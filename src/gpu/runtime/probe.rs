@@ -2,11 +2,11 @@
 
 use std::time::Instant;
 
-use super::context::Gpu;
-use super::layout::grid;
+use super::device::Gpu;
+use super::wgsl::grid;
 use crate::error::{Error, Result};
 
-const COPY: &str = include_str!("../../shaders/probe.wgsl");
+const COPY: &str = include_str!("../../../shaders/probe.wgsl");
 
 /// The device's copy bandwidth in bytes per second, counting bytes read and bytes written: the faster of a
 /// buffer-to-buffer copy and a vec4 copy kernel (drivers may run the first on a DMA engine slower than the

@@ -43,7 +43,7 @@ pub mod keys {
 }
 
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tuning {
+pub struct TuningCurves {
     /// The stimuli in increasing orientation, degrees (S).
     pub stimuli: Vec<f32>,
     /// S x min(100, N): the responses of neurons 0, 1, ... to each stimulus.
@@ -155,9 +155,9 @@ fn columns(m: &Matrix, rows: &[usize], cols: &[usize]) -> Matrix {
     Matrix::new(rows.len(), cols.len(), data)
 }
 
-impl Tuning {
+impl TuningCurves {
     /// Everything the figures need from the data and the trained network.
-    pub fn compute(data: &Dataset, spec: &Spec, params: &Params) -> Tuning {
+    pub fn compute(data: &Dataset, spec: &Spec, params: &Params) -> TuningCurves {
         let n = data.neurons();
         let order = stimulus_order(&data.stimuli);
         let stimuli: Vec<f32> = order.iter().map(|&r| data.stimuli[r]).collect();
@@ -173,8 +173,8 @@ impl Tuning {
             preferred_orientations(&data.resp, &order, &stimuli, SMOOTHING_SIGMA_BINS);
         let sorted = data.resp.select_rows(&order);
         // The first hidden layer's units, whose weights the weights figure shows.
-        let hidden = crate::cpu::hidden_activations(&sorted, spec, params).swap_remove(0);
-        Tuning {
+        let hidden = crate::reference::hidden_activations(&sorted, spec, params).swap_remove(0);
+        TuningCurves {
             first_neurons: columns(&data.resp, &order, &first),
             example_curves: columns(&data.resp, &order, &examples),
             example_neurons: examples,
@@ -212,7 +212,7 @@ impl Tuning {
     }
 
     /// Reads `tuning.npz` and checks that its arrays agree in shape.
-    pub fn load(path: &Path) -> Result<Tuning> {
+    pub fn load(path: &Path) -> Result<TuningCurves> {
         let mut f = NpzFile::open(path)?;
         let stimuli = f.vector_f32(keys::STIMULI)?;
         let s = stimuli.len();
@@ -246,7 +246,7 @@ impl Tuning {
                 ),
             ));
         }
-        Ok(Tuning {
+        Ok(TuningCurves {
             stimuli,
             first_neurons,
             example_neurons: examples.into_iter().map(|i| i as usize).collect(),
@@ -330,7 +330,7 @@ mod tests {
         });
         let spec = Spec::tutorial(150, 4);
         let params = Params::init(&spec, 3);
-        let t = Tuning::compute(&data, &spec, &params);
+        let t = TuningCurves::compute(&data, &spec, &params);
         assert_eq!((t.first_neurons.rows, t.first_neurons.cols), (36, 100));
         assert_eq!((t.hidden.rows, t.hidden.cols), (36, 4));
         assert_eq!(t.example_neurons.len(), 3);
@@ -339,6 +339,6 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tuning.npz");
         t.save(&path).unwrap();
-        assert_eq!(Tuning::load(&path).unwrap(), t);
+        assert_eq!(TuningCurves::load(&path).unwrap(), t);
     }
 }

@@ -4,19 +4,19 @@
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
 
+use crate::backend::Trained;
 use crate::data::Dataset;
+use crate::data::problem::Problem;
 use crate::data::split::Split;
 use crate::error::Result;
 use crate::figures::{self, FigureData};
 use crate::metrics::{class_summary, decoded_bins};
 use crate::model::Spec;
-use crate::predictions::Predictions;
-use crate::problem::Problem;
-use crate::report::write_history_csv;
-use crate::run_folder::{HISTORY, PREDICTIONS, RunFolder, SUMMARY, TUNING, WEIGHTS};
-use crate::run_summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
-use crate::train::Trained;
-use crate::tuning::Tuning;
+use crate::run::folder::{HISTORY, PREDICTIONS, RunFolder, SUMMARY, TUNING, WEIGHTS};
+use crate::run::history::write_history_csv;
+use crate::run::predictions::Predictions;
+use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
+use crate::run::tuning_curves::TuningCurves;
 
 /// What a finished run hands over to be recorded.
 pub struct RunInputs<'a> {
@@ -68,7 +68,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
         started.elapsed().as_secs_f64()
     );
     let t = Instant::now();
-    let tuning = Tuning::compute(run.data, run.spec, &trained.params);
+    let tuning = TuningCurves::compute(run.data, run.spec, &trained.params);
     tuning.save(&folder.file(TUNING))?;
     log::info!(
         "wrote {TUNING} (preferred orientations of {} neurons, {} hidden units' tuning) in {:.3} s",
@@ -148,7 +148,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
         .collect();
     summary.timings.record_s = started.elapsed().as_secs_f64();
     summary.timings.wall_s = run.launched.elapsed().as_secs_f64();
-    summary.created_utc = crate::run_folder::iso_utc(SystemTime::now());
+    summary.created_utc = crate::run::folder::iso_utc(SystemTime::now());
     summary.save(&folder.file(SUMMARY))?;
     log::info!(
         "wrote {SUMMARY}; the run took {:.3} s",

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::report::progress_line;
-use crate::train::Progress;
+use crate::backend::Progress;
+use crate::run::history::progress_line;
 
 /// Runs projected to last longer than this get a progress bar.
 pub const BAR_AFTER: Duration = Duration::from_secs(2);

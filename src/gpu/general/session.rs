@@ -15,21 +15,22 @@
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
-use super::context::{AdapterSummary, Gpu};
-use super::layout::grid;
-use super::pipelined::{self, Resident};
-use super::session::{
-    Access, COPY, Kernel, PendingHistory, PendingRead, kernel, storage, submit_then_read, zeros,
-};
-use super::shaders::{Tiles, WORKGROUP_SUM, expand};
+use crate::backend::{Evaluation, Progress, Trained};
+use crate::data::problem::Problem;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::buffers::{COPY, storage, zeros};
+use crate::gpu::runtime::device::{AdapterSummary, Gpu};
+use crate::gpu::runtime::kernel::{Access, Kernel, kernel};
+use crate::gpu::runtime::pipelined::{self, PendingHistory, Resident};
+use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
+use crate::gpu::runtime::wgsl::{Tiles, WORKGROUP_SUM, expand, grid};
 use crate::model::{Activation, Params, Spec};
 use crate::objective::{Objective, Penalty, class_of};
-use crate::problem::Problem;
-use crate::train::{Config, Evaluation, Optimizer, Progress, Trained};
+use crate::optim::Optimizer;
+use crate::training::Config;
 
 /// The kernels, in the tile notation of `shaders::expand`.
-pub const SOURCE: &str = include_str!("../../shaders/general.wgsl");
+pub const SOURCE: &str = include_str!("../../../shaders/general.wgsl");
 
 /// general.wgsl unrolled to `tiles`: `row` step rows and `hidden` first-layer units per forward_first
 /// workgroup; `hidden` units and `col` vec4 columns per grad_first thread.
@@ -177,7 +178,7 @@ struct LayerPlan {
 
 /// The shapes and offsets of one problem and network.
 #[derive(Clone, Debug)]
-struct Plan {
+struct BufferLayout {
     n_train: usize,
     n_test: usize,
     neurons: usize,
@@ -189,8 +190,8 @@ struct Plan {
     acts_len: usize,
 }
 
-impl Plan {
-    fn new(n_train: usize, n_test: usize, spec: &Spec) -> Plan {
+impl BufferLayout {
+    fn new(n_train: usize, n_test: usize, spec: &Spec) -> BufferLayout {
         let n4 = spec.neurons.div_ceil(4);
         let max_rows = n_train.max(n_test).max(1);
         let align = |v: usize| v.next_multiple_of(4);
@@ -215,7 +216,7 @@ impl Plan {
             });
             a += max_rows * outputs;
         }
-        Plan {
+        BufferLayout {
             n_train,
             n_test,
             neurons: spec.neurons,
@@ -302,7 +303,7 @@ struct Kernels {
 /// One problem and network on the device, for training with one `Config` or for evaluating gradients.
 pub struct GeneralSession<'g> {
     gpu: &'g Gpu,
-    plan: Plan,
+    plan: BufferLayout,
     spec: Spec,
     /// The training settings; `None` in a session that evaluates gradients.
     config: Option<Config>,
@@ -357,7 +358,7 @@ impl<'g> GeneralSession<'g> {
         if n_train == 0 {
             return Err(Error::Gpu("no training rows".into()));
         }
-        let plan = Plan::new(n_train, n_test, spec);
+        let plan = BufferLayout::new(n_train, n_test, spec);
         let m0 = plan.m0();
         let tiles = tiles.unwrap_or_else(|| {
             fit_workgroup_memory(
@@ -885,7 +886,7 @@ fn fit_workgroup_memory(tiles: Tiles, max_bytes: usize) -> Tiles {
 }
 
 /// Refuses what one storage binding, one dispatch or one workgroup's memory of this adapter cannot hold.
-fn check_fits(a: &AdapterSummary, plan: &Plan, tiles: Tiles) -> Result<()> {
+fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<()> {
     if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
         return Err(Error::Gpu(format!("empty register tiles {tiles:?}")));
     }
@@ -989,7 +990,7 @@ mod tests {
     #[test]
     fn tensors_sit_at_aligned_offsets_and_round_trip_through_the_flat_layout() {
         let spec = deep_spec();
-        let plan = Plan::new(7, 4, &spec);
+        let plan = BufferLayout::new(7, 4, &spec);
         // W_in: 3 rows of 12 (10 neurons padded to 3 vec4s), b_in at 36, hidden_layers.0 (2 x 3) at 40, its
         // bias at 48, out_layer (5 x 2) at 52, its bias at 64, 72 in all; activations: 7 rows of 3, 2 and 5.
         let offsets: Vec<(usize, usize, usize)> = plan
@@ -1044,13 +1045,13 @@ mod tests {
         };
         let tiles = tiles_for(adapter.device_type, 10);
         // 216 + 144 rows x 23589 neurons: 34 MB.
-        let plan = Plan::new(216, 144, &Spec::tutorial(23589, 10));
+        let plan = BufferLayout::new(216, 144, &Spec::tutorial(23589, 10));
         let err = check_fits(&adapter, &plan, tiles).unwrap_err().to_string();
         assert!(
             err.contains("response matrix") && err.contains("--backend cpu"),
             "{err}"
         );
-        let small = Plan::new(20, 10, &Spec::tutorial(1000, 10));
+        let small = BufferLayout::new(20, 10, &Spec::tutorial(1000, 10));
         assert!(check_fits(&adapter, &small, tiles).is_ok());
         // forward_first's sums must fit workgroup memory: 12 x 8 tiles need 24.8 kB, 7 x 8 fit 16 kB.
         let wide = tiles_for(wgpu::DeviceType::Cpu, 16);

@@ -12,101 +12,24 @@ use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
-use super::context::Gpu;
-use super::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, Tuning, grid};
-use super::shaders::{self, Overrides, WORKGROUP};
+use super::kernels::{self as shaders, Overrides};
+use super::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, PlanOverrides};
+use crate::backend::Evaluation;
+use crate::data::problem::Problem;
 use crate::error::{Error, Result};
+use crate::gpu::runtime::buffers::{COPY, storage, zeros};
+use crate::gpu::runtime::device::Gpu;
+use crate::gpu::runtime::kernel::{Access, Kernel, bind, kernel};
+use crate::gpu::runtime::pipelined::PendingHistory;
+use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
+use crate::gpu::runtime::wgsl::{WORKGROUP, grid};
 use crate::model::{Activation, Params, Spec};
-use crate::problem::Problem;
-use crate::train::{Evaluation, History};
 
 /// Whether the backward kernels update the weights (training) or store the gradients (checks).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     Train,
     Gradients,
-}
-
-#[derive(Clone, Copy)]
-pub(super) enum Access {
-    Uniform,
-    /// A uniform bound with a dynamic offset (one slot of a larger buffer per dispatch).
-    DynamicUniform,
-    Read,
-    ReadWrite,
-}
-
-pub(super) struct Kernel {
-    pub(super) pipeline: wgpu::ComputePipeline,
-    pub(super) layout: wgpu::BindGroupLayout,
-}
-
-pub(super) fn kernel(
-    gpu: &Gpu,
-    module: &wgpu::ShaderModule,
-    entry: &str,
-    bindings: &[(u32, Access)],
-    constants: &[(&str, f64)],
-) -> Kernel {
-    let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
-        .iter()
-        .map(|&(binding, access)| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: match access {
-                    Access::Uniform | Access::DynamicUniform => wgpu::BufferBindingType::Uniform,
-                    Access::Read => wgpu::BufferBindingType::Storage { read_only: true },
-                    Access::ReadWrite => wgpu::BufferBindingType::Storage { read_only: false },
-                },
-                has_dynamic_offset: matches!(access, Access::DynamicUniform),
-                min_binding_size: None,
-            },
-            count: None,
-        })
-        .collect();
-    let layout = gpu
-        .device
-        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some(entry),
-            entries: &entries,
-        });
-    let pipeline_layout = gpu
-        .device
-        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some(entry),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-    let pipeline = gpu
-        .device
-        .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some(entry),
-            layout: Some(&pipeline_layout),
-            module,
-            entry_point: Some(entry),
-            compilation_options: wgpu::PipelineCompilationOptions {
-                constants,
-                zero_initialize_workgroup_memory: false,
-            },
-            cache: None,
-        });
-    Kernel { pipeline, layout }
-}
-
-fn bind(gpu: &Gpu, kernel: &Kernel, buffers: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
-    let entries: Vec<wgpu::BindGroupEntry> = buffers
-        .iter()
-        .map(|&(binding, buffer)| wgpu::BindGroupEntry {
-            binding,
-            resource: buffer.as_entire_binding(),
-        })
-        .collect();
-    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-        label: None,
-        layout: &kernel.layout,
-        entries: &entries,
-    })
 }
 
 /// The uniform block `Panel` in shapes.wgsl.
@@ -166,38 +89,6 @@ pub struct Session<'g> {
     pub setup_time: Duration,
 }
 
-pub(super) fn storage(
-    gpu: &Gpu,
-    label: &str,
-    contents: &[u8],
-    extra: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    gpu.device
-        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some(label),
-            contents,
-            usage: wgpu::BufferUsages::STORAGE | extra,
-        })
-}
-
-pub(super) fn zeros(
-    gpu: &Gpu,
-    label: &str,
-    floats: usize,
-    extra: wgpu::BufferUsages,
-) -> wgpu::Buffer {
-    gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some(label),
-        // Bindings may not be empty.
-        size: (floats.max(1) * 4) as u64,
-        usage: wgpu::BufferUsages::STORAGE | extra,
-        mapped_at_creation: false,
-    })
-}
-
-pub(super) const COPY: wgpu::BufferUsages =
-    wgpu::BufferUsages::COPY_SRC.union(wgpu::BufferUsages::COPY_DST);
-
 impl<'g> Session<'g> {
     /// Uploads the problem and builds the pipelines; room for `max_epochs` epochs of losses.
     pub fn new(
@@ -206,7 +97,7 @@ impl<'g> Session<'g> {
         spec: &Spec,
         mode: Mode,
         max_epochs: usize,
-        tuning: Tuning,
+        tuning: PlanOverrides,
     ) -> Result<Session<'g>> {
         let start = Instant::now();
         let layout = Layout::new(
@@ -818,114 +709,5 @@ impl<'g> Session<'g> {
             loss: small[4][0] as f64,
             grads: vec![wide(&w1), wide(&small[0]), wide(&small[1]), wide(&small[2])],
         })
-    }
-}
-
-/// Encodes a compute pass, then copies of `ranges` (in f32s) into a staging buffer, submits both and asks for the
-/// staging buffer to be mapped. Nothing waits here: see [`PendingRead::wait`].
-pub(super) fn submit_then_read(
-    gpu: &Gpu,
-    encode: impl FnOnce(&mut wgpu::ComputePass),
-    ranges: &[(&wgpu::Buffer, usize, usize)],
-) -> Result<PendingRead> {
-    let mut encoder = gpu
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: None,
-            timestamp_writes: None,
-        });
-        encode(&mut pass);
-    }
-    let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
-    let total: usize = counts.iter().sum();
-    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("read back"),
-        size: (total.max(1) * 4) as u64,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
-    let mut at = 0u64;
-    for &(buffer, first, count) in ranges {
-        if count > 0 {
-            encoder.copy_buffer_to_buffer(
-                buffer,
-                (first * 4) as u64,
-                &staging,
-                at,
-                (count * 4) as u64,
-            );
-        }
-        at += (count * 4) as u64;
-    }
-    let index = gpu.queue.submit([encoder.finish()]);
-    gpu.take_errors()?;
-    let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
-        let _ = sender.send(r);
-    });
-    Ok(PendingRead {
-        staging,
-        counts,
-        receiver,
-        index,
-    })
-}
-
-/// A read-back in flight: a staging buffer whose mapping was asked for behind a submission.
-pub struct PendingRead {
-    staging: wgpu::Buffer,
-    counts: Vec<usize>,
-    receiver: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
-    index: wgpu::SubmissionIndex,
-}
-
-impl PendingRead {
-    /// Waits for the submission it follows (and no later one), then returns each range's numbers.
-    pub fn wait(self, gpu: &Gpu) -> Result<Vec<Vec<f32>>> {
-        gpu.device
-            .poll(wgpu::PollType::Wait {
-                submission_index: Some(self.index),
-                timeout: None,
-            })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-        gpu.take_errors()?;
-        self.receiver
-            .recv()
-            .map_err(|_| Error::Gpu("the read-back was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
-        let view = self
-            .staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
-        let all: &[f32] = bytemuck::cast_slice(&view);
-        let mut out = Vec::with_capacity(self.counts.len());
-        let mut at = 0;
-        for &count in &self.counts {
-            out.push(all[at..at + count].to_vec());
-            at += count;
-        }
-        Ok(out)
-    }
-}
-
-/// The losses of a batch of epochs, on their way back.
-pub struct PendingHistory {
-    pub(super) read: PendingRead,
-    /// Epochs run when the losses were copied.
-    pub(super) epochs: usize,
-}
-
-impl PendingHistory {
-    /// The losses of every epoch run so far, and the training loss at the weights they ended with.
-    pub fn wait(self, gpu: &Gpu) -> Result<(History, f64)> {
-        let e = self.epochs;
-        let losses = self.read.wait(gpu)?.remove(0);
-        let history = History {
-            train_loss: (0..e).map(|i| losses[2 * i] as f64).collect(),
-            test_loss: (0..e).map(|i| losses[2 * i + 1] as f64).collect(),
-        };
-        Ok((history, losses[2 * e] as f64))
     }
 }

@@ -1,0 +1,69 @@
+//! How to train: epochs, learning rate, optimizer, mini-batches and penalties, and the rows each step sees.
+//!
+//! The history follows the bonus tutorial's `train()`: the training loss of an epoch is the objective (with
+//! its penalties) in that epoch's forward pass, before its update; the test loss is the objective on the test
+//! rows after the update. With mini-batches, an epoch's training loss is the mean of its batches' objectives,
+//! each taken before that batch's update and weighted by the batch's rows; the test loss is taken after the
+//! epoch's last update.
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use crate::objective::Penalty;
+use crate::optim::Optimizer;
+
+/// How to train: the tutorial's full-batch gradient descent by default.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Config {
+    pub epochs: usize,
+    pub lr: f64,
+    pub optimizer: Optimizer,
+    /// Rows per step; `None` for the whole training set (full batch).
+    pub batch_size: Option<usize>,
+    /// Penalties on the input weights, part of the objective.
+    pub penalty: Penalty,
+    /// Seed of the per-epoch shuffle of the training rows into mini-batches.
+    pub shuffle_seed: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            epochs: 50,
+            lr: 1e-4,
+            optimizer: Optimizer::Sgd { momentum: 0.0 },
+            batch_size: None,
+            penalty: Penalty::default(),
+            shuffle_seed: 0,
+        }
+    }
+}
+
+impl Config {
+    /// The tutorial prints every `epochs / 5` epochs (and we at least every epoch).
+    pub fn report_every(&self) -> usize {
+        (self.epochs / 5).max(1)
+    }
+
+    /// Whether each step sees only part of the training rows.
+    pub fn is_mini_batch(&self, n_train: usize) -> bool {
+        self.batch_size.is_some_and(|b| b < n_train)
+    }
+
+    /// The training rows of each step of epoch `epoch` (counted from 0), in order: all rows in their order for
+    /// full-batch training; a seeded shuffle cut into batches otherwise (the last may be smaller). Every backend
+    /// takes its batches from here, so they see the same rows.
+    pub fn batches(&self, n_train: usize, epoch: usize) -> Vec<Vec<usize>> {
+        let mut rows: Vec<usize> = (0..n_train).collect();
+        if !self.is_mini_batch(n_train) {
+            return vec![rows];
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(self.shuffle_seed);
+        rng.set_stream(epoch as u64);
+        rows.shuffle(&mut rng);
+        rows.chunks(self.batch_size.unwrap_or(n_train).max(1))
+            .map(<[usize]>::to_vec)
+            .collect()
+    }
+}
