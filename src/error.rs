@@ -39,8 +39,20 @@ pub enum Error {
     )]
     NoAdapter,
 
+    /// The device or its driver failed: it could not be opened, a kernel did not build, a wait or a read-back
+    /// failed, or it reported a validation error.
     #[error("GPU: {0}")]
-    Gpu(String),
+    Device(String),
+
+    /// The problem does not fit this adapter's limits (binding sizes, workgroups per dispatch, workgroup
+    /// memory); the message says which limit and the way out.
+    #[error("GPU: {0}")]
+    AdapterLimits(String),
+
+    /// The library was called in a way it does not support (an empty problem, weights of another shape, a
+    /// session asked for what it was not built for). A bug in the caller, not in the input.
+    #[error("{0}")]
+    Usage(String),
 
     #[error("ridge regression: {0}")]
     Ridge(String),

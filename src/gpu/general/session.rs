@@ -348,7 +348,7 @@ impl<'g> GeneralSession<'g> {
             .map(|l| (l.outputs, l.inputs))
             .collect();
         if shapes != spec.layer_shapes() || problem.neurons() != spec.neurons {
-            return Err(Error::Gpu(format!(
+            return Err(Error::Usage(format!(
                 "weights of shapes {shapes:?} on {} neurons do not fit the network {}",
                 problem.neurons(),
                 spec.describe()
@@ -356,7 +356,7 @@ impl<'g> GeneralSession<'g> {
         }
         let (n_train, n_test) = (problem.n_train(), problem.n_test());
         if n_train == 0 {
-            return Err(Error::Gpu("no training rows".into()));
+            return Err(Error::Usage("no training rows".into()));
         }
         let plan = BufferLayout::new(n_train, n_test, spec);
         let m0 = plan.m0();
@@ -596,7 +596,7 @@ impl<'g> GeneralSession<'g> {
             ),
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("building the general kernels: {e}")));
+            return Err(Error::Device(format!("building the general kernels: {e}")));
         }
         gpu.take_errors()?;
         Ok(GeneralSession {
@@ -732,7 +732,7 @@ impl<'g> GeneralSession<'g> {
     /// training config).
     pub fn evaluate(&self) -> Result<Evaluation> {
         if self.config.is_some() {
-            return Err(Error::Gpu(
+            return Err(Error::Usage(
                 "evaluate needs a session built for gradients".into(),
             ));
         }
@@ -762,10 +762,10 @@ impl<'g> GeneralSession<'g> {
     pub fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
         let config = self
             .config
-            .ok_or_else(|| Error::Gpu("run_epochs needs a session built for training".into()))?;
+            .ok_or_else(|| Error::Usage("run_epochs needs a session built for training".into()))?;
         let end = self.epochs_done + epochs;
         if end > config.epochs {
-            return Err(Error::Gpu(format!(
+            return Err(Error::Usage(format!(
                 "the session trains {} epochs; {} were asked for after {}",
                 config.epochs, epochs, self.epochs_done
             )));
@@ -888,11 +888,11 @@ fn fit_workgroup_memory(tiles: Tiles, max_bytes: usize) -> Tiles {
 /// Refuses what one storage binding, one dispatch or one workgroup's memory of this adapter cannot hold.
 fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<()> {
     if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
-        return Err(Error::Gpu(format!("empty register tiles {tiles:?}")));
+        return Err(Error::Usage(format!("empty register tiles {tiles:?}")));
     }
     let shared = a.max_compute_workgroup_storage_size as usize;
     if workgroup_bytes(tiles) > shared {
-        return Err(Error::Gpu(format!(
+        return Err(Error::AdapterLimits(format!(
             "register tiles {tiles:?} need {} bytes of workgroup memory, more than this adapter's {shared}",
             workgroup_bytes(tiles)
         )));
@@ -904,7 +904,7 @@ fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<(
         ("the activations", plan.acts_len * 4),
     ] {
         if bytes > max {
-            return Err(Error::Gpu(format!(
+            return Err(Error::AdapterLimits(format!(
                 "{what} ({bytes} bytes) must fit one storage binding in the GPU's general path, and this \
                  adapter's hold {max} bytes; use --backend cpu"
             )));
@@ -913,7 +913,7 @@ fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<(
     let groups = a.max_compute_workgroups_per_dimension as usize;
     let rows = plan.n_train.max(plan.n_test);
     if rows.div_ceil(tiles.row) > groups || plan.m0().div_ceil(tiles.hidden) > groups {
-        return Err(Error::Gpu(format!(
+        return Err(Error::AdapterLimits(format!(
             "{rows} rows or {} first-layer units are more than this adapter's {groups} workgroups per \
              dispatch allow in the general path; use --backend cpu",
             plan.m0()

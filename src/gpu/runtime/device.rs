@@ -149,7 +149,7 @@ impl Gpu {
             required_limits: limits.clone(),
             ..Default::default()
         }))
-        .map_err(|e| Error::Gpu(format!("cannot open {}: {e}", summary.label())))?;
+        .map_err(|e| Error::Device(format!("cannot open {}: {e}", summary.label())))?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
@@ -172,13 +172,13 @@ impl Gpu {
         let mut errors = self
             .errors
             .lock()
-            .map_err(|_| Error::Gpu("error log poisoned".into()))?;
+            .map_err(|_| Error::Device("error log poisoned".into()))?;
         if errors.is_empty() {
             Ok(())
         } else {
             let all = errors.join("\n");
             errors.clear();
-            Err(Error::Gpu(all))
+            Err(Error::Device(all))
         }
     }
 
@@ -186,7 +186,7 @@ impl Gpu {
     pub fn wait(&self) -> Result<()> {
         self.device
             .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))?;
         self.take_errors()
     }
 }

@@ -6,7 +6,7 @@ use super::device::Gpu;
 use super::wgsl::grid;
 use crate::error::{Error, Result};
 
-const COPY: &str = include_str!("../../../shaders/probe.wgsl");
+const COPY: &str = include_str!("../../../shaders/common/probe.wgsl");
 
 /// The device's copy bandwidth in bytes per second, counting bytes read and bytes written: the faster of a
 /// buffer-to-buffer copy and a vec4 copy kernel (drivers may run the first on a DMA engine slower than the
@@ -101,7 +101,7 @@ fn kernel_copy_bandwidth(gpu: &Gpu, reps: usize) -> Result<f64> {
         ],
     });
     if let Some(e) = pollster::block_on(scope.pop()) {
-        return Err(Error::Gpu(format!("the copy probe: {e}")));
+        return Err(Error::Device(format!("the copy probe: {e}")));
     }
     let (x, y) = grid(
         (size / 16) as usize,

@@ -72,16 +72,16 @@ impl PendingRead {
                 submission_index: Some(self.index),
                 timeout: None,
             })
-            .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            .map_err(|e| Error::Device(format!("waiting for the GPU: {e}")))?;
         gpu.take_errors()?;
         self.receiver
             .recv()
-            .map_err(|_| Error::Gpu("the read-back was dropped".into()))?
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+            .map_err(|_| Error::Device("the read-back was dropped".into()))?
+            .map_err(|e| Error::Device(format!("reading back: {e}")))?;
         let view = self
             .staging
             .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+            .map_err(|e| Error::Device(format!("reading back: {e}")))?;
         let all: &[f32] = bytemuck::cast_slice(&view);
         let mut out = Vec::with_capacity(self.counts.len());
         let mut at = 0;

@@ -1,14 +1,78 @@
-//! The WGSL sources, the register tiles they are unrolled to, and the override constants that specialise them
-//! to one problem's shapes.
+//! How a kernel's WGSL is put together, in two steps and no others:
 //!
-//! The kernels in `shaders/` are WGSL with one addition, so that a register tile can be written once and sized
-//! per adapter: a line that mentions `$r`, `$h` or `$c` is repeated for each row, hidden unit or column of the
-//! tile (nested in that order), with the index put in its place; `$ROW_TILE`, `$HIDDEN_TILE` and `$COL_TILE`
-//! become the tile's sizes. Unrolled scalar-named accumulators, not indexed arrays, are what drivers keep in
-//! registers. `shaders/shapes.wgsl` holds what every kernel shares and is put in front of each.
+//! 1. `#import PATH` lines (a line of its own, PATH relative to `shaders/`) are replaced by that file, each file
+//!    once per module, depth first ([`compose`]). Files come from tables of `include_str!`s, one per room
+//!    (`COMMON` here, the tutorial's and the general path's in theirs), and Rust may add generated files (an
+//!    optimizer's step, a struct's declaration) under names of its own.
+//! 2. The register-tile notation ([`expand`]): a line that mentions `$r`, `$h` or `$c` is repeated for each
+//!    row, hidden unit or column of the tile (nested in that order), with the index put in its place;
+//!    `$ROW_TILE`, `$HIDDEN_TILE` and `$COL_TILE` become the tile's sizes. Unrolled scalar-named accumulators,
+//!    not indexed arrays, are what drivers keep in registers.
+//!
+//! What varies per problem (shapes, switches) is given to the pipeline as override constants.
+//!
+//! naga_oil (Bevy's composer) was considered for step 1: it builds against its own naga release, not wgpu 30's
+//! naga, and hands back a naga module rather than text, which the tile notation of step 2 needs; the forty
+//! lines of [`compose`] do what is needed.
+
+use crate::error::Error;
+
+type Result<T> = crate::error::Result<T>;
+
+/// The WGSL every room shares, by path under `shaders/`.
+pub const COMMON: &[(&str, &str)] = &[
+    (
+        "common/workgroup_sum.wgsl",
+        include_str!("../../../shaders/common/workgroup_sum.wgsl"),
+    ),
+    (
+        "common/probe.wgsl",
+        include_str!("../../../shaders/common/probe.wgsl"),
+    ),
+];
 
 /// `workgroup_sum`, which every kernel file uses.
-pub const WORKGROUP_SUM: &str = include_str!("../../../shaders/workgroup_sum.wgsl");
+pub const WORKGROUP_SUM: &str = COMMON[0].1;
+
+/// `entry` with its `#import`s resolved from `tables` (searched in order), each file once.
+pub fn compose(entry: &str, tables: &[&[(&str, &str)]]) -> Result<String> {
+    fn add(
+        path: &str,
+        tables: &[&[(&str, &str)]],
+        seen: &mut Vec<String>,
+        out: &mut String,
+        depth: usize,
+    ) -> Result<()> {
+        if seen.iter().any(|s| s == path) {
+            return Ok(());
+        }
+        if depth > 16 {
+            return Err(Error::Usage(format!(
+                "WGSL: imports nest too deep at {path:?}"
+            )));
+        }
+        let text = tables
+            .iter()
+            .flat_map(|t| t.iter())
+            .find(|(p, _)| *p == path)
+            .map(|(_, t)| *t)
+            .ok_or_else(|| Error::Usage(format!("WGSL: no shader file {path:?} to import")))?;
+        seen.push(path.to_string());
+        for line in text.lines() {
+            match line.trim().strip_prefix("#import ") {
+                Some(dep) => add(dep.trim(), tables, seen, out, depth + 1)?,
+                None => {
+                    out.push_str(line);
+                    out.push('\n');
+                }
+            }
+        }
+        Ok(())
+    }
+    let mut out = String::new();
+    add(entry, tables, &mut Vec::new(), &mut out, 0)?;
+    Ok(out)
+}
 
 /// `@workgroup_size` of the kernels that are dispatched over many threads.
 pub const WORKGROUP: usize = 64;
@@ -63,11 +127,11 @@ impl std::str::FromStr for Tiles {
     type Err = String;
 
     /// "ROW,HIDDEN,COL", e.g. "4,5,1".
-    fn from_str(s: &str) -> Result<Tiles, String> {
+    fn from_str(s: &str) -> std::result::Result<Tiles, String> {
         let parts: Vec<usize> = s
             .split(',')
             .map(|p| p.trim().parse::<usize>())
-            .collect::<Result<_, _>>()
+            .collect::<std::result::Result<_, _>>()
             .map_err(|_| format!("expected ROW,HIDDEN,COL as three whole numbers, got {s:?}"))?;
         match parts[..] {
             [row, hidden, col]
@@ -131,6 +195,20 @@ mod tests {
         hidden: 3,
         col: 2,
     };
+
+    #[test]
+    fn imports_are_inlined_once_depth_first() {
+        let table: &[(&str, &str)] = &[
+            ("a.wgsl", "#import b.wgsl\n#import c.wgsl\nfn a() {}"),
+            ("b.wgsl", "#import c.wgsl\nfn b() {}"),
+            ("c.wgsl", "fn c() {}"),
+        ];
+        assert_eq!(
+            compose("a.wgsl", &[table]).unwrap(),
+            "fn c() {}\nfn b() {}\nfn a() {}\n"
+        );
+        assert!(compose("nope.wgsl", &[table]).is_err());
+    }
 
     #[test]
     fn lines_are_repeated_per_tile_index_nested_row_hidden_column() {

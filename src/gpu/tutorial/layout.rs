@@ -171,16 +171,16 @@ impl Layout {
             .unwrap_or(Tiles::for_device(adapter.device_type, spec.width()));
         let n_rows = n_train + n_test;
         if n_train == 0 {
-            return Err(Error::Gpu("no training rows".into()));
+            return Err(Error::Usage("no training rows".into()));
         }
         if spec.neurons == 0 || spec.width() == 0 {
-            return Err(Error::Gpu(
+            return Err(Error::Usage(
                 "the network needs at least one neuron and one hidden unit".into(),
             ));
         }
         let max_groups = adapter.max_compute_workgroups_per_dimension as usize;
         if n_rows > max_groups {
-            return Err(Error::Gpu(format!(
+            return Err(Error::AdapterLimits(format!(
                 "{n_rows} rows are more than this adapter's {max_groups} workgroups per dispatch; \
                  bin the data (--bin-width) or use --backend cpu"
             )));
@@ -207,7 +207,7 @@ impl Layout {
             .min(adapter.max_buffer_size) as usize;
         let max_width4 = max_bytes / (16 * r_pad.max(m_pad));
         if max_width4 == 0 {
-            return Err(Error::Gpu(format!(
+            return Err(Error::AdapterLimits(format!(
                 "one column of {} rows does not fit this adapter's {max_bytes}-byte storage bindings",
                 r_pad.max(m_pad)
             )));
@@ -223,9 +223,10 @@ impl Layout {
         let shared = adapter.max_compute_workgroup_storage_size as usize;
         for (flag, n) in [("--row-split", plan.row_split), ("--k-lanes", plan.k_lanes)] {
             if !WORKGROUP.is_multiple_of(n) {
-                return Err(Error::Gpu(format!(
-                    "{flag} {n} does not divide the 64 threads of a workgroup (1, 2, 4, ... 64)"
-                )));
+                return Err(Error::bad_argument(
+                    flag,
+                    format!("{n} does not divide the 64 threads of a workgroup (1, 2, 4, ... 64)"),
+                ));
             }
         }
         let plan = Plan {
@@ -272,7 +273,7 @@ impl Layout {
         }
         let partial_bytes = k_offset * r_pad * m_pad * 4;
         if partial_bytes > max_bytes {
-            return Err(Error::Gpu(format!(
+            return Err(Error::AdapterLimits(format!(
                 "{k_offset} split-K partial sums of {r_pad} x {m_pad} need {partial_bytes} bytes, more than \
                  this adapter's {max_bytes}-byte storage bindings"
             )));
@@ -309,7 +310,7 @@ impl Layout {
             ),
         ] {
             if n > max_groups {
-                return Err(Error::Gpu(format!(
+                return Err(Error::AdapterLimits(format!(
                     "{n} {what} are more than this adapter's {max_groups} workgroups per dispatch"
                 )));
             }

@@ -206,7 +206,7 @@ impl<'g> Session<'g> {
             &constants,
         );
         if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Gpu(format!("building the kernels: {e}")));
+            return Err(Error::Device(format!("building the kernels: {e}")));
         }
 
         // Rows: training, then test, then zeros up to r_pad.
@@ -374,7 +374,7 @@ impl<'g> Session<'g> {
             || params.width() != l.hidden
             || params.output().outputs != 1
         {
-            return Err(Error::Gpu(format!(
+            return Err(Error::Usage(format!(
                 "weights for a {}-layer net of {} neurons x {} hidden units do not fit a session of {} x {}",
                 params.layers.len(),
                 params.neurons(),
@@ -579,7 +579,7 @@ impl<'g> Session<'g> {
     /// Nothing waits: encode the next batch, then [`PendingHistory::wait`] for this one, and the GPU never idles.
     pub fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
         if self.epochs_done + epochs > self.capacity {
-            return Err(Error::Gpu(format!(
+            return Err(Error::Usage(format!(
                 "the session has room for {} epochs; {} were asked for after {}",
                 self.capacity, epochs, self.epochs_done
             )));
@@ -679,7 +679,7 @@ impl<'g> Session<'g> {
     /// Outputs, loss and gradients on the training rows at the current weights (a `Mode::Gradients` session).
     pub fn evaluate(&mut self) -> Result<Evaluation> {
         if self.panels.iter().any(|p| p.grad_w1.is_none()) {
-            return Err(Error::Gpu(
+            return Err(Error::Usage(
                 "evaluate needs a session built in Mode::Gradients".into(),
             ));
         }
