@@ -1,6 +1,7 @@
 //! Every shader parsed and validated by naga, then specialised with override constants and translated to
 //! SPIR-V for each entry point, with no GPU needed.
 
+use popdecode::gpu::runtime::kernel::Access;
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::gpu::tutorial::kernels::{Overrides, modules};
 use popdecode::gpu::tutorial::layout::Plan;
@@ -107,7 +108,10 @@ fn every_shader_validates_and_translates_to_spirv() {
             col: 3,
         },
     ];
-    for (name, source) in tilings.into_iter().flat_map(modules) {
+    for (name, source) in tilings
+        .into_iter()
+        .flat_map(|t| modules(t).expect("every kernel file composes"))
+    {
         let (module, info) = validated(name, &source);
         assert!(
             !module.entry_points.is_empty(),
@@ -125,10 +129,67 @@ fn every_shader_validates_and_translates_to_spirv() {
     }
 }
 
+/// The bindings an entry point uses, as (binding, access) from the WGSL itself.
+fn wgsl_bindings(
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    entry: &str,
+) -> Vec<(u32, Access)> {
+    let index = module
+        .entry_points
+        .iter()
+        .position(|ep| ep.name == entry)
+        .unwrap_or_else(|| panic!("no entry point {entry}"));
+    let ep_info = info.get_entry_point(index);
+    let mut used: Vec<(u32, Access)> = module
+        .global_variables
+        .iter()
+        .filter(|(handle, _)| !ep_info[*handle].is_empty())
+        .filter_map(|(_, var)| {
+            let binding = var.binding.as_ref()?.binding;
+            let access = match var.space {
+                naga::AddressSpace::Uniform => Access::Uniform,
+                naga::AddressSpace::Storage { access } => {
+                    if access.contains(naga::StorageAccess::STORE) {
+                        Access::ReadWrite
+                    } else {
+                        Access::Read
+                    }
+                }
+                _ => return None,
+            };
+            Some((binding, access))
+        })
+        .collect();
+    used.sort_by_key(|b| b.0);
+    used
+}
+
+/// The Rust side's binding table of each tutorial kernel is what its WGSL declares and uses: same numbers, same
+/// access (a uniform bound with a dynamic offset counts as a uniform).
+#[test]
+fn tutorial_bindings_match_the_wgsl() {
+    use popdecode::gpu::tutorial::kernels::{KERNELS, bindings, source};
+    for entry in KERNELS {
+        let text = source(entry, Tiles::GPU).unwrap();
+        let (module, info) = validated(entry, &text);
+        let normalise = |a: Access| match a {
+            Access::DynamicUniform => Access::Uniform,
+            a => a,
+        };
+        let mut rust: Vec<(u32, Access)> = bindings(entry)
+            .iter()
+            .map(|&(b, a)| (b, normalise(a)))
+            .collect();
+        rust.sort_by_key(|b| b.0);
+        assert_eq!(rust, wgsl_bindings(&module, &info, entry), "{entry}");
+    }
+}
+
 #[test]
 fn a_broken_shader_is_caught() {
     // The check above must be able to fail: a kernel that indexes with a float does not validate.
-    let bad = popdecode::gpu::tutorial::kernels::source(
+    let bad = popdecode::gpu::runtime::wgsl::expand(
         "@group(0) @binding(0) var<storage, read_write> a: array<f32>;\n\
          @compute @workgroup_size(1) fn main() { a[1.5] = 0.0; }",
         Tiles::GPU,

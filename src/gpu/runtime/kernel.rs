@@ -3,7 +3,7 @@
 
 use super::device::Gpu;
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Uniform,
     /// A uniform bound with a dynamic offset (one slot of a larger buffer per dispatch).

@@ -26,6 +26,10 @@ pub const COMMON: &[(&str, &str)] = &[
         include_str!("../../../shaders/common/workgroup_sum.wgsl"),
     ),
     (
+        "common/hsum.wgsl",
+        include_str!("../../../shaders/common/hsum.wgsl"),
+    ),
+    (
         "common/probe.wgsl",
         include_str!("../../../shaders/common/probe.wgsl"),
     ),

@@ -19,7 +19,7 @@ use crate::data::problem::Problem;
 use crate::error::{Error, Result};
 use crate::gpu::runtime::buffers::{COPY, storage, zeros};
 use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::kernel::{Access, Kernel, bind, kernel};
+use crate::gpu::runtime::kernel::{Kernel, bind, kernel};
 use crate::gpu::runtime::pipelined::PendingHistory;
 use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
 use crate::gpu::runtime::wgsl::{WORKGROUP, grid};
@@ -121,90 +121,34 @@ impl<'g> Session<'g> {
         let constants = overrides.constants();
 
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = |name: &str, kernel_src: &str| {
-            gpu.device
+        let build = |entry: &str| -> Result<Kernel> {
+            let module = gpu
+                .device
                 .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(name),
-                    source: wgpu::ShaderSource::Wgsl(
-                        shaders::source(kernel_src, layout.tiles).into(),
-                    ),
-                })
+                    label: Some(entry),
+                    source: wgpu::ShaderSource::Wgsl(shaders::source(entry, layout.tiles)?.into()),
+                });
+            Ok(kernel(
+                gpu,
+                &module,
+                entry,
+                shaders::bindings(entry),
+                &constants,
+            ))
         };
-        let forward = module("forward.wgsl", shaders::FORWARD);
-        let backward = module("backward.wgsl", shaders::BACKWARD);
-        use Access::*;
-        let forward_partial = kernel(
-            gpu,
-            &forward,
-            if layout.gemm {
-                "forward_gemm"
-            } else {
-                "forward_partial"
-            },
-            &[(0, Uniform), (1, Read), (2, Read), (3, ReadWrite)],
-            &constants,
-        );
-        let forward_rows = kernel(
-            gpu,
-            &forward,
-            "forward_rows",
-            &[
-                (3, ReadWrite),
-                (4, Read),
-                (5, Read),
-                (6, Read),
-                (7, ReadWrite),
-                (8, ReadWrite),
-                (9, Read),
-                (10, ReadWrite),
-            ],
-            &constants,
-        );
-        // small_grad's bindings; the register-tile input_grad needs them too, for the same work.
-        let small_bindings = [
-            (0, Uniform),
-            (1, Read),
-            (2, Read),
-            (3, Read),
-            (4, ReadWrite),
-            (5, ReadWrite),
-            (6, ReadWrite),
-            (7, Read),
-            (8, ReadWrite),
-            (9, ReadWrite),
-            (10, ReadWrite),
-        ];
-        let small_grad = kernel(gpu, &backward, "small_grad", &small_bindings, &constants);
-        let record_losses = kernel(
-            gpu,
-            &backward,
-            "record_losses",
-            &[(2, Read), (3, Read), (9, ReadWrite), (10, ReadWrite)],
-            &constants,
-        );
-        let input_grad = kernel(
-            gpu,
-            &backward,
-            if layout.gemm {
-                "input_grad_gemm"
-            } else {
-                "input_grad"
-            },
-            &if layout.gemm {
-                vec![
-                    (0, Uniform),
-                    (7, Read),
-                    (11, Uniform),
-                    (12, Read),
-                    (13, ReadWrite),
-                ]
-            } else {
-                let mut all = small_bindings.to_vec();
-                all.extend([(11, Uniform), (12, Read), (13, ReadWrite)]);
-                all
-            },
-            &constants,
-        );
+        let forward_partial = build(if layout.gemm {
+            "forward_gemm"
+        } else {
+            "forward_partial"
+        })?;
+        let forward_rows = build("forward_rows")?;
+        let small_grad = build("small_grad")?;
+        let record_losses = build("record_losses")?;
+        let input_grad = build(if layout.gemm {
+            "input_grad_gemm"
+        } else {
+            "input_grad"
+        })?;
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!("building the kernels: {e}")));
         }
