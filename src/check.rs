@@ -1,5 +1,5 @@
-//! GPU against CPU from one set of weights: the outputs, the loss, the gradient of every tensor, and a short
-//! training run epoch by epoch, each as a relative error against the stated tolerance.
+//! Any backend against the reference from one set of weights: the outputs, the loss, the gradient of every
+//! tensor, and a short training run epoch by epoch, each as a relative error against the stated tolerance.
 
 use crate::backend::{Backend, Evaluation, Trained};
 use crate::compare::{Comparison, tolerance};
@@ -27,6 +27,11 @@ impl CheckReport {
 
     pub fn passed(&self) -> bool {
         self.all().all(Comparison::passed)
+    }
+
+    /// How many comparisons are over their tolerance.
+    pub fn failed(&self) -> usize {
+        self.all().filter(|c| !c.passed()).count()
     }
 
     pub fn worst(&self) -> Option<&Comparison> {
@@ -96,7 +101,8 @@ pub fn compare_runs(got: &Trained, want: &Trained) -> (Vec<Comparison>, Vec<Comp
     (epochs, end)
 }
 
-/// Compares `backend` with `reference` (the CPU).
+/// Compares `backend` with `reference` (the CPU reference, for `popdecode check`), both given the same problem,
+/// network, weights and configuration. Either may be any backend.
 pub fn check(
     backend: &mut dyn Backend,
     reference: &mut dyn Backend,

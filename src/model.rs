@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::objective::Objective;
 
 /// The hidden layers' nonlinearity: the tutorial's `DeepNetReLU`, or its linear `DeepNet`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Activation {
     Relu,
     Linear,
@@ -58,6 +58,24 @@ pub struct Spec {
 }
 
 impl Spec {
+    /// A network shape, checked by `validate`: what no network can be built from is a `BadArgument` naming the
+    /// flag a user would change (`--neurons`, `--hidden`, `--classes`).
+    pub fn new(
+        neurons: usize,
+        hidden: Vec<usize>,
+        activation: Activation,
+        objective: Objective,
+    ) -> Result<Spec> {
+        let spec = Spec {
+            neurons,
+            hidden,
+            activation,
+            objective,
+        };
+        spec.validate()?;
+        Ok(spec)
+    }
+
     /// The tutorial's network: one hidden ReLU layer of `hidden` units, one output, MSE.
     pub fn tutorial(neurons: usize, hidden: usize) -> Spec {
         Spec {

@@ -10,6 +10,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use crate::error::{Error, Result};
 use crate::objective::Penalty;
 use crate::optim::Optimizer;
 
@@ -41,6 +42,51 @@ impl Default for Config {
 }
 
 impl Config {
+    /// A configuration, checked: at least one epoch (`--epochs`), a finite, non-negative learning rate (`--lr`),
+    /// at least one row per batch (`--batch-size`) and finite, non-negative penalties (`--l1`, `--l2`). What is
+    /// wrong is a `BadArgument` naming the flag a user would change. The optimizer checks its own
+    /// hyper-parameters when it is built (`optim::build`).
+    pub fn new(
+        epochs: usize,
+        lr: f64,
+        optimizer: Optimizer,
+        batch_size: Option<usize>,
+        penalty: Penalty,
+        shuffle_seed: u64,
+    ) -> Result<Config> {
+        if epochs == 0 {
+            return Err(Error::bad_argument("--epochs", "expected at least 1"));
+        }
+        if !(lr.is_finite() && lr >= 0.0) {
+            return Err(Error::bad_argument(
+                "--lr",
+                format!("expected a finite, non-negative learning rate, got {lr}"),
+            ));
+        }
+        if batch_size == Some(0) {
+            return Err(Error::bad_argument(
+                "--batch-size",
+                "expected at least 1 row per batch",
+            ));
+        }
+        for (flag, v) in [("--l1", penalty.l1), ("--l2", penalty.l2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::bad_argument(
+                    flag,
+                    format!("expected a finite, non-negative penalty, got {v}"),
+                ));
+            }
+        }
+        Ok(Config {
+            epochs,
+            lr,
+            optimizer,
+            batch_size,
+            penalty,
+            shuffle_seed,
+        })
+    }
+
     /// The tutorial prints every `epochs / 5` epochs (and we at least every epoch).
     pub fn report_every(&self) -> usize {
         (self.epochs / 5).max(1)

@@ -285,10 +285,13 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         "--epochs",
         "1",
     ];
-    fails_with(&[&tiny[..], &["--k-lanes", "3"]].concat(), &["--k-lanes 3"]);
+    fails_with(
+        &[&tiny[..], &["--k-lanes", "3"]].concat(),
+        &["--k-lanes: 3"],
+    );
     fails_with(
         &[&tiny[..], &["--row-split", "0"]].concat(),
-        &["--row-split 0"],
+        &["--row-split: 0"],
     );
     let wrong_init = dir.path().join("w.npz");
     Params::init(&Spec::tutorial(7, 3), 1)
@@ -477,4 +480,155 @@ fn bad_training_flags_are_named() {
         args.extend(flags);
         fails_with(&args, &[named]);
     }
+}
+
+#[test]
+fn check_json_is_one_object_with_every_comparison_and_the_counts() {
+    let out = popdecode(&[
+        "check",
+        "--json",
+        "--neurons",
+        "300",
+        "--stimuli",
+        "40",
+        "--epochs",
+        "3",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert_eq!(stdout.lines().count(), 1, "one JSON object only:\n{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("check --json prints JSON");
+    assert!(v["backend"].as_str().unwrap().starts_with("gpu: "), "{v}");
+    assert!(v["reference"].as_str().unwrap().starts_with("cpu "), "{v}");
+    assert_eq!(v["epochs"], 3);
+    let comparisons = v["comparisons"].as_array().unwrap();
+    // Outputs, loss, four gradients; three epochs; four trained tensors, the test outputs, the train loss.
+    assert_eq!(comparisons.len(), 6 + 3 + 6, "{v}");
+    for c in comparisons {
+        assert!(c["name"].is_string() && c["stage"].is_string(), "{c}");
+        let (rel, tol) = (
+            c["rel_error"].as_f64().unwrap(),
+            c["tolerance"].as_f64().unwrap(),
+        );
+        assert_eq!(c["passed"], rel <= tol, "{c}");
+    }
+    let named = |name: &str| comparisons.iter().find(|c| c["name"] == name).unwrap();
+    assert_eq!(named("grad in_layer.weight")["stage"], "initial");
+    assert_eq!(named("grad in_layer.weight")["tolerance"], 1e-4);
+    assert_eq!(named("epoch 3 losses")["stage"], "epoch");
+    assert_eq!(named("trained train loss")["tolerance"], 1e-3);
+    assert_eq!(v["passed"], comparisons.len());
+    assert_eq!(v["failed"], 0);
+}
+
+#[test]
+fn check_takes_the_backend_to_compare() {
+    let small = ["--neurons", "300", "--stimuli", "40", "--epochs", "2"];
+    let out = popdecode(&[&["check", "--backend", "gpu"][..], &small].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("check: gpu: "), "{stdout}");
+    assert!(stdout.contains("||gpu - cpu|| / ||cpu||"), "{stdout}");
+    // The reference against itself: the check of the check, every comparison exactly 0.
+    let out = popdecode(&[&["check", "--backend", "cpu"][..], &small].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.starts_with("check: cpu "), "{stdout}");
+    let errors: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.split("rel. error ").nth(1))
+        .collect();
+    assert_eq!(errors.len(), 14, "{stdout}");
+    assert!(errors.iter().all(|e| e.starts_with("0.00e0 ")), "{stdout}");
+    // What check does not take is refused by name.
+    fails_with(&["check", "--backend", "auto"], &["--backend", "gpu, cpu"]);
+}
+
+#[test]
+fn check_without_an_adapter_says_so_and_does_not_offer_the_reference() {
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args(["check", "--neurons", "50", "--stimuli", "10"])
+        .env("WGPU_BACKEND", "vulkan")
+        .env("VK_ICD_FILENAMES", "/nonexistent/icd.json")
+        .env("VK_DRIVER_FILES", "/nonexistent/icd.json")
+        .current_dir(cwd.path())
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(!out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("no GPU adapter found"), "{stderr}");
+    assert!(!stderr.contains("--backend cpu"), "{stderr}");
+}
+
+#[test]
+fn optimizers_come_from_the_catalogue_and_refuse_what_they_do_not_take() {
+    let out = popdecode(&["train", "--optimizer", "nosuch"]);
+    let (_, stderr) = text(&out);
+    assert!(!out.status.success());
+    assert!(stderr.contains("--optimizer"), "{stderr}");
+    for (name, _) in popdecode::optim::catalogue() {
+        assert!(stderr.contains(name), "{name} not listed in:\n{stderr}");
+    }
+    let (help, _) = text(&popdecode(&["train", "--help"]));
+    for (name, line) in popdecode::optim::catalogue() {
+        assert!(help.contains(&format!("{name}: ")), "{name}:\n{help}");
+        assert!(help.contains(line), "{line}:\n{help}");
+    }
+    fails_with(
+        &["train", "--backend", "cpu", "--weight-decay", "0.01"],
+        &["--weight-decay", "--optimizer sgd"],
+    );
+    fails_with(
+        &["check", "--optimizer", "adam", "--weight-decay", "0.01"],
+        &["--weight-decay", "--optimizer adam"],
+    );
+    fails_with(
+        &["train", "--backend", "all"],
+        &["--backend", "auto, gpu, cpu"],
+    );
+}
+
+#[test]
+fn the_library_constructors_name_the_flag() {
+    use popdecode::Error;
+    use popdecode::objective::{Objective, Penalty};
+    use popdecode::training::Config;
+    let flag = |r: Result<(), Error>| match r {
+        Err(Error::BadArgument { flag, .. }) => flag,
+        other => panic!("expected a BadArgument, got {other:?}"),
+    };
+    let sgd = popdecode::optim::build("sgd", &Default::default()).unwrap();
+    let config = |epochs, lr, batch, l1, l2| {
+        Config::new(epochs, lr, sgd, batch, Penalty { l1, l2 }, 0).map(|_| ())
+    };
+    assert!(config(5, 1e-4, Some(3), 0.0, 0.0).is_ok());
+    assert_eq!(flag(config(0, 1e-4, None, 0.0, 0.0)), "--epochs");
+    assert_eq!(flag(config(5, f64::NAN, None, 0.0, 0.0)), "--lr");
+    assert_eq!(flag(config(5, -1.0, None, 0.0, 0.0)), "--lr");
+    assert_eq!(flag(config(5, 1e-4, Some(0), 0.0, 0.0)), "--batch-size");
+    assert_eq!(flag(config(5, 1e-4, None, -1.0, 0.0)), "--l1");
+    assert_eq!(flag(config(5, 1e-4, None, 0.0, f64::INFINITY)), "--l2");
+    let spec = |neurons, hidden: &[usize], objective| {
+        Spec::new(neurons, hidden.to_vec(), Activation::Relu, objective).map(|_| ())
+    };
+    assert!(spec(10, &[4, 3], Objective::Mse).is_ok());
+    assert_eq!(flag(spec(0, &[4], Objective::Mse)), "--neurons");
+    assert_eq!(flag(spec(10, &[], Objective::Mse)), "--hidden");
+    assert_eq!(flag(spec(10, &[4, 0], Objective::Mse)), "--hidden");
+    assert_eq!(
+        flag(spec(10, &[4], Objective::Nll { classes: 1 })),
+        "--classes"
+    );
+}
+
+#[test]
+fn main_only_dispatches() {
+    let main =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/main.rs")).unwrap();
+    let lines = main.lines().count();
+    assert!(
+        lines < 100,
+        "src/main.rs has {lines} lines; the command line's work belongs in src/cli/"
+    );
 }

@@ -1,0 +1,445 @@
+//! The argument groups the commands share, one per concern: where the data comes from (`DataArgs`), the network
+//! (`ModelArgs`), how it trains (`OptimArgs`), where it runs (`BackendArgs`, the one `--adapter`) and what a run
+//! leaves (`RunArgs`). Each group turns itself into library values through the library's validating
+//! constructors, so a bad flag is refused here exactly as a library user's bad value would be.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::{Args, ValueEnum};
+
+use popdecode::Error;
+use popdecode::backend::Backend;
+use popdecode::backend::select::{BackendChoice, open_backend};
+use popdecode::data::problem::Problem;
+use popdecode::data::split::Split;
+use popdecode::data::synth::{self, SynthConfig};
+use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
+use popdecode::model::{Activation, Params, Spec};
+use popdecode::objective::{Objective, Penalty};
+use popdecode::optim::{self, HyperParameters};
+use popdecode::training::Config;
+
+/// The name a value has on the command line (`Task::Classify` -> "classify").
+pub fn flag_name<E: ValueEnum>(value: &E) -> String {
+    value
+        .to_possible_value()
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default()
+}
+
+/// A path as summary.json and the console show it.
+pub fn shown(path: &Option<PathBuf>) -> Option<String> {
+    path.as_ref().map(|p| p.display().to_string())
+}
+
+#[derive(Args)]
+pub struct DataArgs {
+    /// The tutorial's data file (.npz with `resp`: stimuli x neurons and `stimuli`: degrees). Without it, the
+    /// built-in synthetic stand-in of the same shape is used.
+    #[arg(long, value_name = "FILE.npz")]
+    pub data: Option<PathBuf>,
+    /// Average rows into W-degree bins, as the tutorial's `load_data(bin_width)`.
+    #[arg(long, value_name = "W", default_value_t = 1.0)]
+    pub bin_width: f64,
+    /// Seed of the synthetic data.
+    #[arg(long, value_name = "K", default_value_t = 0, conflicts_with = "data")]
+    pub data_seed: u64,
+    /// Neurons in the synthetic data.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 23589,
+        conflicts_with = "data"
+    )]
+    pub neurons: usize,
+    /// Stimuli (rows) in the synthetic data.
+    #[arg(long, value_name = "S", default_value_t = 360, conflicts_with = "data")]
+    pub stimuli: usize,
+    /// The train/test split: an .npz file with integer arrays `itrain` and `itest` (0-based rows).
+    #[arg(long, value_name = "FILE.npz")]
+    pub split: Option<PathBuf>,
+    /// The fraction of rows used for training when the split is drawn.
+    #[arg(
+        long,
+        value_name = "F",
+        default_value_t = 0.6,
+        conflicts_with = "split"
+    )]
+    pub train_fraction: f64,
+    /// Seed of the shuffle that draws the split.
+    #[arg(long, default_value_t = 4, conflicts_with = "split")]
+    pub seed: u64,
+}
+
+/// The synthetic stand-in's shape, checked (`--neurons`, `--stimuli`).
+pub fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthConfig, Error> {
+    if neurons == 0 {
+        return Err(Error::bad_argument(
+            "--neurons",
+            "expected at least 1 neuron",
+        ));
+    }
+    if stimuli < 2 {
+        return Err(Error::bad_argument(
+            "--stimuli",
+            "expected at least 2 stimuli (one to train on, one to test)",
+        ));
+    }
+    Ok(SynthConfig {
+        neurons,
+        stimuli,
+        seed,
+    })
+}
+
+/// The data as a run sees it: binned, split, and a line saying where it came from.
+pub struct Loaded {
+    pub data: Dataset,
+    pub split: Split,
+    pub described: String,
+}
+
+impl Loaded {
+    pub fn problem(&self) -> Problem {
+        Problem::new(&self.data, &self.split)
+    }
+}
+
+impl DataArgs {
+    /// The data, binned and split, and a line saying where it came from.
+    pub fn problem(&self) -> Result<(Problem, String)> {
+        let loaded = self.load()?;
+        Ok((loaded.problem(), loaded.described))
+    }
+
+    /// The binned data, its split, and a line saying where it came from.
+    pub fn load(&self) -> Result<Loaded> {
+        let (data, origin) = match &self.data {
+            Some(path) => {
+                let data = Dataset::load(path)?;
+                let md5 = md5_hex(path)?;
+                let known = if md5 == TUTORIAL_MD5 {
+                    ", md5 matches the tutorial's W3D4_stringer_oribinned1.npz"
+                } else {
+                    ""
+                };
+                (data, format!("{}{known}", path.display()))
+            }
+            None => {
+                let cfg = synth_config(self.neurons, self.stimuli, self.data_seed)?;
+                (
+                    synth::generate(&cfg),
+                    format!("synthetic stand-in, data seed {}", self.data_seed),
+                )
+            }
+        };
+        let data = data.binned(self.bin_width)?;
+        let split = match &self.split {
+            Some(path) => Split::load(path, data.n_stimuli())?,
+            None => Split::shuffled(data.n_stimuli(), self.train_fraction, self.seed)?,
+        };
+        let described = format!(
+            "{} neurons in response to {} stimuli ({origin}); {} training and {} test stimuli{}",
+            data.neurons(),
+            data.n_stimuli(),
+            split.train.len(),
+            split.test.len(),
+            match &self.split {
+                Some(path) => format!(" from {}", path.display()),
+                None => format!(" (seed {})", self.seed),
+            }
+        );
+        Ok(Loaded {
+            data,
+            split,
+            described,
+        })
+    }
+}
+
+/// What the network decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Task {
+    /// The stimulus angle in degrees (the tutorial).
+    Regress,
+    /// The stimulus's orientation bin among --classes equal bins (the bonus tutorial).
+    Classify,
+}
+
+/// The regression loss.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Loss {
+    /// Mean squared error in degrees² (the tutorial's nn.MSELoss).
+    Mse,
+    /// Mean of |exp(i θ̂) - exp(i θ)|: no penalty for decoding across 0/360.
+    Circular,
+}
+
+/// The command line's names for `model::Activation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ActivationArg {
+    Relu,
+    Linear,
+}
+
+impl From<ActivationArg> for Activation {
+    fn from(a: ActivationArg) -> Activation {
+        match a {
+            ActivationArg::Relu => Activation::Relu,
+            ActivationArg::Linear => Activation::Linear,
+        }
+    }
+}
+
+#[derive(Args)]
+pub struct ModelArgs {
+    /// Regress the angle, or classify it into orientation bins (Linear -> ReLU -> Linear(M, C) ->
+    /// LogSoftmax, NLL loss).
+    #[arg(long, value_enum, default_value_t = Task::Regress)]
+    pub task: Task,
+    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1.
+    #[arg(long, value_name = "C", default_value_t = 20)]
+    pub classes: usize,
+    /// The regression loss (classification always uses NLL).
+    #[arg(long, value_enum, default_value_t = Loss::Mse)]
+    pub loss: Loss,
+    /// Hidden units M, or several hidden layers' widths, e.g. 200,100,50 [default: 10 for regress, 20 for
+    /// classify].
+    #[arg(long, value_name = "M[,M2,...]", value_delimiter = ',')]
+    pub hidden: Option<Vec<usize>>,
+    /// The hidden nonlinearity: relu (the tutorial's DeepNetReLU) or linear (its DeepNet).
+    #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
+    pub activation: ActivationArg,
+    /// Initial weights: an .npz with PyTorch state_dict names (in_layer.weight, in_layer.bias, [hidden_layers.0.weight, ...,]
+    /// out_layer.weight, out_layer.bias).
+    #[arg(long, value_name = "FILE.npz")]
+    pub init: Option<PathBuf>,
+    /// Seed of PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "init")]
+    pub init_seed: u64,
+}
+
+impl ModelArgs {
+    /// The loss, from --task, --loss and --classes.
+    pub fn objective(&self) -> Result<Objective, Error> {
+        match (self.task, self.loss) {
+            (Task::Regress, Loss::Mse) => Ok(Objective::Mse),
+            (Task::Regress, Loss::Circular) => Ok(Objective::Circular),
+            (Task::Classify, Loss::Mse) => Ok(Objective::Nll {
+                classes: self.classes,
+            }),
+            (Task::Classify, Loss::Circular) => Err(Error::bad_argument(
+                "--loss circular",
+                "is for --task regress; classification is trained on NLL",
+            )),
+        }
+    }
+
+    /// The network for `neurons` inputs, checked, and its initial weights.
+    pub fn network(&self, neurons: usize) -> Result<(Spec, Params)> {
+        let hidden = self.hidden.clone().unwrap_or(match self.task {
+            Task::Regress => vec![10],
+            Task::Classify => vec![20],
+        });
+        let spec = Spec::new(neurons, hidden, self.activation.into(), self.objective()?)?;
+        let params = match &self.init {
+            Some(path) => Params::load(path, &spec)?,
+            None => Params::init(&spec, self.init_seed),
+        };
+        Ok((spec, params))
+    }
+
+    /// "initial weights from FILE" or "init seed K".
+    pub fn describe_init(&self) -> String {
+        match &self.init {
+            Some(p) => format!("initial weights from {}", p.display()),
+            None => format!("init seed {}", self.init_seed),
+        }
+    }
+}
+
+/// `--optimizer`'s values: `optim::catalogue()`, each with its line of help.
+fn optimizer_parser() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        optim::catalogue()
+            .into_iter()
+            .map(|(name, help)| PossibleValue::new(name).help(help)),
+    )
+}
+
+/// How to train, shared by `train`, `check` and `baseline`.
+#[derive(Args)]
+pub struct OptimArgs {
+    /// Learning rate [default: 1e-4 for regress, 0.1 for classify, as in the tutorials].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// How the parameters follow their gradients
+    #[arg(long, value_name = "NAME", default_value = "sgd", value_parser = optimizer_parser())]
+    pub optimizer: String,
+    /// SGD momentum (torch.optim.SGD's `momentum`) [default: 0 for sgd].
+    #[arg(long, value_name = "BETA")]
+    pub momentum: Option<f64>,
+    /// Weight decay, for the optimizers that take it (refused by the others).
+    #[arg(long, value_name = "WD")]
+    pub weight_decay: Option<f64>,
+    /// Rows per gradient step (mini-batch SGD, reshuffled each epoch) [default: all training rows].
+    #[arg(long, value_name = "B")]
+    pub batch_size: Option<usize>,
+    /// Seed of the mini-batch shuffles.
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub shuffle_seed: u64,
+    /// L2 penalty on the input weights: adds L2 * sum(W_in ** 2) to the loss.
+    #[arg(long, value_name = "L2", default_value_t = 0.0)]
+    pub l2: f64,
+    /// L1 penalty on the input weights: adds L1 * sum(|W_in|) to the loss.
+    #[arg(long, value_name = "L1", default_value_t = 0.0)]
+    pub l1: f64,
+}
+
+impl OptimArgs {
+    /// The training configuration for `epochs` epochs of `task`, through `optim::build` and `Config::new`.
+    pub fn config(&self, epochs: usize, task: Task) -> Result<Config, Error> {
+        let lr = self.lr.unwrap_or(match task {
+            Task::Regress => 1e-4,
+            Task::Classify => 0.1,
+        });
+        let optimizer = optim::build(
+            &self.optimizer,
+            &HyperParameters {
+                momentum: self.momentum,
+                weight_decay: self.weight_decay,
+            },
+        )?;
+        Config::new(
+            epochs,
+            lr,
+            optimizer,
+            self.batch_size,
+            Penalty {
+                l1: self.l1,
+                l2: self.l2,
+            },
+            self.shuffle_seed,
+        )
+    }
+}
+
+/// The command line's names for the backends (`backend::select::BackendChoice`), and bench's `all`. Each command
+/// takes the values that mean something to it (`BackendArgs::values`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendName {
+    /// The GPU when wgpu finds an adapter, else the CPU reference.
+    Auto,
+    /// The GPU (see `popdecode info`).
+    Gpu,
+    /// The CPU reference (f64).
+    Cpu,
+    /// Every backend, one after the other.
+    All,
+}
+
+impl BackendName {
+    /// Its `--backend` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendName::Auto => "auto",
+            BackendName::Gpu => "gpu",
+            BackendName::Cpu => "cpu",
+            BackendName::All => "all",
+        }
+    }
+
+    /// The library's choice; `None` for `all`.
+    pub fn choice(self) -> Option<BackendChoice> {
+        match self {
+            BackendName::Auto => Some(BackendChoice::Auto),
+            BackendName::Gpu => Some(BackendChoice::Gpu),
+            BackendName::Cpu => Some(BackendChoice::Cpu),
+            BackendName::All => None,
+        }
+    }
+}
+
+/// Where a command runs: `--backend` and the one `--adapter`. Each command states what `--backend` means to it,
+/// its default and the values it takes, through `BackendArgs::values` in a `mut_arg` of its own arguments.
+#[derive(Args)]
+pub struct BackendArgs {
+    #[arg(long, value_enum, default_value_t = BackendName::Auto)]
+    pub backend: BackendName,
+    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub adapter: Option<String>,
+}
+
+impl BackendArgs {
+    /// Sets `--backend`'s help, default and accepted values for one command.
+    pub fn values(
+        help: &'static str,
+        default: BackendName,
+        accepted: &'static [BackendName],
+    ) -> impl FnOnce(clap::Arg) -> clap::Arg {
+        move |arg| {
+            let parser = PossibleValuesParser::new(
+                accepted
+                    .iter()
+                    .filter_map(ValueEnum::to_possible_value)
+                    .collect::<Vec<_>>(),
+            )
+            .map(|name| BackendName::from_str(&name, false).expect("a value the parser accepted"));
+            arg.help(help)
+                .value_parser(parser)
+                .default_value(default.name())
+        }
+    }
+
+    /// The backend `--backend` names (not `all`), and a note on stderr saying why `auto` fell back to the CPU.
+    pub fn open(&self) -> Result<Box<dyn Backend>, Error> {
+        let choice = self.backend.choice().ok_or_else(|| {
+            Error::bad_argument("--backend", "`all` names several backends; choose one")
+        })?;
+        let (backend, note) = open_backend(choice, self.adapter.as_deref())?;
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
+        Ok(backend)
+    }
+}
+
+/// What a training run leaves.
+#[derive(Args)]
+pub struct RunArgs {
+    /// The run folder, new or empty: summary.json, history.csv, predictions.csv, weights.npz, tuning.npz and the
+    /// figures. A run never writes into another's folder [default: runs/<UTC date and time>, with -2, -3, ...
+    /// added if that is taken].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Print only the run's summary, as one JSON object on stdout (what summary.json holds).
+    #[arg(long)]
+    pub json: bool,
+    /// No progress lines or progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Fails before any work if an output file could not be written where asked.
+pub fn check_output_path(flag: &str, path: &Path) -> Result<(), Error> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::bad_argument(
+            flag,
+            format!("the folder {} does not exist", dir.display()),
+        ));
+    }
+    if path.is_dir() {
+        return Err(Error::bad_argument(
+            flag,
+            format!("{} is a folder; expected a file name", path.display()),
+        ));
+    }
+    Ok(())
+}

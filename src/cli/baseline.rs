@@ -1,0 +1,142 @@
+//! `popdecode baseline`: the cross-validated ridge decoder beside the network, on the same split.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+
+use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
+use popdecode::run::history::progress_line;
+use popdecode::run::outcome::Outcome;
+
+use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
+use super::print::{describe_network, describe_training};
+
+#[derive(Args)]
+#[command(mut_arg("backend", BackendArgs::values(
+    "Where the network trains: the GPU when one is found (auto), the GPU, or the CPU reference",
+    BackendName::Auto,
+    &[BackendName::Auto, BackendName::Gpu, BackendName::Cpu],
+)))]
+pub struct BaselineArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Folds of the cross-validation that chooses the ridge penalty (on the training rows only).
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_FOLDS)]
+    pub folds: usize,
+    /// The network trained beside the ridge, as for `train` (default: the tutorial's).
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Passes over the training rows of the network.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    #[command(flatten)]
+    pub optim: OptimArgs,
+    #[command(flatten)]
+    pub on: BackendArgs,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The ridge baseline and the tutorial's network (train's defaults: M = 10, ReLU, init seed 1, 50 epochs,
+/// lr 1e-4) on the same split, their test angular errors side by side.
+pub fn run(args: BaselineArgs) -> Result<ExitCode> {
+    let cv_config = CvConfig {
+        folds: args.folds,
+        ..CvConfig::default()
+    };
+    cv_config.check()?;
+    let config = args.optim.config(args.epochs, args.model.task)?;
+    let (problem, described) = args.data.problem()?;
+    let (spec, params) = args.model.network(problem.neurons())?;
+    let started = Instant::now();
+    let cv = fit_cv(&problem.x_train, &problem.y_train, &cv_config)?;
+    let ridge = cv.model.angular_errors(&problem.x_test, &problem.y_test)?;
+    let ridge_seconds = started.elapsed().as_secs_f64();
+    let cv_error = cv.cv_errors[cv.chosen_index()];
+    if !args.json {
+        println!("data: {described}");
+        println!(
+            "ridge: onto (cos, sin) of the direction; {}-fold cross-validation on the {} training rows chose \
+             lambda {:.3e} of {} values from {:.3e} to {:.3e}{} (held-out angular error {:.2} deg)",
+            cv.folds,
+            problem.n_train(),
+            cv.lambda,
+            cv.grid.len(),
+            cv.grid[0],
+            cv.grid[cv.grid.len() - 1],
+            match cv.chosen_index() {
+                0 => ", the smallest",
+                i if i + 1 == cv.grid.len() => ", the largest",
+                _ => "",
+            },
+            cv_error
+        );
+    }
+
+    let mut backend = args.on.open()?;
+    if !args.json {
+        println!(
+            "network: {}; {}, {} epochs",
+            describe_network(&spec),
+            describe_training(&config, problem.n_train()),
+            config.epochs
+        );
+        println!("backend: {}", backend.describe());
+    }
+    let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
+        if !args.json {
+            println!("{}", progress_line(p.epoch, config.epochs, p.history));
+        }
+    })?;
+    let network = Outcome::new(&trained, &problem, &spec);
+
+    if args.json {
+        let object = serde_json::json!({
+            "n_train": problem.n_train(),
+            "n_test": problem.n_test(),
+            "folds": cv.folds,
+            "lambda": cv.lambda,
+            "lambda_grid": cv.grid,
+            "cv_errors": cv.cv_errors,
+            "ridge": {
+                "test_median_deg": ridge.median_deg,
+                "test_mean_deg": ridge.mean_deg,
+                "seconds": ridge_seconds,
+            },
+            "network": {
+                "describe": describe_network(&spec),
+                "backend": backend.describe(),
+                "epochs": config.epochs,
+                "lr": config.lr,
+                "test_median_deg": network.test_angular.median_deg,
+                "test_mean_deg": network.test_angular.mean_deg,
+                "test_loss": network.test_loss,
+                "seconds": network.train_seconds + network.setup_seconds,
+            },
+        });
+        println!("{object}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "test angular error on the {} test stimuli, degrees around the circle:",
+        problem.n_test()
+    );
+    println!("{:<8} {:>8} {:>8} {:>9}", "", "median", "mean", "time");
+    for (name, s, seconds) in [
+        ("ridge", ridge, ridge_seconds),
+        (
+            "network",
+            network.test_angular,
+            network.train_seconds + network.setup_seconds,
+        ),
+    ] {
+        println!(
+            "{name:<8} {:>8.2} {:>8.2} {:>7.2} s",
+            s.median_deg, s.mean_deg, seconds
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

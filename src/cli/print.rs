@@ -1,0 +1,143 @@
+//! What the commands print: the network and its training in words, the final summary lines, the run folder, and
+//! bench's table.
+
+use popdecode::bench::BenchRow;
+use popdecode::model::{Activation, Spec};
+use popdecode::objective::Objective;
+use popdecode::run::outcome::Outcome;
+use popdecode::run::record::Recorded;
+use popdecode::training::Config;
+
+/// "Linear(23589, 10) -> ReLU -> Linear(10, 1)", with "-> LogSoftmax" for classifiers.
+pub fn describe_network(spec: &Spec) -> String {
+    let act = match spec.activation {
+        Activation::Relu => " -> ReLU -> ",
+        Activation::Linear => " -> ",
+    };
+    let layers: Vec<String> = spec
+        .layer_shapes()
+        .iter()
+        .map(|(out, inp)| format!("Linear({inp}, {out})"))
+        .collect();
+    let head = match spec.objective {
+        Objective::Nll { .. } => " -> LogSoftmax, NLL loss",
+        Objective::Mse => ", MSE loss",
+        Objective::Circular => ", circular loss",
+    };
+    format!("{}{head}", layers.join(act))
+}
+
+/// "lr 0.0001, SGD, full batch", "lr 0.001, Adam, batches of 32", with penalties when set.
+pub fn describe_training(config: &Config, n_train: usize) -> String {
+    let batches = match config.batch_size {
+        Some(b) if b < n_train => format!(
+            "batches of {b}, reshuffled each epoch (seed {})",
+            config.shuffle_seed
+        ),
+        _ => "full batch".to_string(),
+    };
+    let mut s = format!(
+        "lr {}, {}, {batches}",
+        config.lr,
+        config.optimizer.describe()
+    );
+    if !config.penalty.is_zero() {
+        s += &format!(
+            ", L2 {} and L1 {} on W_in",
+            config.penalty.l2, config.penalty.l1
+        );
+    }
+    s
+}
+
+/// "runs/2025-01-01_12-00-00 (summary.json, ...; figures loss.svg, ...)".
+pub fn describe_recorded(r: &Recorded) -> String {
+    let figures: Vec<String> = r
+        .figures
+        .iter()
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    format!(
+        "{} ({}; figures {})",
+        r.dir.display(),
+        popdecode::run::folder::DATA_FILES.join(", "),
+        figures.join(", ")
+    )
+}
+
+/// The final losses and errors; for classifiers, the fraction correct and the confusion between bins.
+pub fn summary_lines(summary: &Outcome, spec: &Spec) -> Vec<String> {
+    let unit = match spec.objective {
+        Objective::Mse => " (deg^2)",
+        _ => "",
+    };
+    let mut lines = vec![format!(
+        "final: train loss {:.4}, test loss {:.4}{unit}; test angular error{}: median {:.2} deg, mean {:.2} deg",
+        summary.train_loss,
+        summary.test_loss,
+        if summary.classes.is_some() {
+            " of the decoded bins' centres"
+        } else {
+            ""
+        },
+        summary.test_angular.median_deg,
+        summary.test_angular.mean_deg
+    )];
+    if let Some(c) = &summary.classes {
+        let n: usize = c.confusion.iter().flatten().sum();
+        lines.push(format!(
+            "test fraction correct: {:.3} ({} of {n} rows in their bin; chance {:.3})",
+            c.fraction_correct,
+            (c.fraction_correct * n as f64).round(),
+            1.0 / c.classes as f64
+        ));
+        let width = 360.0 / c.classes as f64;
+        lines.push(format!(
+            "confusion (rows: true bin, columns: decoded bin; bins of {} deg):",
+            if width.fract() == 0.0 {
+                format!("{width:.0}")
+            } else {
+                format!("{width:.2}")
+            }
+        ));
+        for (t, row) in c.confusion.iter().enumerate() {
+            let cells: Vec<String> = row.iter().map(|v| format!("{v:>3}")).collect();
+            lines.push(format!("  {t:>3} |{}", cells.join("")));
+        }
+    }
+    lines
+}
+
+/// The header of bench's table.
+pub fn bench_header() -> String {
+    format!(
+        "{:<5} {:>6} {:>7} {:>10} {:>9} {:>9} {:>8} {:>9} {:>7}  kernels (ms each)",
+        "", "hidden", "neurons", "ms/epoch", "epochs/s", "GFLOP/s", "GB/s", "floor ms", "/kernels"
+    )
+}
+
+/// One row of bench's table.
+pub fn bench_row(r: &BenchRow) -> String {
+    let kernels: Vec<String> = r
+        .kernels
+        .iter()
+        .map(|(k, ms)| format!("{k} {ms:.3}"))
+        .collect();
+    format!(
+        "{:<5} {:>6} {:>7} {:>10.3} {:>9.1} {:>9.1} {:>8.1} {:>9} {:>7}  {}",
+        r.backend,
+        r.hidden,
+        r.neurons,
+        r.ms_per_epoch,
+        r.epochs_per_s,
+        r.gflops,
+        r.gbps,
+        r.floor_ms
+            .map(|f| format!("{f:.3}"))
+            .unwrap_or_else(|| "-".into()),
+        r.overhead_ratio()
+            .map(|x| format!("{x:.2}x"))
+            .unwrap_or_else(|| "-".into()),
+        kernels.join(", ")
+    )
+}

@@ -1,0 +1,205 @@
+//! `popdecode train`: trains one network and leaves a run folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Result;
+use clap::Args;
+use serde::Serialize;
+
+use popdecode::model::Spec;
+use popdecode::run::folder::RunFolder;
+use popdecode::run::history::write_history_csv;
+use popdecode::run::outcome::Outcome;
+use popdecode::run::progress::Console;
+use popdecode::run::record::{RunInputs, record};
+use popdecode::training::Config;
+
+use super::args::{
+    BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs, RunArgs, Task, check_output_path,
+    flag_name, shown,
+};
+use super::print::{describe_network, describe_recorded, describe_training, summary_lines};
+
+#[derive(Args)]
+#[command(mut_arg("backend", BackendArgs::values(
+    "Where to train: the GPU when one is found (auto), the GPU, or the CPU reference",
+    BackendName::Auto,
+    &[BackendName::Auto, BackendName::Gpu, BackendName::Cpu],
+)))]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// Passes over the training rows.
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    #[command(flatten)]
+    pub optim: OptimArgs,
+    #[command(flatten)]
+    pub on: BackendArgs,
+    /// Write the per-epoch losses as CSV: epoch,train_loss,test_loss.
+    #[arg(long, value_name = "FILE.csv")]
+    pub history: Option<PathBuf>,
+    /// Write the final weights (.npz, PyTorch state_dict names).
+    #[arg(long, value_name = "FILE.npz")]
+    pub save: Option<PathBuf>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(args: TrainArgs) -> Result<ExitCode> {
+    let launched = Instant::now();
+    let config = args.optim.config(args.epochs, args.model.task)?;
+    if let Some(p) = &args.history {
+        check_output_path("--history", p)?;
+    }
+    if let Some(p) = &args.save {
+        check_output_path("--save", p)?;
+    }
+    if let Some(out) = &args.run.out {
+        popdecode::run::folder::check_available(out)?;
+    }
+    let loaded = args.data.load()?;
+    let problem = loaded.problem();
+    let (spec, params) = args.model.network(problem.neurons())?;
+    let mut backend = args.on.open()?;
+    let folder = RunFolder::claim(args.run.out.as_deref())?;
+    let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
+    console.line(format_args!("data: {}", loaded.described));
+    console.line(format_args!(
+        "network: {}; {}, {} epochs, {}",
+        describe_network(&spec),
+        describe_training(&config, problem.n_train()),
+        config.epochs,
+        args.model.describe_init()
+    ));
+    console.line(format_args!("backend: {}", backend.describe()));
+    let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
+        console.progress(p)
+    })?;
+    console.finish_progress();
+    let summary = Outcome::new(&trained, &problem, &spec);
+    for line in summary_lines(&summary, &spec) {
+        console.line(format_args!("{line}"));
+    }
+    if let Some(path) = &args.history {
+        write_history_csv(path, &trained.history)?;
+        console.line(format_args!("history: {}", path.display()));
+    }
+    if let Some(path) = &args.save {
+        trained.params.save(path)?;
+        console.line(format_args!("weights: {}", path.display()));
+    }
+    let recorded = record(
+        folder,
+        &RunInputs {
+            command: std::env::args().collect(),
+            config: serde_json::to_value(RunConfiguration::new(&args, &spec, &config))?,
+            data: &loaded.data,
+            data_description: loaded.described.clone(),
+            split: &loaded.split,
+            problem: &problem,
+            spec: &spec,
+            network_description: describe_network(&spec),
+            adapter: backend.describe(),
+            trained: &trained,
+            launched,
+        },
+    )?;
+    console.line(format_args!("run: {}", describe_recorded(&recorded)));
+    console.line(format_args!(
+        "time: {:.3} s for {} epochs ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
+        summary.train_seconds,
+        summary.epochs,
+        summary.epochs_per_second(),
+        summary.setup_seconds,
+        launched.elapsed().as_secs_f64(),
+        backend.describe()
+    ));
+    if console.json() {
+        println!("{}", recorded.summary.to_json());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every setting of a training run, defaults included, by flag name: summary.json's "config". A setting that
+/// does not apply is null (the synthetic data's when a file is read, the drawn split's when one is given, ...);
+/// serialized through a `serde_json::Value`, whose keys are sorted.
+#[derive(Serialize)]
+pub struct RunConfiguration {
+    data: Option<String>,
+    bin_width: f64,
+    data_seed: Option<u64>,
+    neurons: Option<usize>,
+    stimuli: Option<usize>,
+    split: Option<String>,
+    train_fraction: Option<f64>,
+    seed: Option<u64>,
+    task: String,
+    classes: Option<usize>,
+    loss: Option<String>,
+    hidden: Vec<usize>,
+    activation: String,
+    init: Option<String>,
+    init_seed: Option<u64>,
+    epochs: usize,
+    lr: f64,
+    optimizer: String,
+    /// Null for an optimizer without momentum.
+    momentum: Option<f64>,
+    /// Only for an optimizer that has it, so runs without one read as before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    weight_decay: Option<f64>,
+    batch_size: Option<usize>,
+    shuffle_seed: Option<u64>,
+    l2: f64,
+    l1: f64,
+    backend: String,
+    adapter: Option<String>,
+    history: Option<String>,
+    save: Option<String>,
+    out: Option<String>,
+}
+
+impl RunConfiguration {
+    pub fn new(args: &TrainArgs, spec: &Spec, config: &Config) -> RunConfiguration {
+        let d = &args.data;
+        let m = &args.model;
+        let synthetic = d.data.is_none();
+        let drawn = d.split.is_none();
+        RunConfiguration {
+            data: shown(&d.data),
+            bin_width: d.bin_width,
+            data_seed: synthetic.then_some(d.data_seed),
+            neurons: synthetic.then_some(d.neurons),
+            stimuli: synthetic.then_some(d.stimuli),
+            split: shown(&d.split),
+            train_fraction: drawn.then_some(d.train_fraction),
+            seed: drawn.then_some(d.seed),
+            task: flag_name(&m.task),
+            classes: (m.task == Task::Classify).then_some(m.classes),
+            loss: (m.task == Task::Regress).then(|| flag_name(&m.loss)),
+            hidden: spec.hidden.clone(),
+            activation: flag_name(&m.activation),
+            init: shown(&m.init),
+            init_seed: m.init.is_none().then_some(m.init_seed),
+            epochs: config.epochs,
+            lr: config.lr,
+            optimizer: args.optim.optimizer.clone(),
+            momentum: config.optimizer.setting("momentum"),
+            weight_decay: config.optimizer.setting("weight_decay"),
+            batch_size: config.batch_size,
+            shuffle_seed: config.batch_size.is_some().then_some(config.shuffle_seed),
+            l2: config.penalty.l2,
+            l1: config.penalty.l1,
+            backend: flag_name(&args.on.backend),
+            adapter: args.on.adapter.clone(),
+            history: shown(&args.history),
+            save: shown(&args.save),
+            out: shown(&args.run.out),
+        }
+    }
+}
