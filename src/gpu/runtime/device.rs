@@ -100,6 +100,8 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     pub timestamps: bool,
     errors: Arc<Mutex<Vec<String>>>,
+    /// Staging buffers of finished read-backs, kept for the next ones (`readback.rs`).
+    pub(super) staging: Mutex<Vec<wgpu::Buffer>>,
 }
 
 impl Gpu {
@@ -164,6 +166,7 @@ impl Gpu {
             limits,
             timestamps,
             errors,
+            staging: Mutex::new(Vec::new()),
         })
     }
 

@@ -1,5 +1,7 @@
 //! Submitting work and reading buffers back without blocking the queue: the mapping is asked for behind the
-//! submission and waited for later.
+//! submission and waited for later. Staging buffers are kept on the `Gpu` once read and reused by later
+//! read-backs (a training run reads back at every progress report), sized in powers of two so that they fit
+//! again.
 
 use super::device::Gpu;
 use crate::error::{Error, Result};
@@ -23,12 +25,8 @@ pub fn submit_then_read(
     }
     let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
     let total: usize = counts.iter().sum();
-    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-        label: Some("read back"),
-        size: (total.max(1) * 4) as u64,
-        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-        mapped_at_creation: false,
-    });
+    let bytes = (total.max(1) * 4) as u64;
+    let staging = take_staging(gpu, bytes);
     let mut at = 0u64;
     for &(buffer, first, count) in ranges {
         if count > 0 {
@@ -45,11 +43,12 @@ pub fn submit_then_read(
     let index = gpu.queue.submit([encoder.finish()]);
     gpu.take_errors()?;
     let (sender, receiver) = std::sync::mpsc::channel();
-    staging.map_async(wgpu::MapMode::Read, .., move |r| {
+    staging.map_async(wgpu::MapMode::Read, ..bytes, move |r| {
         let _ = sender.send(r);
     });
     Ok(PendingRead {
         staging,
+        bytes,
         counts,
         receiver,
         index,
@@ -59,6 +58,8 @@ pub fn submit_then_read(
 /// A read-back in flight: a staging buffer whose mapping was asked for behind a submission.
 pub struct PendingRead {
     staging: wgpu::Buffer,
+    /// The bytes of `staging` this read-back uses.
+    bytes: u64,
     counts: Vec<usize>,
     receiver: std::sync::mpsc::Receiver<std::result::Result<(), wgpu::BufferAsyncError>>,
     index: wgpu::SubmissionIndex,
@@ -78,17 +79,40 @@ impl PendingRead {
             .recv()
             .map_err(|_| Error::Device("the read-back was dropped".into()))?
             .map_err(|e| Error::Device(format!("reading back: {e}")))?;
-        let view = self
-            .staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Device(format!("reading back: {e}")))?;
-        let all: &[f32] = bytemuck::cast_slice(&view);
         let mut out = Vec::with_capacity(self.counts.len());
-        let mut at = 0;
-        for &count in &self.counts {
-            out.push(all[at..at + count].to_vec());
-            at += count;
+        {
+            let view = self
+                .staging
+                .get_mapped_range(..self.bytes)
+                .map_err(|e| Error::Device(format!("reading back: {e}")))?;
+            let all: &[f32] = bytemuck::cast_slice(&view);
+            let mut at = 0;
+            for &count in &self.counts {
+                out.push(all[at..at + count].to_vec());
+                at += count;
+            }
+        }
+        self.staging.unmap();
+        if let Ok(mut pool) = gpu.staging.lock() {
+            pool.push(self.staging);
         }
         Ok(out)
     }
+}
+
+/// A staging buffer of at least `bytes`: the smallest kept one that fits, or a new one of the next power of two.
+fn take_staging(gpu: &Gpu, bytes: u64) -> wgpu::Buffer {
+    if let Ok(mut pool) = gpu.staging.lock()
+        && let Some(i) = (0..pool.len())
+            .filter(|&i| pool[i].size() >= bytes)
+            .min_by_key(|&i| pool[i].size())
+    {
+        return pool.swap_remove(i);
+    }
+    gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("read back"),
+        size: bytes.next_power_of_two().max(256),
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    })
 }
