@@ -3,11 +3,11 @@
 //! the figure of interest is milliseconds per epoch, which `popdecode bench` reports in full.
 
 use popdecode::bench::{BenchPlan, bench};
-use popdecode::cpu::CpuBackend;
+use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
 use popdecode::gpu::GpuBackend;
-use popdecode::problem::Problem;
+use popdecode::reference::ReferenceBackend;
 
 fn main() {
     let data = generate(&SynthConfig::default());
@@ -26,7 +26,7 @@ fn main() {
         },
         Err(e) => println!("epoch/gpu: no adapter ({e})"),
     }
-    match bench(&mut CpuBackend, "cpu", &problem, &plan(2)) {
+    match bench(&mut ReferenceBackend, "cpu", &problem, &plan(2)) {
         Ok(row) => println!("epoch/cpu ({}): {:.3} ms", row.adapter, row.ms_per_epoch),
         Err(e) => println!("epoch/cpu: failed: {e}"),
     }

@@ -1,7 +1,7 @@
-//! The synthetic stand-in for the tutorial's file `W3D4_stringer_oribinned1.npz` (see DATA.md, "A
+//! The synthetic stand-in for the tutorial's file `W3D4_stringer_oribinned1.npz` (see docs/data.md, "A
 //! synthetic stand-in of the same shape"), used when the real file is not at hand.
 //!
-//! DATA.md's recipe simulates 4,598 single trials of 23,589 tuned neurons with shared gain,
+//! docs/data.md's recipe simulates 4,598 single trials of 23,589 tuned neurons with shared gain,
 //! stimulus jitter and a 16-dimensional shared latent, z-scores each neuron across trials and
 //! averages the trials into 1-degree bins. Drawing all 108 million single-trial responses is far
 //! too slow for a command that must finish in seconds, so [`generate`] draws the *binned* matrix
@@ -654,7 +654,7 @@ mod tests {
         assert_eq!(run(1).resp, run(3).resp);
     }
 
-    /// The bulk statistics DATA.md reports for the trial-by-trial recipe (std about 0.44,
+    /// The bulk statistics docs/data.md reports for the trial-by-trial recipe (std about 0.44,
     /// per-neuron median 0.39, percentiles -0.81 / -0.06 / 1.47): the scale the tutorial's training
     /// curve depends on.
     #[test]
