@@ -56,6 +56,9 @@ pub trait Backend {
     /// What it is, for people: "cpu (f64 reference)", "gpu: <adapter> (<api>)".
     fn describe(&self) -> String;
 
+    /// Its `--backend` name: what summary.json records.
+    fn name(&self) -> &'static str;
+
     /// Outputs, loss (with `penalty`) and every gradient on the training rows at `params`.
     fn evaluate(
         &mut self,

@@ -104,6 +104,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             problem: &problem,
             spec: &spec,
             network_description: describe_network(&spec),
+            backend: backend.name(),
             adapter: backend.describe(),
             trained: &trained,
             launched,

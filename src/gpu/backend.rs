@@ -38,6 +38,10 @@ impl GpuBackend {
 }
 
 impl Backend for GpuBackend {
+    fn name(&self) -> &'static str {
+        "gpu"
+    }
+
     fn describe(&self) -> String {
         format!("gpu: {}", self.gpu.adapter.label())
     }

@@ -271,6 +271,10 @@ impl Stepper {
 pub struct ReferenceBackend;
 
 impl Backend for ReferenceBackend {
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+
     fn describe(&self) -> String {
         format!(
             "cpu (f64 reference, {} threads)",

@@ -31,6 +31,8 @@ pub struct RunInputs<'a> {
     pub problem: &'a Problem,
     pub spec: &'a Spec,
     pub network_description: String,
+    /// The backend's `--backend` name.
+    pub backend: &'static str,
     /// The backend as it describes itself.
     pub adapter: String,
     pub trained: &'a Trained,
@@ -100,12 +102,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
                 hidden: run.spec.hidden.clone(),
                 activation: format!("{:?}", run.spec.activation).to_lowercase(),
             },
-            backend: if run.adapter.starts_with("gpu") {
-                "gpu"
-            } else {
-                "cpu"
-            }
-            .to_string(),
+            backend: run.backend.to_string(),
             adapter: run.adapter.clone(),
             timings: Timings {
                 setup_s: trained.setup_time.as_secs_f64(),
