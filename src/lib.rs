@@ -5,7 +5,7 @@
 //! - `data`: the response matrix and stimuli, loaded or synthesised, binned, split into a `Problem`;
 //! - `model`: the network's shape (`Spec`) and weights (`Params`);
 //! - `objective`, `optim`, `training`: what a loss, an optimizer step and a training run are;
-//! - `backend`: the trait every backend implements, and `backend::select`, the one place naming them all;
+//! - `backend`: the trait every backend implements; `select`, the one place naming every backend;
 //! - `reference`: the f64 oracle; `gpu`: the wgpu runtime and its two paths;
 //! - `check`, `compare`: any backend against the reference; `bench`, `ridge`, `metrics`;
 //! - `run`: what a run leaves on disk; `figures`: its pictures.
@@ -25,6 +25,7 @@ pub mod optim;
 pub mod reference;
 pub mod ridge;
 pub mod run;
+pub mod select;
 pub mod training;
 
 pub use error::{Error, Result};

@@ -11,7 +11,6 @@ use clap::{Args, ValueEnum};
 
 use popdecode::Error;
 use popdecode::backend::Backend;
-use popdecode::backend::select::{BackendChoice, open_backend};
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{self, SynthConfig};
@@ -19,6 +18,7 @@ use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::{self, HyperParameters};
+use popdecode::select::{BackendChoice, open_backend};
 use popdecode::training::Config;
 
 /// The name a value has on the command line (`Task::Classify` -> "classify").
@@ -326,7 +326,7 @@ impl OptimArgs {
     }
 }
 
-/// The command line's names for the backends (`backend::select::BackendChoice`), and bench's `all`. Each command
+/// The command line's names for the backends (`select::BackendChoice`), and bench's `all`. Each command
 /// takes the values that mean something to it (`BackendArgs::values`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendName {

@@ -7,7 +7,6 @@ use anyhow::Result;
 use clap::Args;
 
 use popdecode::Error;
-use popdecode::backend::select::{BackendChoice, open_backend};
 use popdecode::bench::{BenchPlan, BenchRow, bench, kernel_times};
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
@@ -16,6 +15,7 @@ use popdecode::gpu::GpuBackend;
 use popdecode::gpu::runtime::probe::copy_bandwidth;
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::gpu::tutorial::layout::PlanOverrides;
+use popdecode::select::{BackendChoice, open_backend};
 
 use super::args::{BackendArgs, BackendName, synth_config};
 use super::print::{bench_header, bench_row};

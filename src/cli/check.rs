@@ -7,9 +7,9 @@ use clap::Args;
 use serde::Serialize;
 
 use popdecode::Error;
-use popdecode::backend::select::{BackendChoice, open_backend};
 use popdecode::check::check;
 use popdecode::compare::Comparison;
+use popdecode::select::{BackendChoice, open_backend};
 
 use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
 use super::print::{describe_network, describe_training};

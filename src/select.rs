@@ -1,6 +1,6 @@
 //! The one place that names every backend: which one a run gets.
 
-use super::Backend;
+use crate::backend::Backend;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::GpuBackend;
