@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod general;
+pub mod harness;
 pub mod runtime;
 pub mod tutorial;
 
