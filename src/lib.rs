@@ -26,6 +26,7 @@ pub mod reference;
 pub mod ridge;
 pub mod run;
 pub mod select;
+pub mod torch_rng;
 pub mod training;
 
 pub use error::{Error, Result};

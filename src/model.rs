@@ -14,6 +14,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::data::npz::{NpzFile, NpzOut};
 use crate::error::{Error, Result};
 use crate::objective::Objective;
+use crate::torch_rng::TorchGenerator;
 
 /// The hidden layers' nonlinearity: the tutorial's `DeepNetReLU`, or its linear `DeepNet`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -215,6 +216,23 @@ impl Params {
         params
     }
 
+    /// PyTorch's own initialisation, bit for bit: the weights of `torch.manual_seed(seed)` followed by building
+    /// the network (the tutorial's `DeepNetReLU(N, M)`, the bonus tutorial's classifier, or a deeper net with an
+    /// `nn.ModuleList` of hidden layers), each `nn.Linear` drawn in the order the module creates them: `in_layer`,
+    /// `hidden_layers.0`, ..., `out_layer`, weight before bias (see `torch_rng`).
+    pub fn init_torch(spec: &Spec, seed: u64) -> Params {
+        Params::init_torch_with(spec, &mut TorchGenerator::manual_seed(seed))
+    }
+
+    /// As `init_torch`, drawing from a generator already in use (a network built after a `randperm`, say).
+    pub fn init_torch_with(spec: &Spec, generator: &mut TorchGenerator) -> Params {
+        let mut params = Params::zeros(spec);
+        for layer in &mut params.layers {
+            (layer.weight, layer.bias) = generator.linear_init(layer.inputs, layer.outputs);
+        }
+        params
+    }
+
     /// The first layer, whose weights W_in are M x N.
     pub fn input(&self) -> &Layer {
         &self.layers[0]
@@ -332,6 +350,22 @@ mod tests {
         let names: Vec<String> = p.tensors().into_iter().map(|t| t.0).collect();
         assert_eq!(names[2], "hidden_layers.0.weight");
         assert_eq!(names[7], "out_layer.bias");
+    }
+
+    #[test]
+    fn pytorchs_initialisation_draws_layer_after_layer_weight_before_bias() {
+        let spec = Spec {
+            hidden: vec![6, 4],
+            ..Spec::tutorial(5, 0)
+        };
+        let p = Params::init_torch(&spec, 7);
+        let mut g = TorchGenerator::manual_seed(7);
+        for (layer, (outputs, inputs)) in p.layers.iter().zip(spec.layer_shapes()) {
+            let (w, b) = g.linear_init(inputs, outputs);
+            assert_eq!((&layer.weight, &layer.bias), (&w, &b), "{}", layer.name);
+        }
+        assert_eq!(p, Params::init_torch(&spec, 7));
+        assert_ne!(p, Params::init_torch(&spec, 8));
     }
 
     #[test]

@@ -1,5 +1,8 @@
 //! The train/test split: the tutorial's seeded shuffle (first 60% train, the rest test), or the rows a user
 //! exported from PyTorch as `itrain` / `itest`.
+//!
+//! `Split::torch` is the tutorial's own: `torch.manual_seed(seed); ishuffle = torch.randperm(n);
+//! itrain = ishuffle[:int(train_fraction * n)]; itest = ishuffle[int(train_fraction * n):]`, row for row.
 
 use std::path::Path;
 
@@ -9,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::npz::{NpzFile, NpzOut};
 use crate::error::{Error, Result};
+use crate::torch_rng::TorchGenerator;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Split {
@@ -20,6 +24,25 @@ impl Split {
     /// A seeded permutation of the rows; the first `floor(train_fraction * rows)` are for training, as the
     /// tutorial's `int(0.6 * n_stimuli)`.
     pub fn shuffled(rows: usize, train_fraction: f64, seed: u64) -> Result<Split> {
+        let n_train = Split::train_rows(rows, train_fraction)?;
+        let mut order: Vec<usize> = (0..rows).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let test = order.split_off(n_train);
+        Ok(Split { train: order, test })
+    }
+
+    /// The tutorial's split, bit for bit: `torch.manual_seed(seed); ishuffle = torch.randperm(rows)`, the first
+    /// `int(train_fraction * rows)` rows of `ishuffle` for training and the rest for testing, in that order.
+    pub fn torch(rows: usize, train_fraction: f64, seed: u64) -> Result<Split> {
+        let n_train = Split::train_rows(rows, train_fraction)?;
+        let mut order = TorchGenerator::manual_seed(seed).randperm(rows);
+        let test = order.split_off(n_train);
+        Ok(Split { train: order, test })
+    }
+
+    /// `int(train_fraction * rows)`, as the tutorial's `int(0.6 * n_stimuli)` (the product in f64, truncated),
+    /// checked to leave at least one row on each side.
+    fn train_rows(rows: usize, train_fraction: f64) -> Result<usize> {
         if !(train_fraction > 0.0 && train_fraction < 1.0) {
             return Err(Error::bad_argument(
                 "--train-fraction",
@@ -37,10 +60,7 @@ impl Split {
                 ),
             ));
         }
-        let mut order: Vec<usize> = (0..rows).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let test = order.split_off(n_train);
-        Ok(Split { train: order, test })
+        Ok(n_train)
     }
 
     /// Reads `itrain` and `itest` (0-based row numbers) and checks them against a data set of `rows` rows.
