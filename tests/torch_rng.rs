@@ -310,3 +310,71 @@ fn the_training_fixtures_splits_and_initial_weights_are_reproduced() {
         "expected the seven pytorch-* fixtures, found {seen}"
     );
 }
+
+/// `torch-replay`: the tutorial's split and initial weights of a small run, made by PyTorch, are ours; and the
+/// README's PyTorch replay of that run (full-batch SGD from `split.npz` and `init.npz`) gives the losses our
+/// reference gives, to float32 accuracy (the replay in float64 strays 1.2e-6 from it).
+#[test]
+fn a_run_replayed_in_pytorch_starts_and_goes_as_ours() {
+    use popdecode::backend::Backend;
+    use popdecode::data::Dataset;
+    use popdecode::data::problem::Problem;
+    use popdecode::reference::ReferenceBackend;
+    use popdecode::training::Config;
+
+    let dir = fixtures().join("torch-replay");
+    let about: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("about.json")).unwrap()).unwrap();
+    let number = |k: &str| {
+        about[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("about.json: {k}"))
+    };
+    let (rows, neurons) = (number("stimuli") as usize, number("neurons") as usize);
+    let split = Split::torch(rows, number("train_fraction"), number("seed") as u64).unwrap();
+    assert_eq!(
+        split,
+        Split::load(&dir.join("split.npz"), rows).unwrap(),
+        "split.npz"
+    );
+    let spec = Spec::tutorial(neurons, number("hidden") as usize);
+    let init = Params::init_torch(&spec, number("init_seed") as u64);
+    let stored = Params::load(&dir.join("init.npz"), &spec).unwrap();
+    for ((key, _, ours), (_, _, theirs)) in init.tensors().into_iter().zip(stored.tensors()) {
+        if let Some(d) = first_difference(ours, theirs) {
+            panic!("init.npz: {key}: {d}");
+        }
+    }
+
+    let data = Dataset::load(&dir.join("data.npz")).unwrap();
+    let config = Config {
+        epochs: number("epochs") as usize,
+        lr: number("lr"),
+        ..Config::default()
+    };
+    let trained = ReferenceBackend
+        .train(
+            &Problem::new(&data, &split),
+            &spec,
+            &init,
+            &config,
+            &mut |_| {},
+        )
+        .unwrap();
+    let mut history = NpzFile::open(&dir.join("history.npz")).unwrap();
+    for (key, ours) in [
+        ("train_loss", &trained.history.train_loss),
+        ("test_loss", &trained.history.test_loss),
+    ] {
+        let theirs = history.array_f32(key).unwrap().data;
+        assert_eq!(ours.len(), theirs.len(), "{key}: epochs");
+        for (epoch, (&a, &b)) in ours.iter().zip(&theirs).enumerate() {
+            let rel = (a - b as f64).abs() / (b as f64).abs();
+            assert!(
+                rel < 1e-5,
+                "{key}, epoch {}: {a} here, {b} in PyTorch ({rel:.1e})",
+                epoch + 1
+            );
+        }
+    }
+}
