@@ -1,7 +1,7 @@
-//! PyTorch's own runs of the tutorials' networks (tests/fixtures: two copied from shared/fixtures, the rest
-//! made by tests/fixtures/make_fixtures.py), reproduced on both backends from the same data, split and initial
-//! weights: the first outputs, the first gradients, every epoch's losses and the final weights. Each folder's
-//! meta.json says how its run was trained.
+//! PyTorch's own runs of the tutorials' networks (tests/fixtures, whose README says where each came from),
+//! reproduced on both backends from the same data, split and initial weights: the first outputs, the first
+//! gradients, every epoch's losses and the final weights. Each folder's meta.json says how its run was trained,
+//! its optimizer and hyper-parameters by their command-line names (`optim::build`).
 
 mod common;
 
@@ -15,7 +15,7 @@ use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
-use popdecode::optim::Optimizer;
+use popdecode::optim::{self, HyperParameters};
 use popdecode::reference::ReferenceBackend;
 use popdecode::training::Config;
 use serde_json::Value;
@@ -54,12 +54,16 @@ fn settings(meta: &Value, neurons: usize) -> (Spec, Config) {
         (_, Some("circular")) => Objective::Circular,
         _ => Objective::Mse,
     };
-    let optimizer = match meta.get("optimizer").and_then(Value::as_str) {
-        Some("adam") => Optimizer::ADAM,
-        _ => Optimizer::Sgd {
-            momentum: num("momentum", 0.0),
+    let optimizer = optim::build(
+        meta.get("optimizer")
+            .and_then(Value::as_str)
+            .unwrap_or("sgd"),
+        &HyperParameters {
+            momentum: meta.get("momentum").and_then(Value::as_f64),
+            weight_decay: meta.get("weight_decay").and_then(Value::as_f64),
         },
-    };
+    )
+    .expect("meta.json's optimizer");
     let spec = Spec {
         neurons,
         hidden,

@@ -206,46 +206,38 @@ fn a_broken_shader_is_caught() {
     assert!(!matches!(valid, Ok(true)));
 }
 
-/// The general path's kernels (shaders/general.wgsl), unrolled to several register tiles and specialised for
-/// each objective, optimizer and penalty.
+/// The general path's kernels (shaders/general/), each its own module, composed with every objective's loss and
+/// every optimizer's step (and the gradient store of checks), unrolled to several register tiles and specialised
+/// with several shapes and penalties.
 #[test]
 fn the_general_shader_validates_and_translates_to_spirv() {
-    use popdecode::gpu::general::session::{Constants, source, tiles_for};
+    use popdecode::gpu::general::shaders::{Constants, KERNELS, module_source};
+    use popdecode::gpu::general::tiles_for;
     use popdecode::model::Activation;
     use popdecode::objective::{Objective, Penalty};
-    use popdecode::optim::Optimizer;
+    use popdecode::optim::{self, HyperParameters};
 
     let base = Constants {
         n4: 5898,
         m0: 10,
         classes: 1,
-        objective: Objective::Mse,
         last_off: 2160,
         win_len: 235_920,
         p_len: 235_948,
         activation: Activation::Relu,
         penalty: Penalty::default(),
-        optimizer: Some(Optimizer::Sgd { momentum: 0.0 }),
         pen_groups: 231,
         pen_chunk4: 256,
     };
     let variants = [
         base,
         Constants {
-            optimizer: None,
-            objective: Objective::Nll { classes: 20 },
             classes: 20,
             penalty: Penalty { l1: 5e-4, l2: 1e-2 },
             activation: Activation::Linear,
             ..base
         },
         Constants {
-            objective: Objective::Circular,
-            optimizer: Some(Optimizer::Sgd { momentum: 0.9 }),
-            ..base
-        },
-        Constants {
-            optimizer: Some(Optimizer::ADAM),
             n4: 1,
             m0: 1,
             win_len: 4,
@@ -270,37 +262,66 @@ fn the_general_shader_validates_and_translates_to_spirv() {
             col: 2,
         },
     ];
-    for tiles in tilings {
-        let source = source(tiles);
-        let name = format!("general.wgsl with {tiles:?}");
-        let (module, info) = validated(&name, &source);
-        let entries: Vec<&str> = module
-            .entry_points
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect();
-        assert_eq!(
-            entries,
-            [
-                "penalty_partial",
-                "penalty_final",
-                "forward_first",
-                "forward_dense",
-                "loss",
-                "backward_delta",
-                "grad_first",
-                "grad_dense",
-                "update"
-            ]
-        );
-        for constants in variants {
-            translates_to_spirv(
-                &name,
-                &module,
-                &info,
-                constants.values(),
-                &format!("{constants:?}"),
-            );
+    let objectives = [
+        Objective::Mse,
+        Objective::Circular,
+        Objective::Nll { classes: 20 },
+    ];
+    let momentum = HyperParameters {
+        momentum: Some(0.9),
+        ..HyperParameters::default()
+    };
+    let mut optimizers = vec![None, Some(optim::build("sgd", &momentum).unwrap())];
+    for (name, _) in optim::catalogue() {
+        optimizers.push(Some(
+            optim::build(name, &HyperParameters::default()).unwrap(),
+        ));
+    }
+    for kernel in &KERNELS {
+        // The loss kernel varies with the objective, update with the optimizer, forward_first and grad_first
+        // with the tiles; each kernel is checked over what it varies with.
+        let objectives: &[Objective] = if kernel.entry == "loss" {
+            &objectives
+        } else {
+            &objectives[..1]
+        };
+        let optimizers = if kernel.entry == "update" {
+            &optimizers[..]
+        } else {
+            &optimizers[..1]
+        };
+        let tiled = kernel.entry == "forward_first" || kernel.entry == "grad_first";
+        let tilings = if tiled { &tilings[..] } else { &tilings[..1] };
+        for &tiles in tilings {
+            for &objective in objectives {
+                for optimizer in optimizers {
+                    let source =
+                        module_source(kernel, tiles, objective, optimizer.as_ref()).unwrap();
+                    let name = format!(
+                        "{} with {tiles:?}, {objective:?}, {}",
+                        kernel.file,
+                        optimizer
+                            .as_ref()
+                            .map_or("the gradient store".into(), |o| o.describe())
+                    );
+                    let (module, info) = validated(&name, &source);
+                    let entries: Vec<&str> = module
+                        .entry_points
+                        .iter()
+                        .map(|e| e.name.as_str())
+                        .collect();
+                    assert!(entries.contains(&kernel.entry), "{name}: {entries:?}");
+                    for constants in variants {
+                        translates_to_spirv(
+                            &name,
+                            &module,
+                            &info,
+                            constants.values(),
+                            &format!("{constants:?}"),
+                        );
+                    }
+                }
+            }
         }
     }
 }

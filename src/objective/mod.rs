@@ -1,8 +1,17 @@
 //! What a network is trained to minimise: the tutorial's mean squared error on degrees, the users' circular
 //! loss, or the bonus tutorial's negative log-likelihood over orientation bins; and the penalties on the
-//! input weights. Written once in f64 for the CPU reference; the GPU kernels mirror it.
+//! input weights.
+//!
+//! Each loss is one file here and one WGSL file beside the general GPU path's kernels
+//! (`shaders/general/objective/`), holding all of it: its value and gradient in f64 for the CPU reference, the
+//! network's head (how many outputs, and how they are reported and decoded into predictions), the label of its
+//! axis in the figures, and its per-row loss for the GPU's `loss` kernel, which imports it.
 
-use std::f64::consts::PI;
+pub mod circular;
+pub mod mse;
+pub mod nll;
+
+pub use nll::{bin_edges, class_of, log_softmax};
 
 /// The loss, and with it the network's head.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,13 +25,72 @@ pub enum Objective {
     Nll { classes: usize },
 }
 
+/// What one loss is, on both backends.
+pub trait Loss {
+    /// Its name in summary.json and on the command line.
+    fn name(&self) -> &'static str;
+
+    /// The label of its axis in the figures.
+    fn label(&self) -> &'static str;
+
+    /// Output units of the network's last layer.
+    fn outputs(&self) -> usize {
+        1
+    }
+
+    /// The loss averaged over rows, and d loss / d raw output, rows x outputs. `raw` holds the last layer's
+    /// outputs, rows x outputs; `targets` the stimuli in degrees.
+    fn loss_and_grad(&self, raw: &[f64], targets: &[f32]) -> (f64, Vec<f64>);
+
+    /// What the network outputs for people and files, from its raw outputs: degrees as they are by default.
+    fn transform(&self, raw: &[f64]) -> Vec<f64> {
+        raw.to_vec()
+    }
+
+    /// What the reported outputs (`transform`'s) of some rows decode to: by default angles in degrees.
+    fn decode(&self, outputs: &[f64]) -> Decoded {
+        Decoded::Regression(outputs.to_vec())
+    }
+
+    /// Its WGSL: `fn row_loss(src: u32, base: u32, ob: u32, inv: f32) -> f32`, the loss of one row for the
+    /// general GPU path's `loss` kernel (`shaders/general/loss.wgsl`, which says what it gets and writes).
+    fn wgsl(&self) -> &'static str;
+}
+
+/// The decoded value of each of some rows.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Decoded {
+    /// The network's output in degrees (not wrapped into [0, 360)).
+    Regression(Vec<f64>),
+    /// The decoded bin of each row, of `classes` equal bins over 0-360 degrees.
+    Classes { bins: Vec<usize>, classes: usize },
+}
+
+/// Every loss's name and figure label, for files that name a loss (summary.json's `loss`).
+const LABELS: &[(&str, &str)] = &[
+    (mse::NAME, mse::LABEL),
+    (circular::NAME, circular::LABEL),
+    (nll::NAME, nll::LABEL),
+];
+
+/// The figure label of the loss called `name` (`Loss::name`), if there is one.
+pub fn label_of(name: &str) -> Option<&'static str> {
+    LABELS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l)
+}
+
 impl Objective {
+    /// The loss's own definition (its file in `src/objective/`).
+    pub fn loss(self) -> Box<dyn Loss> {
+        match self {
+            Objective::Mse => Box::new(mse::Mse),
+            Objective::Circular => Box::new(circular::Circular),
+            Objective::Nll { classes } => Box::new(nll::Nll { classes }),
+        }
+    }
+
     /// Output units of the network's last layer.
     pub fn outputs(self) -> usize {
-        match self {
-            Objective::Mse | Objective::Circular => 1,
-            Objective::Nll { classes } => classes,
-        }
+        self.loss().outputs()
     }
 
     pub fn classes(self) -> Option<usize> {
@@ -33,105 +101,34 @@ impl Objective {
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Objective::Mse => "mse",
-            Objective::Circular => "circular",
-            Objective::Nll { .. } => "nll",
-        }
+        self.loss().name()
+    }
+
+    /// The label of its axis in the figures.
+    pub fn label(self) -> &'static str {
+        self.loss().label()
     }
 
     /// The loss averaged over rows, and d loss / d raw output (before LogSoftmax), rows x outputs.
     /// `raw` holds the last layer's outputs, rows x outputs; `targets` the stimuli in degrees.
     pub fn loss_and_grad(self, raw: &[f64], targets: &[f32]) -> (f64, Vec<f64>) {
-        let rows = targets.len() as f64;
-        match self {
-            Objective::Mse => {
-                let loss = raw
-                    .iter()
-                    .zip(targets)
-                    .map(|(&o, &t)| (o - t as f64).powi(2))
-                    .sum::<f64>()
-                    / rows;
-                let grad = raw
-                    .iter()
-                    .zip(targets)
-                    .map(|(&o, &t)| 2.0 * (o - t as f64) / rows)
-                    .collect();
-                (loss, grad)
-            }
-            Objective::Circular => {
-                let mut loss = 0.0;
-                let grad = raw
-                    .iter()
-                    .zip(targets)
-                    .map(|(&o, &t)| {
-                        let (f, d) = circular_distance(o, t as f64);
-                        loss += f;
-                        d / rows
-                    })
-                    .collect();
-                (loss / rows, grad)
-            }
-            Objective::Nll { classes } => {
-                let mut loss = 0.0;
-                let mut grad = vec![0.0; raw.len()];
-                for (r, &t) in targets.iter().enumerate() {
-                    let z = &raw[r * classes..(r + 1) * classes];
-                    let logp = log_softmax(z);
-                    let label = class_of(t, classes);
-                    loss -= logp[label];
-                    for (c, lp) in logp.iter().enumerate() {
-                        let onehot = if c == label { 1.0 } else { 0.0 };
-                        grad[r * classes + c] = (lp.exp() - onehot) / rows;
-                    }
-                }
-                (loss / rows, grad)
-            }
-        }
+        self.loss().loss_and_grad(raw, targets)
     }
 
     /// What the network outputs for people and files: degrees as they are, log-probabilities for classes.
     pub fn transform(self, raw: &[f64]) -> Vec<f64> {
-        match self {
-            Objective::Mse | Objective::Circular => raw.to_vec(),
-            Objective::Nll { classes } => raw.chunks(classes).flat_map(log_softmax).collect(),
-        }
+        self.loss().transform(raw)
     }
-}
 
-/// |exp(i a) - exp(i b)| for a and b in degrees, and its derivative in a (per degree).
-fn circular_distance(a_deg: f64, b_deg: f64) -> (f64, f64) {
-    let to_rad = PI / 180.0;
-    let (a, b) = (a_deg * to_rad, b_deg * to_rad);
-    let f = ((a.cos() - b.cos()).powi(2) + (a.sin() - b.sin()).powi(2)).sqrt();
-    // d f / d a = sin(a - b) / f; at f = 0 the distance has a cusp and we take 0, as a subgradient.
-    let d = if f > 0.0 { (a - b).sin() / f } else { 0.0 };
-    (f, d * to_rad)
-}
+    /// What reported outputs (`transform`'s) decode to: angles, or each row's most likely bin.
+    pub fn decode(self, outputs: &[f64]) -> Decoded {
+        self.loss().decode(outputs)
+    }
 
-/// log(softmax(z)), computed from the largest entry so nothing overflows.
-pub fn log_softmax(z: &[f64]) -> Vec<f64> {
-    let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let log_sum = max + z.iter().map(|&v| (v - max).exp()).sum::<f64>().ln();
-    z.iter().map(|&v| v - log_sum).collect()
-}
-
-/// The bonus tutorial's `stimulus_class`: `digitize(ori, linspace(0, 360, C + 1)) - 1`, the bin of `deg`
-/// among C equal bins of [0, 360). Angles outside are folded onto the circle first (the tutorial's never are).
-pub fn class_of(deg: f32, classes: usize) -> usize {
-    let deg = (deg as f64).rem_euclid(360.0);
-    let edges = bin_edges(classes);
-    // digitize: the i with edges[i - 1] <= deg < edges[i].
-    let i = edges.partition_point(|&e| e <= deg);
-    i.clamp(1, classes) - 1
-}
-
-/// numpy's `linspace(0, 360, C + 1)`.
-pub fn bin_edges(classes: usize) -> Vec<f64> {
-    let step = 360.0 / classes as f64;
-    (0..=classes)
-        .map(|i| if i == classes { 360.0 } else { i as f64 * step })
-        .collect()
+    /// Its per-row loss in WGSL, for the general GPU path's `loss` kernel.
+    pub fn wgsl(self) -> &'static str {
+        self.loss().wgsl()
+    }
 }
 
 /// The bonus tutorial's `regularized_loss` terms on the input weights: `l2 * sum(W ** 2) + l1 * sum(|W|)`.
@@ -174,45 +171,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn classes_follow_numpy_digitize() {
-        // linspace(0, 360, 5) = [0, 90, 180, 270, 360]
-        assert_eq!(class_of(0.0, 4), 0);
-        assert_eq!(class_of(89.9, 4), 0);
-        assert_eq!(class_of(90.0, 4), 1);
-        assert_eq!(class_of(359.5, 4), 3);
-        assert_eq!(class_of(-1.0, 4), 3);
-        assert_eq!(bin_edges(3), vec![0.0, 120.0, 240.0, 360.0]);
-    }
-
-    #[test]
-    fn circular_loss_wraps_and_its_gradient_matches_differences() {
-        let (near, _) = circular_distance(359.0, 1.0);
-        let (same, _) = circular_distance(2.0, 0.0);
-        assert!((near - same).abs() < 1e-12);
-        for (a, b) in [(10.0, 50.0), (350.0, 5.0), (200.0, 20.5)] {
-            let (_, d) = circular_distance(a, b);
-            let h = 1e-6;
-            let fd = (circular_distance(a + h, b).0 - circular_distance(a - h, b).0) / (2.0 * h);
-            assert!((d - fd).abs() < 1e-8, "{a} {b}: {d} vs {fd}");
+    fn every_loss_has_its_label_by_name() {
+        for o in [
+            Objective::Mse,
+            Objective::Circular,
+            Objective::Nll { classes: 3 },
+        ] {
+            assert_eq!(label_of(o.name()), Some(o.label()));
+            assert!(o.wgsl().contains("fn row_loss("), "{o:?}");
         }
-    }
-
-    #[test]
-    fn nll_gradient_matches_differences() {
-        let obj = Objective::Nll { classes: 3 };
-        let raw = vec![0.3, -1.2, 2.0, 0.1, 0.0, -0.5];
-        let targets = [10.0f32, 300.0];
-        let (_, grad) = obj.loss_and_grad(&raw, &targets);
-        for i in 0..raw.len() {
-            let h = 1e-6;
-            let mut up = raw.clone();
-            up[i] += h;
-            let mut down = raw.clone();
-            down[i] -= h;
-            let fd = (obj.loss_and_grad(&up, &targets).0 - obj.loss_and_grad(&down, &targets).0)
-                / (2.0 * h);
-            assert!((grad[i] - fd).abs() < 1e-8, "{i}: {} vs {fd}", grad[i]);
-        }
+        assert_eq!(label_of("hinge"), None);
+        assert_eq!(Objective::Nll { classes: 3 }.outputs(), 3);
+        assert_eq!(Objective::Circular.outputs(), 1);
     }
 
     #[test]

@@ -1,6 +1,69 @@
 //! Optimizers: how parameters follow their gradients, as `torch.optim` does it.
+//!
+//! Each optimizer is one file here and one WGSL file beside the general GPU path's kernels
+//! (`shaders/general/optim/`), and nothing else knows it by name. Its file holds all of it: the step of the CPU
+//! reference in f64, how many moment tensors it keeps, the scalars each GPU step needs (computed in f64, in the
+//! order of `Step.opt` of `shaders/general/bindings.wgsl`), its WGSL with its constants printed from Rust, and
+//! its command-line registration (name, help, the hyper-parameters it takes and how it is built from them).
+//!
+//! Adding one: write `NAME.rs` (a [`Rule`] and an [`Entry`] called `ENTRY`) and
+//! `shaders/general/optim/NAME.wgsl`, and add `NAME` to the `registry!` below (and, while `Optimizer` is still an
+//! enum, a variant and its arm in `Optimizer::rule`).
 
-/// How parameters follow their gradients, as `torch.optim` does it.
+use std::fmt;
+
+use crate::error::{Error, Result};
+
+/// Declares each optimizer's module and lists its `ENTRY` in `REGISTRY`, in `--optimizer`'s order.
+macro_rules! registry {
+    ($($name:ident),* $(,)?) => {
+        $(pub mod $name;)*
+        const REGISTRY: &[&Entry] = &[$(&$name::ENTRY),*];
+    };
+}
+
+registry! {
+    sgd,
+    adam,
+}
+
+/// What an optimizer is, on both backends.
+pub trait Rule: fmt::Debug + Send + Sync {
+    /// Its `--optimizer` name.
+    fn name(&self) -> &'static str;
+
+    /// For people: "SGD", "SGD with momentum 0.9", "Adam".
+    fn describe(&self) -> String;
+
+    /// The value of a command-line hyper-parameter ([`HyperParameters::KEYS`]) if this optimizer has it.
+    fn setting(&self, _key: &str) -> Option<f64> {
+        None
+    }
+
+    /// The tutorial's plain gradient descent (which the GPU's tuned path runs).
+    fn is_plain_sgd(&self) -> bool {
+        false
+    }
+
+    /// Moment tensors it keeps, each the shape of the parameters: 0 for plain SGD, 1 for momentum, 2 for Adam.
+    fn moments(&self) -> usize;
+
+    /// One step of one tensor on the CPU reference, in f64: the parameters `p`, their gradient `g` and their
+    /// `moments()` moment tensors, with learning rate `lr` at step `t` (1 for the first).
+    fn step(&self, lr: f64, t: u64, p: &mut [f64], g: &[f64], moments: &mut [Vec<f64>]);
+
+    /// The GPU's scalars for step `t` with learning rate `lr`, computed in f64 and rounded to f32 by the caller:
+    /// `Step.opt` of `shaders/general/bindings.wgsl`, each entry meaning what this optimizer's WGSL says.
+    fn scalars(&self, lr: f64, t: u64) -> [f64; 4];
+
+    /// Its WGSL: constants printed by [`wgsl_const`] and then `fn optimizer_step(i: u32, w: f32, g: f32)`, which
+    /// steps parameter `i` (value `w`, gradient `g`, the penalty's included) into `params_w`, keeping moment `k`
+    /// in `state[k * P_LEN + i]` (see `shaders/general/update.wgsl`).
+    fn wgsl(&self) -> String;
+}
+
+/// An optimizer with its settings, as a training `Config` holds it. Each variant's arithmetic, state, GPU
+/// scalars and WGSL are its rule's, in its own file (`Optimizer::rule`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Optimizer {
     /// `optim.SGD(lr, momentum)`: with momentum, buf = momentum * buf + grad and p -= lr * buf.
@@ -17,10 +80,77 @@ impl Optimizer {
         eps: 1e-8,
     };
 
+    /// Its rule: the file in `src/optim/` that defines it.
+    pub fn rule(&self) -> Box<dyn Rule> {
+        match *self {
+            Optimizer::Sgd { momentum } => Box::new(sgd::Sgd { momentum }),
+            Optimizer::Adam { beta1, beta2, eps } => Box::new(adam::Adam { beta1, beta2, eps }),
+        }
+    }
+
+    /// Its `--optimizer` name.
+    pub fn name(&self) -> &'static str {
+        self.rule().name()
+    }
+
+    /// For people: "SGD", "SGD with momentum 0.9", "Adam".
+    pub fn describe(&self) -> String {
+        self.rule().describe()
+    }
+
+    /// The value of a command-line hyper-parameter ("momentum", "weight_decay") if this optimizer has it.
+    pub fn setting(&self, key: &str) -> Option<f64> {
+        self.rule().setting(key)
+    }
+
     /// The tutorial's plain gradient descent.
     pub fn is_plain_sgd(&self) -> bool {
-        matches!(self, Optimizer::Sgd { momentum } if *momentum == 0.0)
+        self.rule().is_plain_sgd()
     }
+
+    /// See [`Rule::moments`].
+    pub fn moments(&self) -> usize {
+        self.rule().moments()
+    }
+
+    /// See [`Rule::step`].
+    pub fn step(&self, lr: f64, t: u64, p: &mut [f64], g: &[f64], moments: &mut [Vec<f64>]) {
+        self.rule().step(lr, t, p, g, moments)
+    }
+
+    /// See [`Rule::scalars`].
+    pub fn scalars(&self, lr: f64, t: u64) -> [f64; 4] {
+        self.rule().scalars(lr, t)
+    }
+
+    /// See [`Rule::wgsl`].
+    pub fn wgsl(&self) -> String {
+        self.rule().wgsl()
+    }
+}
+
+impl From<sgd::Sgd> for Optimizer {
+    fn from(s: sgd::Sgd) -> Optimizer {
+        Optimizer::Sgd {
+            momentum: s.momentum,
+        }
+    }
+}
+
+impl From<adam::Adam> for Optimizer {
+    fn from(a: adam::Adam) -> Optimizer {
+        Optimizer::Adam {
+            beta1: a.beta1,
+            beta2: a.beta2,
+            eps: a.eps,
+        }
+    }
+}
+
+/// `const NAME: f32 = VALUE;` with `value` rounded to f32 and printed so that it reads back exactly (`{:?}` gives
+/// the shortest digits that do, and the `f` suffix makes WGSL read them as an f32, with no f64 in between).
+pub fn wgsl_const(name: &str, value: f64) -> String {
+    format!("const {name}: f32 = {:?}f;\n", value as f32)
 }
 
 /// Hyper-parameters as the command line names them; each optimizer takes those it has and refuses the others
@@ -33,92 +163,156 @@ pub struct HyperParameters {
     pub weight_decay: Option<f64>,
 }
 
-/// Every optimizer: its `--optimizer` name and a line of help.
-pub fn catalogue() -> Vec<(&'static str, &'static str)> {
-    vec![
-        (
-            "sgd",
-            "gradient descent, with --momentum if given (torch.optim.SGD)",
-        ),
-        (
-            "adam",
-            "Adam with PyTorch's defaults: betas 0.9 and 0.999, eps 1e-8 (torch.optim.Adam)",
-        ),
-    ]
+impl HyperParameters {
+    /// The keys of [`Entry::takes`] and [`Rule::setting`], with their flags.
+    pub const KEYS: [(&'static str, &'static str); 2] = [
+        ("momentum", "--momentum"),
+        ("weight_decay", "--weight-decay"),
+    ];
+
+    /// The value given for `key`, if any.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        match key {
+            "momentum" => self.momentum,
+            "weight_decay" => self.weight_decay,
+            _ => None,
+        }
+    }
 }
 
-/// The optimizer called `name` with `hyper`; a hyper-parameter it does not take is refused, naming the flag.
-pub fn build(name: &str, hyper: &HyperParameters) -> crate::Result<Optimizer> {
-    use crate::error::Error;
-    let refuse = |flag: &str, applies: &str| {
-        Err(Error::bad_argument(
-            flag,
-            format!("applies to {applies}; --optimizer {name} does not take it"),
-        ))
-    };
-    match name {
-        "sgd" => {
-            if hyper.weight_decay.is_some() {
-                return refuse("--weight-decay", "--optimizer adamw");
-            }
-            let momentum = hyper.momentum.unwrap_or(0.0);
-            if !(0.0..1.0).contains(&momentum) {
-                return Err(Error::bad_argument(
-                    "--momentum",
-                    format!("expected a value in [0, 1), got {momentum}"),
-                ));
-            }
-            Ok(Optimizer::Sgd { momentum })
-        }
-        "adam" => {
-            if hyper.momentum.is_some_and(|m| m != 0.0) {
-                return Err(Error::bad_argument(
-                    "--momentum",
-                    "applies to --optimizer sgd; Adam uses its own betas (0.9, 0.999)",
-                ));
-            }
-            if hyper.weight_decay.is_some() {
-                return refuse("--weight-decay", "--optimizer adamw");
-            }
-            Ok(Optimizer::ADAM)
-        }
-        _ => Err(Error::bad_argument(
+/// An optimizer as the command line knows it.
+pub struct Entry {
+    /// Its `--optimizer` name.
+    pub name: &'static str,
+    /// A line of help.
+    pub help: &'static str,
+    /// The hyper-parameters it takes ([`HyperParameters::KEYS`]); `build` refuses any other given a value but 0.
+    pub takes: &'static [&'static str],
+    /// The optimizer with these hyper-parameters (only those it takes are set), checked, or a `BadArgument`
+    /// naming the flag.
+    pub build: fn(&HyperParameters) -> Result<Optimizer>,
+}
+
+/// Every optimizer: its `--optimizer` name and a line of help.
+pub fn catalogue() -> Vec<(&'static str, &'static str)> {
+    REGISTRY.iter().map(|e| (e.name, e.help)).collect()
+}
+
+/// The optimizer called `name` with `hyper`. A hyper-parameter it does not take is refused, naming the flag and
+/// the optimizers that do take it; one given as 0 (off) is let through.
+pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
+    let Some(entry) = REGISTRY.iter().find(|e| e.name == name) else {
+        return Err(Error::bad_argument(
             "--optimizer",
             format!(
                 "unknown optimizer {name:?}; expected one of: {}",
-                catalogue()
+                REGISTRY
                     .iter()
-                    .map(|(n, _)| *n)
+                    .map(|e| e.name)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        )),
+        ));
+    };
+    for (key, flag) in HyperParameters::KEYS {
+        let given = hyper.get(key).is_some_and(|v| v != 0.0);
+        if given && !entry.takes.contains(&key) {
+            let takers: Vec<String> = REGISTRY
+                .iter()
+                .filter(|e| e.takes.contains(&key))
+                .map(|e| format!("--optimizer {}", e.name))
+                .collect();
+            let applies = if takers.is_empty() {
+                "applies to no optimizer here".to_string()
+            } else {
+                format!("applies to {}", takers.join(" or "))
+            };
+            return Err(Error::bad_argument(
+                flag,
+                format!("{applies}; --optimizer {name} does not take it"),
+            ));
+        }
+    }
+    (entry.build)(hyper)
+}
+
+/// `value` if it lies in `range` (`flag` names it in the refusal).
+pub fn checked(flag: &str, value: f64, range: std::ops::Range<f64>) -> Result<f64> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(Error::bad_argument(
+            flag,
+            format!(
+                "expected a value in [{}, {}), got {value}",
+                range.start, range.end
+            ),
+        ))
     }
 }
 
-impl Optimizer {
-    /// Its `--optimizer` name.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Optimizer::Sgd { .. } => "sgd",
-            Optimizer::Adam { .. } => "adam",
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_optimizer_is_built_by_its_name_and_says_it() {
+        for (name, _) in catalogue() {
+            let o = build(name, &HyperParameters::default()).unwrap();
+            assert_eq!(o.name(), name);
+            assert_eq!(o, build(name, &HyperParameters::default()).unwrap());
+            assert!(o.moments() <= 2, "{name}");
+            assert!(o.wgsl().contains("fn optimizer_step("), "{name}");
         }
+        assert!(Optimizer::Sgd { momentum: 0.0 }.is_plain_sgd());
+        assert_ne!(
+            build("sgd", &HyperParameters::default()).unwrap(),
+            build("adam", &HyperParameters::default()).unwrap()
+        );
     }
 
-    /// For people: "SGD", "SGD with momentum 0.9", "Adam".
-    pub fn describe(&self) -> String {
-        match self {
-            Optimizer::Sgd { momentum: 0.0 } => "SGD".to_string(),
-            Optimizer::Sgd { momentum } => format!("SGD with momentum {momentum}"),
-            Optimizer::Adam { .. } => "Adam".to_string(),
-        }
+    #[test]
+    fn a_flag_the_optimizer_does_not_take_is_refused_naming_it() {
+        let momentum = HyperParameters {
+            momentum: Some(0.5),
+            ..HyperParameters::default()
+        };
+        let err = build("adam", &momentum).unwrap_err().to_string();
+        assert!(
+            err.contains("--momentum") && err.contains("--optimizer sgd"),
+            "{err}"
+        );
+        let off = HyperParameters {
+            momentum: Some(0.0),
+            ..HyperParameters::default()
+        };
+        assert!(build("adam", &off).is_ok());
+        let err = build(
+            "sgd",
+            &HyperParameters {
+                momentum: Some(1.5),
+                ..HyperParameters::default()
+            },
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("--momentum"), "{err}");
+        let err = build("rmsprop", &HyperParameters::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--optimizer") && err.contains("sgd"), "{err}");
     }
 
-    /// The value of a command-line hyper-parameter ("momentum", "weight_decay") if this optimizer has it.
-    pub fn setting(&self, key: &str) -> Option<f64> {
-        match (self, key) {
-            (Optimizer::Sgd { momentum }, "momentum") => Some(*momentum),
-            _ => None,
+    #[test]
+    fn constants_read_back_as_the_f32_they_were() {
+        assert_eq!(wgsl_const("BETA1", 0.9), "const BETA1: f32 = 0.9f;\n");
+        assert_eq!(wgsl_const("EPS", 1e-8), "const EPS: f32 = 1e-8f;\n");
+        for v in [0.999, 1e-8, 0.1, 1.0 / 3.0, 0.0] {
+            let text = wgsl_const("X", v);
+            let digits = text
+                .trim_start_matches("const X: f32 = ")
+                .trim_end_matches("f;\n");
+            assert_eq!(digits.parse::<f32>().unwrap(), v as f32);
         }
     }
 }

@@ -204,64 +204,35 @@ fn gradients(
     (fwd, loss, grads)
 }
 
-/// An optimizer's state: one buffer per tensor for momentum or Adam's first moment, one for Adam's second.
+/// An optimizer with its state: its moment tensors (`Rule::moments` of them) for each parameter tensor. The
+/// arithmetic of a step is the optimizer's own (`optim::Rule::step`, in its file under `src/optim/`).
 struct Stepper {
     optimizer: Optimizer,
     lr: f64,
     steps: u64,
-    first: Vec<Vec<f64>>,
-    second: Vec<Vec<f64>>,
+    moments: Vec<Vec<Vec<f64>>>,
 }
 
 impl Stepper {
     fn new(config: &Config, w: &Weights) -> Stepper {
-        let zeros: Vec<Vec<f64>> = w
+        let moments = w
             .layers
             .iter()
-            .flat_map(|l| [vec![0.0; l.weight.len()], vec![0.0; l.bias.len()]])
+            .flat_map(|l| [l.weight.len(), l.bias.len()])
+            .map(|n| vec![vec![0.0; n]; config.optimizer.moments()])
             .collect();
         Stepper {
             optimizer: config.optimizer,
             lr: config.lr,
             steps: 0,
-            first: zeros.clone(),
-            second: zeros,
+            moments,
         }
     }
 
     fn step(&mut self, w: &mut Weights, grads: &[Vec<f64>]) {
         self.steps += 1;
-        let lr = self.lr;
-        for (((p, g), m), v) in w
-            .tensors_mut()
-            .zip(grads)
-            .zip(&mut self.first)
-            .zip(&mut self.second)
-        {
-            match self.optimizer {
-                Optimizer::Sgd { momentum: 0.0 } => {
-                    p.iter_mut().zip(g).for_each(|(p, g)| *p -= lr * g);
-                }
-                Optimizer::Sgd { momentum } => {
-                    for ((p, g), b) in p.iter_mut().zip(g).zip(m.iter_mut()) {
-                        // torch.optim.SGD: the buffer starts as the first gradient, which is what
-                        // momentum * 0 + g gives.
-                        *b = momentum * *b + g;
-                        *p -= lr * *b;
-                    }
-                }
-                Optimizer::Adam { beta1, beta2, eps } => {
-                    let t = self.steps as i32;
-                    let c1 = 1.0 - beta1.powi(t);
-                    let c2 = (1.0 - beta2.powi(t)).sqrt();
-                    for (((p, g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut())
-                    {
-                        *m = beta1 * *m + (1.0 - beta1) * g;
-                        *v = beta2 * *v + (1.0 - beta2) * g * g;
-                        *p -= lr / c1 * *m / (v.sqrt() / c2 + eps);
-                    }
-                }
-            }
+        for ((p, g), moments) in w.tensors_mut().zip(grads).zip(&mut self.moments) {
+            self.optimizer.step(self.lr, self.steps, p, g, moments);
         }
     }
 }

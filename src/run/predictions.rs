@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::npz::write_atomically;
 use crate::error::{Error, Result};
 use crate::metrics::{angular_error, mean, median};
+pub use crate::objective::Decoded;
+use crate::objective::Objective;
 
 /// What the network is trained to output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,23 +24,10 @@ pub enum Task {
     Classification { classes: usize },
 }
 
-/// The y-axis label of a loss, by the name summary.json gives it (`Objective::name`).
+/// The y-axis label of a loss, by the name summary.json gives it (`Objective::name`): the loss's own
+/// (`Loss::label`), or "loss" for a name no loss has.
 pub fn loss_label(loss: &str) -> &'static str {
-    match loss {
-        "mse" => "mean squared error (deg²)",
-        "circular" => "circular loss |exp(iθ̂) − exp(iθ)|",
-        "nll" => "negative log likelihood",
-        _ => "loss",
-    }
-}
-
-/// The decoded value of each test row.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decoded {
-    /// The network's output in degrees (not wrapped into [0, 360)).
-    Regression(Vec<f64>),
-    /// The decoded bin of each row, of `classes` equal bins over 0-360 degrees.
-    Classes { bins: Vec<usize>, classes: usize },
+    crate::objective::label_of(loss).unwrap_or("loss")
 }
 
 /// The decoder's answer for each test row, with the truth.
@@ -78,6 +67,22 @@ pub struct PredictionErrors {
 }
 
 impl Predictions {
+    /// What a network trained on `objective` decodes its reported outputs on the test rows to
+    /// (`Objective::decode`).
+    pub fn of(
+        objective: Objective,
+        rows: &[usize],
+        true_deg: &[f32],
+        outputs: &[f64],
+    ) -> Predictions {
+        match objective.decode(outputs) {
+            Decoded::Regression(out) => Predictions::regression(rows, true_deg, &out),
+            Decoded::Classes { bins, classes } => {
+                Predictions::classes(rows, true_deg, &bins, classes)
+            }
+        }
+    }
+
     /// A regression decoder's outputs on the test rows.
     pub fn regression(rows: &[usize], true_deg: &[f32], outputs: &[f64]) -> Predictions {
         assert_eq!(rows.len(), true_deg.len());
@@ -274,6 +279,25 @@ impl Predictions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_loss_labels_its_axis_and_decodes_its_outputs() {
+        assert_eq!(loss_label("mse"), "mean squared error (deg²)");
+        assert_eq!(loss_label("nll"), "negative log likelihood");
+        assert_eq!(loss_label("circular"), "circular loss |exp(iθ̂) − exp(iθ)|");
+        assert_eq!(loss_label("hinge"), "loss");
+        let reg = Predictions::of(Objective::Circular, &[0, 1], &[10.0, 20.0], &[12.0, 370.0]);
+        assert_eq!(
+            reg,
+            Predictions::regression(&[0, 1], &[10.0, 20.0], &[12.0, 370.0])
+        );
+        let nll = Objective::Nll { classes: 2 };
+        let cls = Predictions::of(nll, &[0, 1], &[10.0, 200.0], &[-0.1, -2.4, -3.0, -0.05]);
+        assert_eq!(
+            cls,
+            Predictions::classes(&[0, 1], &[10.0, 200.0], &[0, 1], 2)
+        );
+    }
 
     #[test]
     fn bins_are_apart_around_the_circle() {

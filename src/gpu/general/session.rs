@@ -1,13 +1,13 @@
-//! The general GPU path: every network and setting the tuned path (`session.rs`) does not take — several hidden
-//! layers, the circular and NLL objectives, the penalty on the input weights, SGD with momentum, Adam and
-//! mini-batches — with the data resident on the device. The kernels are in `shaders/general.wgsl`; its header
-//! gives the layouts.
+//! The general GPU path: every network and setting the tuned path (`gpu::tutorial`) does not take — several
+//! hidden layers, every objective, the penalty on the input weights, every optimizer and mini-batches — with the
+//! data resident on the device. The kernels are in `shaders/general/`, one file each
+//! (`shaders.rs` composes them); `bindings.wgsl` there gives the layouts.
 //!
 //! Uploaded once: the response matrix (training rows, then test rows), the targets in degrees, the class labels
 //! (computed here with `objective::class_of`, as the CPU does) and the weights. Parameters, gradients and the
 //! optimizer's state live in flat buffers. Each step (a batch, or an evaluation of the test or training rows)
-//! has its scalars — which rows, where its loss goes, the learning rate, Adam's bias corrections computed here
-//! in f64 — in a 256-byte slot of a uniform buffer bound with a dynamic offset; a mini-batch's rows are an
+//! has its scalars — which rows, where its loss goes, and the optimizer's (`optim::Rule::scalars`, computed in
+//! f64) — in a 256-byte slot of a uniform buffer bound with a dynamic offset; a mini-batch's rows are an
 //! uploaded list of row numbers through which the kernels gather rows of x. Many epochs go to one submission,
 //! and the losses stay in a history buffer on the GPU (each epoch's training loss summed there, batch by batch
 //! in order, weighted by the batch's rows) until a progress report or the end reads them.
@@ -23,20 +23,13 @@ use crate::gpu::runtime::device::{AdapterSummary, Gpu};
 use crate::gpu::runtime::kernel::{Access, Kernel, kernel};
 use crate::gpu::runtime::pipelined::{self, PendingHistory, Resident};
 use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
-use crate::gpu::runtime::wgsl::{Tiles, WORKGROUP_SUM, expand, grid};
-use crate::model::{Activation, Params, Spec};
-use crate::objective::{Objective, Penalty, class_of};
-use crate::optim::Optimizer;
+use crate::gpu::runtime::wgsl::{Tiles, grid};
+use crate::model::{Params, Spec};
+use crate::objective::{Penalty, class_of};
 use crate::training::Config;
 
-/// The kernels, in the tile notation of `shaders::expand`.
-pub const SOURCE: &str = include_str!("../../../shaders/general.wgsl");
-
-/// general.wgsl unrolled to `tiles`: `row` step rows and `hidden` first-layer units per forward_first
-/// workgroup; `hidden` units and `col` vec4 columns per grad_first thread.
-pub fn source(tiles: Tiles) -> String {
-    expand(&format!("{WORKGROUP_SUM}\n{SOURCE}"), tiles)
-}
+use super::shaders::{Constants, KERNELS, Use, binding, module_source};
+use super::uniforms::{LayerUniform, SLOT, StepUniform};
 
 /// The register tiles for an adapter of this type and a first layer of `m0` units, before they are fitted to
 /// the adapter's workgroup memory (forward_first's sums take 64 x rows x units floats). Units: as few tiles of
@@ -62,108 +55,10 @@ pub fn tiles_for(device_type: wgpu::DeviceType, m0: usize) -> Tiles {
     }
 }
 
-/// Bytes per slot of the step and layer uniform buffers: a multiple of every adapter's uniform offset alignment.
-const SLOT: usize = 256;
 /// The most steps one submission encodes (longer runs between reports go in several submissions).
 const MAX_STEPS: usize = 1024;
 /// The most workgroups of penalty_partial.
 const PENALTY_GROUPS: usize = 256;
-
-/// The override constants of general.wgsl.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Constants {
-    /// vec4 columns of x and of W_in's rows.
-    pub n4: usize,
-    /// Units of the first layer.
-    pub m0: usize,
-    /// Outputs of the last layer.
-    pub classes: usize,
-    pub objective: Objective,
-    /// Where the last layer's block starts in the activations and deltas.
-    pub last_off: usize,
-    /// f32s of W_in as stored (m0 * n4 * 4); b_in follows it.
-    pub win_len: usize,
-    /// f32s of all parameters.
-    pub p_len: usize,
-    pub activation: Activation,
-    pub penalty: Penalty,
-    /// `None`: store the gradient (for `evaluate`) instead of stepping.
-    pub optimizer: Option<Optimizer>,
-    pub pen_groups: usize,
-    pub pen_chunk4: usize,
-}
-
-impl Constants {
-    pub fn values(&self) -> Vec<(&'static str, f64)> {
-        let (kind, momentum, beta1, beta2, eps) = match self.optimizer {
-            None => (0.0, 0.0, 0.9, 0.999, 1e-8),
-            Some(Optimizer::Sgd { momentum: 0.0 }) => (1.0, 0.0, 0.9, 0.999, 1e-8),
-            Some(Optimizer::Sgd { momentum }) => (2.0, momentum, 0.9, 0.999, 1e-8),
-            Some(Optimizer::Adam { beta1, beta2, eps }) => (3.0, 0.0, beta1, beta2, eps),
-        };
-        let objective = match self.objective {
-            Objective::Mse => 0.0,
-            Objective::Circular => 1.0,
-            Objective::Nll { .. } => 2.0,
-        };
-        vec![
-            ("N4", self.n4 as f64),
-            ("M0", self.m0 as f64),
-            ("CLASSES", self.classes as f64),
-            ("OBJECTIVE", objective),
-            ("LAST_OFF", self.last_off as f64),
-            ("WIN_LEN", self.win_len as f64),
-            ("P_LEN", self.p_len as f64),
-            (
-                "RELU",
-                if self.activation == Activation::Relu {
-                    1.0
-                } else {
-                    0.0
-                },
-            ),
-            ("L1", self.penalty.l1),
-            ("L2", self.penalty.l2),
-            ("OPTIMIZER", kind),
-            ("MOMENTUM", momentum),
-            ("BETA1", beta1),
-            ("BETA2", beta2),
-            ("EPS", eps),
-            ("PEN_GROUPS", self.pen_groups as f64),
-            ("PEN_CHUNK4", self.pen_chunk4 as f64),
-        ]
-    }
-}
-
-/// The uniform block `Step` in general.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct StepUniform {
-    row_base: u32,
-    rows: u32,
-    out_base: u32,
-    loss_slot: u32,
-    accumulate: u32,
-    weight: f32,
-    lr: f32,
-    step_size: f32,
-    c2: f32,
-    pad: [u32; 3],
-}
-
-/// The uniform block `Layer` in general.wgsl.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct LayerUniform {
-    inputs: u32,
-    outputs: u32,
-    w_off: u32,
-    b_off: u32,
-    in_off: u32,
-    out_off: u32,
-    hidden: u32,
-    first: u32,
-}
 
 /// Where one layer lives in the flat buffers.
 #[derive(Clone, Debug)]
@@ -366,20 +261,20 @@ impl<'g> GeneralSession<'g> {
                 gpu.adapter.max_compute_workgroup_storage_size as usize,
             )
         });
-        check_fits(&gpu.adapter, &plan, tiles)?;
+        let optimizer = config.map(|c| &c.optimizer);
+        let moments = optimizer.map_or(0, |o| o.moments());
+        check_fits(&gpu.adapter, &plan, tiles, moments)?;
         let win4 = plan.win_len / 4;
         let pen_groups = win4.div_ceil(256).clamp(1, PENALTY_GROUPS);
         let constants = Constants {
             n4: plan.n4,
             m0,
             classes: plan.classes,
-            objective: spec.objective,
             last_off: plan.layers.last().expect("layers").act_off,
             win_len: plan.win_len,
             p_len: plan.p_len,
             activation: spec.activation,
             penalty: *penalty,
-            optimizer: config.map(|c| c.optimizer),
             pen_groups,
             pen_chunk4: win4.div_ceil(pen_groups),
         }
@@ -438,13 +333,7 @@ impl<'g> GeneralSession<'g> {
             COPY,
         );
         let grads = zeros(gpu, "grads", plan.p_len, COPY);
-        let (first_moment, second_moment) = match config.map(|c| c.optimizer) {
-            Some(Optimizer::Adam { .. }) => (plan.p_len, plan.p_len),
-            Some(Optimizer::Sgd { momentum }) if momentum != 0.0 => (plan.p_len, 1),
-            _ => (1, 1),
-        };
-        let moment1 = zeros(gpu, "moment1", first_moment, none);
-        let moment2 = zeros(gpu, "moment2", second_moment, none);
+        let state = zeros(gpu, "optimizer state", (moments * plan.p_len).max(1), none);
         let acts = zeros(gpu, "acts", plan.acts_len, none);
         let deltas = zeros(gpu, "deltas", plan.acts_len, none);
         let outs = zeros(gpu, "outs", n_rows * plan.classes, COPY);
@@ -484,116 +373,107 @@ impl<'g> GeneralSession<'g> {
         gpu.queue.write_buffer(&layers, 0, &layer_slots);
 
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = gpu
-            .device
-            .create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some("general.wgsl"),
-                source: wgpu::ShaderSource::Wgsl(source(tiles).into()),
-            });
-        use Access::*;
-        let make = |entry: &str, bindings: &[(u32, Access, &wgpu::Buffer)]| -> Bound {
-            let access: Vec<(u32, Access)> = bindings.iter().map(|&(b, a, _)| (b, a)).collect();
-            let kernel = kernel(gpu, &module, entry, &access, &constants);
-            let entries: Vec<wgpu::BindGroupEntry> = bindings
+        // The buffers, by their names in shaders/general/bindings.wgsl.
+        let buffers: [(&str, &wgpu::Buffer); 22] = [
+            ("st", &steps),
+            ("layer", &layers),
+            ("x", &x),
+            ("index", &index),
+            ("targets", &targets),
+            ("labels", &labels),
+            ("params4", &params_buf),
+            ("params_r", &params_buf),
+            ("params_w", &params_buf),
+            ("acts_w", &acts),
+            ("acts_r", &acts),
+            ("deltas_w", &deltas),
+            ("deltas_r", &deltas),
+            ("grads4_w", &grads),
+            ("grads_w", &grads),
+            ("state", &state),
+            ("outs", &outs),
+            ("history", &history),
+            ("pen_partials_w", &pen_partials),
+            ("pen_partials_r", &pen_partials),
+            ("scalars_w", &scalars),
+            ("scalars_r", &scalars),
+        ];
+        let buffer = |name: &str| -> Result<&wgpu::Buffer> {
+            buffers
                 .iter()
-                .map(|&(binding, access, buffer)| wgpu::BindGroupEntry {
-                    binding,
-                    resource: match access {
-                        DynamicUniform => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                .find(|(n, _)| *n == name)
+                .map(|(_, b)| *b)
+                .ok_or_else(|| Error::Usage(format!("no general buffer called {name:?}")))
+        };
+        // One module per kernel file, composed with this objective's loss and this optimizer's step.
+        let mut modules: Vec<(&str, wgpu::ShaderModule)> = Vec::new();
+        let mut bound: Vec<(&str, Bound)> = Vec::with_capacity(KERNELS.len());
+        for file in &KERNELS {
+            if !modules.iter().any(|(f, _)| *f == file.file) {
+                let text = module_source(file, tiles, spec.objective, optimizer)?;
+                let module = gpu
+                    .device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(file.file),
+                        source: wgpu::ShaderSource::Wgsl(text.into()),
+                    });
+                modules.push((file.file, module));
+            }
+            let module = &modules
+                .iter()
+                .find(|(f, _)| *f == file.file)
+                .expect("built")
+                .1;
+            let mut access = Vec::with_capacity(file.bindings.len());
+            let mut entries = Vec::with_capacity(file.bindings.len());
+            for &name in file.bindings {
+                let (number, usage) = binding(name)?;
+                let buffer = buffer(name)?;
+                access.push((
+                    number,
+                    match usage {
+                        Use::Uniform => Access::DynamicUniform,
+                        Use::Read => Access::Read,
+                        Use::ReadWrite => Access::ReadWrite,
+                    },
+                ));
+                entries.push(wgpu::BindGroupEntry {
+                    binding: number,
+                    resource: match usage {
+                        Use::Uniform => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
                             buffer,
                             offset: 0,
                             size: NonZeroU64::new(SLOT as u64),
                         }),
                         _ => buffer.as_entire_binding(),
                     },
-                })
-                .collect();
+                });
+            }
+            let kernel = kernel(gpu, module, file.entry, &access, &constants);
             let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(entry),
+                label: Some(file.entry),
                 layout: &kernel.layout,
                 entries: &entries,
             });
-            Bound { kernel, group }
+            bound.push((file.entry, Bound { kernel, group }));
+        }
+        let mut take = |entry: &str| -> Result<Bound> {
+            let at = bound
+                .iter()
+                .position(|(e, _)| *e == entry)
+                .ok_or_else(|| Error::Usage(format!("no general kernel {entry:?}")))?;
+            Ok(bound.swap_remove(at).1)
         };
-        let step = (0, DynamicUniform, &steps);
-        let layer = (1, DynamicUniform, &layers);
         let kernels = Kernels {
-            penalty_partial: make(
-                "penalty_partial",
-                &[(6, Read, &params_buf), (19, ReadWrite, &pen_partials)],
-            ),
-            penalty_final: make(
-                "penalty_final",
-                &[(20, Read, &pen_partials), (21, ReadWrite, &scalars)],
-            ),
-            forward_first: make(
-                "forward_first",
-                &[
-                    step,
-                    (2, Read, &x),
-                    (3, Read, &index),
-                    (6, Read, &params_buf),
-                    (9, ReadWrite, &acts),
-                ],
-            ),
-            forward_dense: make(
-                "forward_dense",
-                &[step, layer, (7, Read, &params_buf), (9, ReadWrite, &acts)],
-            ),
-            loss: make(
-                "loss",
-                &[
-                    step,
-                    (3, Read, &index),
-                    (4, Read, &targets),
-                    (5, Read, &labels),
-                    (10, Read, &acts),
-                    (11, ReadWrite, &deltas),
-                    (17, ReadWrite, &outs),
-                    (18, ReadWrite, &history),
-                    (22, Read, &scalars),
-                ],
-            ),
-            backward_delta: make(
-                "backward_delta",
-                &[
-                    step,
-                    layer,
-                    (7, Read, &params_buf),
-                    (10, Read, &acts),
-                    (11, ReadWrite, &deltas),
-                ],
-            ),
-            grad_first: make(
-                "grad_first",
-                &[
-                    step,
-                    (2, Read, &x),
-                    (3, Read, &index),
-                    (12, Read, &deltas),
-                    (13, ReadWrite, &grads),
-                ],
-            ),
-            grad_dense: make(
-                "grad_dense",
-                &[
-                    step,
-                    layer,
-                    (10, Read, &acts),
-                    (12, Read, &deltas),
-                    (14, ReadWrite, &grads),
-                ],
-            ),
-            update: make(
-                "update",
-                &[
-                    step,
-                    (8, ReadWrite, &params_buf),
-                    (14, ReadWrite, &grads),
-                    (15, ReadWrite, &moment1),
-                    (16, ReadWrite, &moment2),
-                ],
-            ),
+            penalty_partial: take("penalty_partial")?,
+            penalty_final: take("penalty_final")?,
+            forward_first: take("forward_first")?,
+            forward_dense: take("forward_dense")?,
+            loss: take("loss")?,
+            backward_delta: take("backward_delta")?,
+            grad_first: take("grad_first")?,
+            grad_dense: take("grad_dense")?,
+            update: take("update")?,
         };
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!("building the general kernels: {e}")));
@@ -783,16 +663,7 @@ impl<'g> GeneralSession<'g> {
                 let mut at = 0;
                 for (b, batch) in config.batches(p.n_train, epoch).iter().enumerate() {
                     self.optimizer_steps += 1;
-                    let (step_size, c2) = match config.optimizer {
-                        Optimizer::Adam { beta1, beta2, .. } => {
-                            let t = self.optimizer_steps as i32;
-                            (
-                                config.lr / (1.0 - beta1.powi(t)),
-                                (1.0 - beta2.powi(t)).sqrt(),
-                            )
-                        }
-                        Optimizer::Sgd { .. } => (0.0, 1.0),
-                    };
+                    let opt = config.optimizer.scalars(config.lr, self.optimizer_steps);
                     steps.push((
                         Kind::Train,
                         StepUniform {
@@ -802,10 +673,8 @@ impl<'g> GeneralSession<'g> {
                             loss_slot: 2 * epoch as u32,
                             accumulate: u32::from(b > 0),
                             weight: (batch.len() as f64 / p.n_train as f64) as f32,
-                            lr: config.lr as f32,
-                            step_size: step_size as f32,
-                            c2: c2 as f32,
-                            pad: [0; 3],
+                            opt: opt.map(|v| v as f32),
+                            ..StepUniform::default()
                         },
                     ));
                     if mini {
@@ -886,7 +755,8 @@ fn fit_workgroup_memory(tiles: Tiles, max_bytes: usize) -> Tiles {
 }
 
 /// Refuses what one storage binding, one dispatch or one workgroup's memory of this adapter cannot hold.
-fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<()> {
+/// `moments`: the optimizer's moment tensors, each as large as the weights.
+fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles, moments: usize) -> Result<()> {
     if tiles.row == 0 || tiles.hidden == 0 || tiles.col == 0 {
         return Err(Error::Usage(format!("empty register tiles {tiles:?}")));
     }
@@ -901,6 +771,7 @@ fn check_fits(a: &AdapterSummary, plan: &BufferLayout, tiles: Tiles) -> Result<(
     for (what, bytes) in [
         ("the response matrix", plan.n_rows() * plan.n4 * 16),
         ("the weights", plan.p_len * 4),
+        ("the optimizer's state", moments * plan.p_len * 4),
         ("the activations", plan.acts_len * 4),
     ] {
         if bytes > max {
@@ -977,6 +848,8 @@ impl Resident for GeneralSession<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Activation;
+    use crate::objective::Objective;
 
     fn deep_spec() -> Spec {
         Spec {
@@ -1046,19 +919,23 @@ mod tests {
         let tiles = tiles_for(adapter.device_type, 10);
         // 216 + 144 rows x 23589 neurons: 34 MB.
         let plan = BufferLayout::new(216, 144, &Spec::tutorial(23589, 10));
-        let err = check_fits(&adapter, &plan, tiles).unwrap_err().to_string();
+        let err = check_fits(&adapter, &plan, tiles, 0)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("response matrix") && err.contains("--backend cpu"),
             "{err}"
         );
         let small = BufferLayout::new(20, 10, &Spec::tutorial(1000, 10));
-        assert!(check_fits(&adapter, &small, tiles).is_ok());
+        assert!(check_fits(&adapter, &small, tiles, 2).is_ok());
         // forward_first's sums must fit workgroup memory: 12 x 8 tiles need 24.8 kB, 7 x 8 fit 16 kB.
         let wide = tiles_for(wgpu::DeviceType::Cpu, 16);
-        let err = check_fits(&adapter, &small, wide).unwrap_err().to_string();
+        let err = check_fits(&adapter, &small, wide, 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("workgroup memory"), "{err}");
         let fitted = fit_workgroup_memory(wide, 16384);
         assert_eq!((fitted.row, fitted.hidden), (7, 8));
-        assert!(check_fits(&adapter, &small, fitted).is_ok());
+        assert!(check_fits(&adapter, &small, fitted, 0).is_ok());
     }
 }
