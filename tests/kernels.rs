@@ -6,7 +6,7 @@ mod common;
 
 use popdecode::compare::{Comparison, assert_all};
 use popdecode::gpu::Gpu;
-use popdecode::gpu::harness::{self, KernelId, Size, Variant, tutorial};
+use popdecode::gpu::harness::{self, KernelId, Size, Variant, general, tutorial};
 
 fn gpu() -> Gpu {
     common::gpu().gpu
@@ -51,6 +51,8 @@ fn every_kernel_has_variants_and_names_resolve() {
         pick("tutorial").len(),
         popdecode::gpu::tutorial::kernels::KERNELS.len()
     );
+    assert_eq!(pick("general").len(), general::names().len());
+    assert_eq!(pick("general/update"), pick("update"));
     assert!(harness::select(&["no_such_kernel".to_string()]).is_err());
     assert_eq!(harness::select(&[]).unwrap(), all);
 }
@@ -85,6 +87,51 @@ fn tutorial_input_grad_gemm() {
     check(&["tutorial/input_grad_gemm"]);
 }
 
+#[test]
+fn general_penalty() {
+    check(&["general/penalty_partial", "general/penalty_final"]);
+}
+
+#[test]
+fn general_forward() {
+    check(&["general/forward_first", "general/forward_dense"]);
+}
+
+#[test]
+fn general_loss() {
+    check(&["general/loss"]);
+}
+
+#[test]
+fn general_backward() {
+    check(&[
+        "general/backward_delta",
+        "general/grad_first",
+        "general/grad_dense",
+    ]);
+}
+
+#[test]
+fn general_update() {
+    check(&["general/update"]);
+}
+
+/// Every optimizer the registry holds is among update's variants, with nothing added for it here.
+#[test]
+fn update_covers_every_registered_optimizer() {
+    let k = harness::select(&["general/update".to_string()]).unwrap()[0];
+    let checked: Vec<&'static str> = harness::variants(k, Size::Test)
+        .iter()
+        .filter_map(|v| match v {
+            Variant::General(g) => g.setup.optimizer.as_ref().map(|o| o.name()),
+            _ => None,
+        })
+        .collect();
+    for (name, _) in popdecode::optim::catalogue() {
+        assert!(checked.contains(&name), "{name} is not checked");
+    }
+}
+
 /// The check can fail: a wrong reference, and a kernel given a wrong constant, are both reported.
 #[test]
 fn the_check_fails_on_a_wrong_reference_or_a_wrong_constant() {
@@ -110,7 +157,9 @@ fn the_check_fails_on_a_wrong_reference_or_a_wrong_constant() {
     assert_eq!(failed, ["out"]);
 
     // N_TRAIN one short on the GPU: delta's scale and its last training row are wrong.
-    let Variant::Tutorial(t) = v;
+    let Variant::Tutorial(t) = v else {
+        unreachable!("a tutorial kernel")
+    };
     let tampered = tutorial::Variant {
         setup: tutorial::Setup {
             tamper: vec![("N_TRAIN", (t.setup.shape.n_train - 1) as f64)],
@@ -126,4 +175,24 @@ fn the_check_fails_on_a_wrong_reference_or_a_wrong_constant() {
         .find(|c| c.name == "delta")
         .unwrap();
     assert!(!delta.passed(), "{delta}");
+}
+
+/// The same on the general path: a kernel given the identity for ReLU writes deltas its reference masks.
+#[test]
+fn a_general_kernel_with_a_wrong_constant_fails() {
+    let gpu = gpu();
+    let k = harness::select(&["general/backward_delta".to_string()]).unwrap()[0];
+    let Variant::General(v) = harness::variants(k, Size::Test).remove(0) else {
+        unreachable!("a general kernel")
+    };
+    assert!(v.setup.relu);
+    let tampered = general::Variant {
+        setup: general::Setup {
+            tamper: vec![("RELU", 0.0)],
+            ..v.setup.clone()
+        },
+        ..v
+    };
+    let report = harness::run(&gpu, k, &Variant::General(tampered), None).unwrap();
+    assert!(!report.passed());
 }

@@ -10,6 +10,7 @@
 //! checks and times them (`cargo bench --bench kernels -- NAME ...`).
 
 pub mod case;
+pub mod general;
 pub mod tutorial;
 
 use std::fmt;
@@ -34,7 +35,7 @@ pub enum Size {
 }
 
 /// The GPU paths.
-pub const PATHS: [&str; 1] = ["tutorial"];
+pub const PATHS: [&str; 2] = ["tutorial", "general"];
 
 /// One kernel: its path and entry point.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,13 +52,17 @@ impl fmt::Display for KernelId {
 
 /// Every kernel of both GPU paths.
 pub fn kernels() -> Vec<KernelId> {
-    crate::gpu::tutorial::kernels::KERNELS
+    let tutorial = crate::gpu::tutorial::kernels::KERNELS
         .iter()
         .map(|&name| KernelId {
             path: "tutorial",
             name,
-        })
-        .collect()
+        });
+    let general = general::names().into_iter().map(|name| KernelId {
+        path: "general",
+        name,
+    });
+    tutorial.chain(general).collect()
 }
 
 /// The kernels `names` name: a kernel ("forward_rows" or "tutorial/forward_rows") or a whole path
@@ -96,12 +101,14 @@ pub fn select(names: &[String]) -> Result<Vec<KernelId>> {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Variant {
     Tutorial(tutorial::Variant),
+    General(general::Variant),
 }
 
 impl Variant {
     pub fn name(&self) -> &str {
         match self {
             Variant::Tutorial(v) => &v.name,
+            Variant::General(v) => &v.name,
         }
     }
 }
@@ -113,6 +120,10 @@ pub fn variants(kernel: KernelId, size: Size) -> Vec<Variant> {
             .into_iter()
             .map(Variant::Tutorial)
             .collect(),
+        "general" => general::variants(kernel.name, size)
+            .into_iter()
+            .map(Variant::General)
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -121,6 +132,7 @@ pub fn variants(kernel: KernelId, size: Size) -> Vec<Variant> {
 pub fn build<'g>(gpu: &'g Gpu, kernel: KernelId, variant: &Variant) -> Result<Case<'g>> {
     match variant {
         Variant::Tutorial(v) => tutorial::build(gpu, kernel.name, v),
+        Variant::General(v) => general::build(gpu, kernel.name, v),
     }
 }
 
