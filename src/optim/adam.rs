@@ -21,6 +21,15 @@ pub struct Adam {
     pub eps: f64,
 }
 
+impl Optimizer {
+    /// Adam with PyTorch's defaults.
+    pub const ADAM: Optimizer = Optimizer::Adam {
+        beta1: Adam::DEFAULT.beta1,
+        beta2: Adam::DEFAULT.beta2,
+        eps: Adam::DEFAULT.eps,
+    };
+}
+
 impl Adam {
     /// PyTorch's defaults: betas 0.9 and 0.999, eps 1e-8.
     pub const DEFAULT: Adam = Adam {

@@ -6,29 +6,58 @@
 //! order of `Step.opt` of `shaders/general/bindings.wgsl`), its WGSL with its constants printed from Rust, and
 //! its command-line registration (name, help, the hyper-parameters it takes and how it is built from them).
 //!
-//! Adding one: write `NAME.rs` (a [`Rule`] and an [`Entry`] called `ENTRY`) and
-//! `shaders/general/optim/NAME.wgsl`, and add `NAME` to the `registry!` below (and, while `Optimizer` is still an
-//! enum, a variant and its arm in `Optimizer::rule`).
+//! Adding one: write `NAME.rs` (a struct implementing [`Rule`], and an [`Entry`] called `ENTRY`) and
+//! `shaders/general/optim/NAME.wgsl`, and add a line for it to the `registry!` below: its module, its struct and
+//! the struct's fields. The registry makes it a variant of [`Optimizer`] with those fields (so a `Config` stays
+//! `Copy` and an optimizer is written `Optimizer::Sgd { momentum: 0.9 }`), dispatches the variant to its struct,
+//! and lists its entry for the command line.
 
 use std::fmt;
 
 use crate::error::{Error, Result};
 
-/// Declares each optimizer's module and lists its `ENTRY` in `REGISTRY`, in `--optimizer`'s order.
+/// From one line per optimizer, `module::Struct { field: Type, .. }` (the struct's fields exactly, which the
+/// compiler checks): the modules, the `Optimizer` enum with a variant per struct, its dispatch to the struct's
+/// `Rule`, the conversions from each struct, and `REGISTRY`, the entries in `--optimizer`'s order.
 macro_rules! registry {
-    ($($name:ident),* $(,)?) => {
-        $(pub mod $name;)*
-        const REGISTRY: &[&Entry] = &[$(&$name::ENTRY),*];
+    ($($module:ident :: $rule:ident { $($field:ident : $ty:ty),* $(,)? }),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// An optimizer with its settings, as a training `Config` holds it: a variant per optimizer of the
+        /// registry, with the fields of its struct, which defines it (see `Optimizer::with`).
+        #[derive(Clone, Copy, Debug, PartialEq)]
+        pub enum Optimizer {
+            $(#[doc = concat!("See `optim::", stringify!($module), "::", stringify!($rule), "`.")]
+            $rule { $($field: $ty),* },)*
+        }
+
+        impl Optimizer {
+            /// `f` applied to this optimizer's own definition: its struct, which implements [`Rule`].
+            pub fn with<R>(&self, f: impl FnOnce(&dyn Rule) -> R) -> R {
+                match *self {
+                    $(Optimizer::$rule { $($field),* } => f(&$module::$rule { $($field),* }),)*
+                }
+            }
+        }
+
+        $(impl From<$module::$rule> for Optimizer {
+            fn from(rule: $module::$rule) -> Optimizer {
+                let $module::$rule { $($field),* } = rule;
+                Optimizer::$rule { $($field),* }
+            }
+        })*
+
+        const REGISTRY: &[&Entry] = &[$(&$module::ENTRY),*];
     };
 }
 
 registry! {
-    sgd,
-    adam,
+    sgd::Sgd { momentum: f64 },
+    adam::Adam { beta1: f64, beta2: f64, eps: f64 },
 }
 
-/// What an optimizer is, on both backends.
-pub trait Rule: fmt::Debug + Send + Sync {
+/// What an optimizer is, on both backends: implemented by each optimizer's struct.
+pub trait Rule: fmt::Debug {
     /// Its `--optimizer` name.
     fn name(&self) -> &'static str;
 
@@ -62,88 +91,45 @@ pub trait Rule: fmt::Debug + Send + Sync {
     fn wgsl(&self) -> String;
 }
 
-/// An optimizer with its settings, as a training `Config` holds it. Each variant's arithmetic, state, GPU
-/// scalars and WGSL are its rule's, in its own file (`Optimizer::rule`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Optimizer {
-    /// `optim.SGD(lr, momentum)`: with momentum, buf = momentum * buf + grad and p -= lr * buf.
-    Sgd { momentum: f64 },
-    /// `optim.Adam(lr, betas=(beta1, beta2), eps)`, bias-corrected.
-    Adam { beta1: f64, beta2: f64, eps: f64 },
-}
-
 impl Optimizer {
-    /// PyTorch's defaults: betas 0.9 and 0.999, eps 1e-8.
-    pub const ADAM: Optimizer = Optimizer::Adam {
-        beta1: 0.9,
-        beta2: 0.999,
-        eps: 1e-8,
-    };
-
-    /// Its rule: the file in `src/optim/` that defines it.
-    pub fn rule(&self) -> Box<dyn Rule> {
-        match *self {
-            Optimizer::Sgd { momentum } => Box::new(sgd::Sgd { momentum }),
-            Optimizer::Adam { beta1, beta2, eps } => Box::new(adam::Adam { beta1, beta2, eps }),
-        }
-    }
-
     /// Its `--optimizer` name.
     pub fn name(&self) -> &'static str {
-        self.rule().name()
+        self.with(|r| r.name())
     }
 
     /// For people: "SGD", "SGD with momentum 0.9", "Adam".
     pub fn describe(&self) -> String {
-        self.rule().describe()
+        self.with(|r| r.describe())
     }
 
     /// The value of a command-line hyper-parameter ("momentum", "weight_decay") if this optimizer has it.
     pub fn setting(&self, key: &str) -> Option<f64> {
-        self.rule().setting(key)
+        self.with(|r| r.setting(key))
     }
 
     /// The tutorial's plain gradient descent.
     pub fn is_plain_sgd(&self) -> bool {
-        self.rule().is_plain_sgd()
+        self.with(|r| r.is_plain_sgd())
     }
 
     /// See [`Rule::moments`].
     pub fn moments(&self) -> usize {
-        self.rule().moments()
+        self.with(|r| r.moments())
     }
 
     /// See [`Rule::step`].
     pub fn step(&self, lr: f64, t: u64, p: &mut [f64], g: &[f64], moments: &mut [Vec<f64>]) {
-        self.rule().step(lr, t, p, g, moments)
+        self.with(|r| r.step(lr, t, p, g, moments))
     }
 
     /// See [`Rule::scalars`].
     pub fn scalars(&self, lr: f64, t: u64) -> [f64; 4] {
-        self.rule().scalars(lr, t)
+        self.with(|r| r.scalars(lr, t))
     }
 
     /// See [`Rule::wgsl`].
     pub fn wgsl(&self) -> String {
-        self.rule().wgsl()
-    }
-}
-
-impl From<sgd::Sgd> for Optimizer {
-    fn from(s: sgd::Sgd) -> Optimizer {
-        Optimizer::Sgd {
-            momentum: s.momentum,
-        }
-    }
-}
-
-impl From<adam::Adam> for Optimizer {
-    fn from(a: adam::Adam) -> Optimizer {
-        Optimizer::Adam {
-            beta1: a.beta1,
-            beta2: a.beta2,
-            eps: a.eps,
-        }
+        self.with(|r| r.wgsl())
     }
 }
 
