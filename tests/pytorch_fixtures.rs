@@ -213,3 +213,13 @@ fn pytorch_deep_run_is_reproduced_on_the_cpu() {
 fn pytorch_deep_run_is_reproduced_on_the_gpu() {
     assert_all(&reproduce("pytorch-deep", &mut common::gpu()));
 }
+
+#[test]
+fn pytorch_adamw_run_is_reproduced_on_the_cpu() {
+    assert_all(&reproduce("pytorch-adamw", &mut ReferenceBackend));
+}
+
+#[test]
+fn pytorch_adamw_run_is_reproduced_on_the_gpu() {
+    assert_all(&reproduce("pytorch-adamw", &mut common::gpu()));
+}

@@ -54,6 +54,7 @@ macro_rules! registry {
 registry! {
     sgd::Sgd { momentum: f64 },
     adam::Adam { beta1: f64, beta2: f64, eps: f64 },
+    adamw::AdamW { adam: adam::Adam, weight_decay: f64 },
 }
 
 /// What an optimizer is, on both backends: implemented by each optimizer's struct.
