@@ -402,7 +402,7 @@ fn hidden_figure_has_a_tuning_curve_per_unit_coloured_by_its_output_weight() {
     assert_eq!(s.series(RED, 36).len(), positive);
     assert_eq!(s.series(BLUE, 36).len(), 5 - positive);
     s.assert_texts(&[
-        "TuningCurves curves of the 5 hidden units",
+        "Tuning curves of the 5 hidden units",
         "stimulus orientation (°)",
         "hidden unit activation",
     ]);
@@ -415,7 +415,7 @@ fn hidden_figure_has_a_tuning_curve_per_unit_coloured_by_its_output_weight() {
     let s = parse(&hidden::draw(&tuning, &w).unwrap());
     assert_eq!(s.series(RED, 36).len() + s.series(BLUE, 36).len(), 20);
     assert!(
-        s.text_containing("TuningCurves curves of 20 of the 30 hidden units")
+        s.text_containing("Tuning curves of 20 of the 30 hidden units")
             .contains("|W_out|")
     );
     // Several outputs (a classifier): one colour per unit, named in the legend.

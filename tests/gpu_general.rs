@@ -1,7 +1,9 @@
 //! The GPU's general path (src/gpu/general/, shaders/general/) against the CPU reference, feature by
 //! feature: at the initial weights the outputs, the loss and every gradient (`check::compare_evaluations`,
 //! tolerance 1e-4), then a short training run epoch by epoch and what it ends with (`check::compare_runs`,
-//! 1e-3). PyTorch's runs of these networks are reproduced on both backends in tests/pytorch_fixtures.rs.
+//! 1e-3). PyTorch's runs of these networks are reproduced on every backend by the conformance suite
+//! (tests/common/conformance.rs, tests/common/fixtures.rs); this file holds the general path's own cases, forced
+//! onto it whatever the network.
 
 mod common;
 

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod conformance;
+pub mod fixtures;
+
 use popdecode::data::Matrix;
 use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
