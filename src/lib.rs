@@ -8,7 +8,7 @@
 //! - `backend`: the trait every backend implements; `select`, the one place naming every backend;
 //! - `reference`: the f64 oracle; `gpu`: the wgpu runtime and its two paths;
 //! - `check`, `compare`: any backend against the reference; `bench`, `ridge`, `metrics`;
-//! - `run`: what a run leaves on disk; `figures`: its pictures.
+//! - `run`: what a run leaves on disk, its figures included.
 
 pub mod backend;
 pub mod bench;
@@ -16,7 +16,6 @@ pub mod check;
 pub mod compare;
 pub mod data;
 pub mod error;
-pub mod figures;
 pub mod gpu;
 pub mod metrics;
 pub mod model;

@@ -1,5 +1,5 @@
 //! What every backend does: evaluate a network at given weights, and train it. This module names no backend
-//! (`crate::select` is the one place that knows them all), so backends depend on it and not the other way.
+//! (`select.rs` is the one place that knows them all), so backends depend on it and not the other way.
 
 use std::time::Duration;
 

@@ -14,7 +14,7 @@ pub struct PlotArgs {
 }
 
 pub fn run(args: PlotArgs) -> Result<ExitCode> {
-    for path in popdecode::figures::redraw(&args.dir)? {
+    for path in popdecode::run::figures::redraw(&args.dir)? {
         println!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
