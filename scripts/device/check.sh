@@ -50,7 +50,7 @@ if has_part tutorial; then
 fi
 
 if has_part general; then
-  # The general path (src/gpu/general.rs): each feature BENCHMARKS.md's general-path table lists.
+  # The general path (src/gpu/general/): each feature BENCHMARKS.md's general-path table lists.
   check_and_train classify --task classify
   check_and_train classify-l2-l1 --task classify --l2 1e-2 --l1 5e-4
   check_and_train classify-deep --task classify --hidden 200,100,50
