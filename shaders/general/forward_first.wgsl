@@ -5,7 +5,7 @@
 // for each row or unit of the tile.
 #import general/bindings.wgsl
 #import general/common.wgsl
-#import general/tiles.wgsl
+#import common/tiles.wgsl
 
 const TILE_OUT: u32 = ROW_TILE * HIDDEN_TILE;
 var<workgroup> unit_sums: array<f32, 64u * TILE_OUT>;

@@ -4,7 +4,7 @@
 // each column or unit of the tile.
 #import general/bindings.wgsl
 #import general/common.wgsl
-#import general/tiles.wgsl
+#import common/tiles.wgsl
 
 @compute @workgroup_size(64)
 fn grad_first(

@@ -26,9 +26,9 @@ override ROW_SPLIT: u32 = 1u;      // input_grad threads sharing one column's tr
 override GRAD_SUMS: u32 = 1u;      // 64 * COL_TILE * HIDDEN_TILE with ROW_SPLIT > 1, else 1 (workgroup memory)
 override GRAD_UNROLL: bool = false; // input_grad loads four training rows ahead of their multiply-adds
 
-const ROW_TILE: u32 = $ROW_TILE;       // rows per forward_partial thread
-const HIDDEN_TILE: u32 = $HIDDEN_TILE; // hidden units per forward_partial and input_grad thread
-const COL_TILE: u32 = $COL_TILE;       // vec4 columns per input_grad thread
+// ROW_TILE rows per forward_partial thread, HIDDEN_TILE hidden units per forward_partial and input_grad thread,
+// COL_TILE vec4 columns per input_grad thread.
+#import common/tiles.wgsl
 const TILE_OUTPUTS: u32 = ROW_TILE * HIDDEN_TILE;
 
 // A column panel of x and w1: which vec4 columns it holds, and how its split-K threads are numbered.
@@ -46,6 +46,4 @@ struct Hyper {
     pad2: f32,
 }
 
-fn act(pre: f32) -> f32 {
-    return select(pre, max(pre, 0.0), RELU);
-}
+#import common/act.wgsl

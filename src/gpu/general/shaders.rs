@@ -24,10 +24,6 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../../shaders/general/common.wgsl"),
     ),
     (
-        "general/tiles.wgsl",
-        include_str!("../../../shaders/general/tiles.wgsl"),
-    ),
-    (
         "general/penalty.wgsl",
         include_str!("../../../shaders/general/penalty.wgsl"),
     ),

@@ -26,6 +26,14 @@ pub const COMMON: &[(&str, &str)] = &[
         include_str!("../../../shaders/common/workgroup_sum.wgsl"),
     ),
     (
+        "common/act.wgsl",
+        include_str!("../../../shaders/common/act.wgsl"),
+    ),
+    (
+        "common/tiles.wgsl",
+        include_str!("../../../shaders/common/tiles.wgsl"),
+    ),
+    (
         "common/hsum.wgsl",
         include_str!("../../../shaders/common/hsum.wgsl"),
     ),
