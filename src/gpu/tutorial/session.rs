@@ -58,24 +58,210 @@ struct PanelBuffers {
     input_grad: wgpu::BindGroup,
 }
 
+/// The pipelines of one problem: the entry point each dispatch of an epoch runs.
+struct Kernels {
+    /// forward_partial, or forward_gemm for the tiled plan.
+    forward_partial: Kernel,
+    forward_rows: Kernel,
+    small_grad: Kernel,
+    record_losses: Kernel,
+    /// input_grad, or input_grad_gemm for the tiled plan.
+    input_grad: Kernel,
+}
+
+impl Kernels {
+    /// Every kernel's module composed and unrolled for the layout's tiles, specialised by its overrides.
+    fn build(gpu: &Gpu, layout: &Layout, spec: &Spec, mode: Mode) -> Result<Kernels> {
+        let constants = Overrides {
+            n_train: layout.n_train,
+            n_rows: layout.n_rows,
+            r_pad: layout.r_pad,
+            m_pad: layout.m_pad,
+            k_total: layout.k_total,
+            relu: spec.activation == Activation::Relu,
+            apply_update: mode == Mode::Train,
+            plan: layout.plan,
+            tiles: layout.tiles,
+        }
+        .constants();
+        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let build = |entry: &str| -> Result<Kernel> {
+            let module = gpu
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(entry),
+                    source: wgpu::ShaderSource::Wgsl(shaders::source(entry, layout.tiles)?.into()),
+                });
+            Ok(kernel(
+                gpu,
+                &module,
+                entry,
+                shaders::bindings(entry),
+                &constants,
+            ))
+        };
+        let (forward, backward) = if layout.gemm {
+            ("forward_gemm", "input_grad_gemm")
+        } else {
+            ("forward_partial", "input_grad")
+        };
+        let kernels = Kernels {
+            forward_partial: build(forward)?,
+            forward_rows: build("forward_rows")?,
+            small_grad: build("small_grad")?,
+            record_losses: build("record_losses")?,
+            input_grad: build(backward)?,
+        };
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(Error::Device(format!("building the kernels: {e}")));
+        }
+        Ok(kernels)
+    }
+}
+
+/// The buffers every panel's kernels share (the layouts are in shaders/tutorial/shapes.wgsl).
+struct Shared {
+    partial: wgpu::Buffer,
+    b1: wgpu::Buffer,
+    w2: wgpu::Buffer,
+    b2: wgpu::Buffer,
+    targets: wgpu::Buffer,
+    hid: wgpu::Buffer,
+    out: wgpu::Buffer,
+    delta: wgpu::Buffer,
+    grad_small: wgpu::Buffer,
+    losses: wgpu::Buffer,
+    state: wgpu::Buffer,
+    hyper: wgpu::Buffer,
+}
+
+impl Shared {
+    /// The targets uploaded (training rows, then test rows, then zeros up to r_pad), the rest zeroed; room for
+    /// `capacity` epochs of losses.
+    fn new(gpu: &Gpu, layout: &Layout, problem: &Problem, capacity: usize) -> Shared {
+        let mut targets = vec![0.0f32; layout.r_pad];
+        targets[..layout.n_train].copy_from_slice(&problem.y_train);
+        targets[layout.n_train..layout.n_rows].copy_from_slice(&problem.y_test);
+        let m_pad = layout.m_pad;
+        Shared {
+            partial: zeros(gpu, "partial", layout.k_total * layout.r_pad * m_pad, COPY),
+            b1: zeros(gpu, "b1", m_pad, COPY),
+            w2: zeros(gpu, "w2", m_pad, COPY),
+            b2: zeros(gpu, "b2", 1, COPY),
+            targets: storage(gpu, "targets", bytemuck::cast_slice(&targets), COPY),
+            hid: zeros(gpu, "hid", layout.r_pad * m_pad, COPY),
+            out: zeros(gpu, "out", layout.r_pad, COPY),
+            delta: zeros(gpu, "delta", layout.n_train * m_pad, COPY),
+            grad_small: zeros(gpu, "grad_small", 2 * m_pad + 1, COPY),
+            losses: zeros(gpu, "losses", 2 * (capacity + 1), COPY),
+            state: zeros(gpu, "state", 1, COPY),
+            hyper: gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("hyper"),
+                size: std::mem::size_of::<HyperUniform>() as u64,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        }
+    }
+
+    /// small_grad's bindings; the register-tile input_grad takes them too, for the same work.
+    fn small_bindings(&self) -> [(u32, &wgpu::Buffer); 11] {
+        [
+            (0, &self.hyper),
+            (1, &self.hid),
+            (2, &self.out),
+            (3, &self.targets),
+            (4, &self.b1),
+            (5, &self.w2),
+            (6, &self.b2),
+            (7, &self.delta),
+            (8, &self.grad_small),
+            (9, &self.losses),
+            (10, &self.state),
+        ]
+    }
+}
+
+impl PanelBuffers {
+    /// Panel `i` of the layout: its columns of x (training rows, then test rows, then zero rows up to r_pad)
+    /// uploaded, its w1 zeroed, and the bind groups of the two kernels that run per panel.
+    fn new(
+        gpu: &Gpu,
+        layout: &Layout,
+        i: usize,
+        problem: &Problem,
+        mode: Mode,
+        kernels: &Kernels,
+        shared: &Shared,
+    ) -> PanelBuffers {
+        let p = &layout.panels[i];
+        let width = p.width4 * 4;
+        let first_col = p.col4 * 4;
+        let mut x = vec![0.0f32; layout.r_pad * width];
+        for r in 0..layout.n_rows {
+            let src = if r < layout.n_train {
+                problem.x_train.row(r)
+            } else {
+                problem.x_test.row(r - layout.n_train)
+            };
+            let end = (first_col + width).min(src.len());
+            if first_col < end {
+                x[r * width..r * width + end - first_col].copy_from_slice(&src[first_col..end]);
+            }
+        }
+        let x = storage(
+            gpu,
+            "x",
+            bytemuck::cast_slice(&x),
+            wgpu::BufferUsages::empty(),
+        );
+        let w1 = zeros(gpu, "w1", layout.m_pad * width, COPY);
+        let uniform = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("panel"),
+                contents: bytemuck::bytes_of(&PanelUniform {
+                    width4: p.width4 as u32,
+                    k_threads: p.k_threads as u32,
+                    k_offset: p.k_offset as u32,
+                    small_groups: layout.small_groups(i) as u32,
+                }),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let grad_w1 =
+            (mode == Mode::Gradients).then(|| zeros(gpu, "grad_w1", layout.m_pad * width, COPY));
+        let forward_partial = bind(
+            gpu,
+            &kernels.forward_partial,
+            &[(0, &uniform), (1, &x), (2, &w1), (3, &shared.partial)],
+        );
+        let mut input_grad_buffers = if layout.gemm {
+            vec![(0, &shared.hyper), (7, &shared.delta)]
+        } else {
+            shared.small_bindings().to_vec()
+        };
+        input_grad_buffers.extend([
+            (11, &uniform),
+            (12, &x),
+            (13, grad_w1.as_ref().unwrap_or(&w1)),
+        ]);
+        let input_grad = bind(gpu, &kernels.input_grad, &input_grad_buffers);
+        PanelBuffers {
+            w1,
+            grad_w1,
+            forward_partial,
+            input_grad,
+        }
+    }
+}
+
 /// The kernels and buffers of one problem on one device.
 pub struct Session<'g> {
     gpu: &'g Gpu,
     layout: Layout,
     panels: Vec<PanelBuffers>,
-    b1: wgpu::Buffer,
-    w2: wgpu::Buffer,
-    b2: wgpu::Buffer,
-    out: wgpu::Buffer,
-    grad_small: wgpu::Buffer,
-    losses: wgpu::Buffer,
-    state: wgpu::Buffer,
-    hyper: wgpu::Buffer,
-    forward_partial: Kernel,
-    forward_rows: Kernel,
-    small_grad: Kernel,
-    record_losses: Kernel,
-    input_grad: Kernel,
+    kernels: Kernels,
+    shared: Shared,
     forward_rows_bg: wgpu::BindGroup,
     small_grad_bg: wgpu::BindGroup,
     record_losses_bg: wgpu::BindGroup,
@@ -107,198 +293,47 @@ impl<'g> Session<'g> {
             &gpu.adapter,
             tuning,
         )?;
-        let overrides = Overrides {
-            n_train: layout.n_train,
-            n_rows: layout.n_rows,
-            r_pad: layout.r_pad,
-            m_pad: layout.m_pad,
-            k_total: layout.k_total,
-            relu: spec.activation == Activation::Relu,
-            apply_update: mode == Mode::Train,
-            plan: layout.plan,
-            tiles: layout.tiles,
-        };
-        let constants = overrides.constants();
-
-        let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let build = |entry: &str| -> Result<Kernel> {
-            let module = gpu
-                .device
-                .create_shader_module(wgpu::ShaderModuleDescriptor {
-                    label: Some(entry),
-                    source: wgpu::ShaderSource::Wgsl(shaders::source(entry, layout.tiles)?.into()),
-                });
-            Ok(kernel(
-                gpu,
-                &module,
-                entry,
-                shaders::bindings(entry),
-                &constants,
-            ))
-        };
-        let forward_partial = build(if layout.gemm {
-            "forward_gemm"
-        } else {
-            "forward_partial"
-        })?;
-        let forward_rows = build("forward_rows")?;
-        let small_grad = build("small_grad")?;
-        let record_losses = build("record_losses")?;
-        let input_grad = build(if layout.gemm {
-            "input_grad_gemm"
-        } else {
-            "input_grad"
-        })?;
-        if let Some(e) = pollster::block_on(scope.pop()) {
-            return Err(Error::Device(format!("building the kernels: {e}")));
-        }
-
-        // Rows: training, then test, then zeros up to r_pad.
-        let mut targets = vec![0.0f32; layout.r_pad];
-        targets[..layout.n_train].copy_from_slice(&problem.y_train);
-        targets[layout.n_train..layout.n_rows].copy_from_slice(&problem.y_test);
-        let row = |r: usize| -> Option<&[f32]> {
-            if r < layout.n_train {
-                Some(problem.x_train.row(r))
-            } else if r < layout.n_rows {
-                Some(problem.x_test.row(r - layout.n_train))
-            } else {
-                None
-            }
-        };
-
-        let m_pad = layout.m_pad;
-        let partial = zeros(gpu, "partial", layout.k_total * layout.r_pad * m_pad, COPY);
-        let b1 = zeros(gpu, "b1", m_pad, COPY);
-        let w2 = zeros(gpu, "w2", m_pad, COPY);
-        let b2 = zeros(gpu, "b2", 1, COPY);
-        let targets = storage(gpu, "targets", bytemuck::cast_slice(&targets), COPY);
-        let hid = zeros(gpu, "hid", layout.r_pad * m_pad, COPY);
-        let out = zeros(gpu, "out", layout.r_pad, COPY);
-        let delta = zeros(gpu, "delta", layout.n_train * m_pad, COPY);
-        let grad_small = zeros(gpu, "grad_small", 2 * m_pad + 1, COPY);
+        let kernels = Kernels::build(gpu, &layout, spec, mode)?;
         let capacity = max_epochs.max(1);
-        let losses = zeros(gpu, "losses", 2 * (capacity + 1), COPY);
-        let state = zeros(gpu, "state", 1, COPY);
-        let hyper = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("hyper"),
-            size: std::mem::size_of::<HyperUniform>() as u64,
-            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-
-        let small_buffers = [
-            (0, &hyper),
-            (1, &hid),
-            (2, &out),
-            (3, &targets),
-            (4, &b1),
-            (5, &w2),
-            (6, &b2),
-            (7, &delta),
-            (8, &grad_small),
-            (9, &losses),
-            (10, &state),
-        ];
-        let mut panels = Vec::with_capacity(layout.panels.len());
-        for (i, p) in layout.panels.iter().enumerate() {
-            let width = p.width4 * 4;
-            let first_col = p.col4 * 4;
-            let mut x = vec![0.0f32; layout.r_pad * width];
-            for r in 0..layout.n_rows {
-                if let Some(src) = row(r) {
-                    let end = (first_col + width).min(src.len());
-                    if first_col < end {
-                        x[r * width..r * width + end - first_col]
-                            .copy_from_slice(&src[first_col..end]);
-                    }
-                }
-            }
-            let x = storage(
-                gpu,
-                "x",
-                bytemuck::cast_slice(&x),
-                wgpu::BufferUsages::empty(),
-            );
-            let w1 = zeros(gpu, "w1", m_pad * width, COPY);
-            let uniform = gpu
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("panel"),
-                    contents: bytemuck::bytes_of(&PanelUniform {
-                        width4: p.width4 as u32,
-                        k_threads: p.k_threads as u32,
-                        k_offset: p.k_offset as u32,
-                        small_groups: layout.small_groups(i) as u32,
-                    }),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
-            let grad_w1 =
-                (mode == Mode::Gradients).then(|| zeros(gpu, "grad_w1", m_pad * width, COPY));
-            let forward_partial_bg = bind(
-                gpu,
-                &forward_partial,
-                &[(0, &uniform), (1, &x), (2, &w1), (3, &partial)],
-            );
-            let mut input_grad_buffers = if layout.gemm {
-                vec![(0, &hyper), (7, &delta)]
-            } else {
-                small_buffers.to_vec()
-            };
-            input_grad_buffers.extend([
-                (11, &uniform),
-                (12, &x),
-                (13, grad_w1.as_ref().unwrap_or(&w1)),
-            ]);
-            let input_grad_bg = bind(gpu, &input_grad, &input_grad_buffers);
-            panels.push(PanelBuffers {
-                w1,
-                grad_w1,
-                forward_partial: forward_partial_bg,
-                input_grad: input_grad_bg,
-            });
-        }
+        let shared = Shared::new(gpu, &layout, problem, capacity);
+        let panels = (0..layout.panels.len())
+            .map(|i| PanelBuffers::new(gpu, &layout, i, problem, mode, &kernels, &shared))
+            .collect();
         let forward_rows_bg = bind(
             gpu,
-            &forward_rows,
+            &kernels.forward_rows,
             &[
-                (3, &partial),
-                (4, &b1),
-                (5, &w2),
-                (6, &b2),
-                (7, &hid),
-                (8, &out),
-                (9, &targets),
-                (10, &delta),
+                (3, &shared.partial),
+                (4, &shared.b1),
+                (5, &shared.w2),
+                (6, &shared.b2),
+                (7, &shared.hid),
+                (8, &shared.out),
+                (9, &shared.targets),
+                (10, &shared.delta),
             ],
         );
-        let small_grad_bg = bind(gpu, &small_grad, &small_buffers);
+        let small_grad_bg = bind(gpu, &kernels.small_grad, &shared.small_bindings());
         let record_losses_bg = bind(
             gpu,
-            &record_losses,
-            &[(2, &out), (3, &targets), (9, &losses), (10, &state)],
+            &kernels.record_losses,
+            &[
+                (2, &shared.out),
+                (3, &shared.targets),
+                (9, &shared.losses),
+                (10, &shared.state),
+            ],
         );
         gpu.take_errors()?;
         Ok(Session {
             gpu,
             layout,
             panels,
-            b1,
-            w2,
-            b2,
-            out,
-            grad_small,
-            losses,
-            state,
-            hyper,
-            forward_partial,
-            forward_rows,
-            small_grad,
-            record_losses,
-            input_grad,
+            kernels,
             forward_rows_bg,
             small_grad_bg,
             record_losses_bg,
+            shared,
             capacity,
             epochs_done: 0,
             forward_done: false,
@@ -334,9 +369,17 @@ impl<'g> Session<'g> {
             p.resize(l.m_pad, 0.0);
             p
         };
-        q.write_buffer(&self.b1, 0, bytemuck::cast_slice(&padded(&input.bias)));
-        q.write_buffer(&self.w2, 0, bytemuck::cast_slice(&padded(&output.weight)));
-        q.write_buffer(&self.b2, 0, bytemuck::cast_slice(&output.bias));
+        q.write_buffer(
+            &self.shared.b1,
+            0,
+            bytemuck::cast_slice(&padded(&input.bias)),
+        );
+        q.write_buffer(
+            &self.shared.w2,
+            0,
+            bytemuck::cast_slice(&padded(&output.weight)),
+        );
+        q.write_buffer(&self.shared.b2, 0, bytemuck::cast_slice(&output.bias));
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             let width = p.width4 * 4;
             let first_col = p.col4 * 4;
@@ -352,14 +395,14 @@ impl<'g> Session<'g> {
             q.write_buffer(&buffers.w1, 0, bytemuck::cast_slice(&w1));
         }
         q.write_buffer(
-            &self.hyper,
+            &self.shared.hyper,
             0,
             bytemuck::bytes_of(&HyperUniform {
                 lr: lr as f32,
                 pad: [0.0; 3],
             }),
         );
-        q.write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));
+        q.write_buffer(&self.shared.state, 0, bytemuck::cast_slice(&[0u32]));
         self.epochs_done = 0;
         self.forward_done = false;
         Ok(())
@@ -368,7 +411,7 @@ impl<'g> Session<'g> {
     fn encode_forward_partial(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
         let max_groups = self.gpu.adapter.max_compute_workgroups_per_dimension as usize;
-        pass.set_pipeline(&self.forward_partial.pipeline);
+        pass.set_pipeline(&self.kernels.forward_partial.pipeline);
         for (p, buffers) in l.panels.iter().zip(&self.panels) {
             pass.set_bind_group(0, &buffers.forward_partial, &[]);
             if l.gemm {
@@ -386,20 +429,20 @@ impl<'g> Session<'g> {
     }
 
     fn encode_forward_rows(&self, pass: &mut wgpu::ComputePass) {
-        pass.set_pipeline(&self.forward_rows.pipeline);
+        pass.set_pipeline(&self.kernels.forward_rows.pipeline);
         pass.set_bind_group(0, &self.forward_rows_bg, &[]);
         pass.dispatch_workgroups(self.layout.n_rows as u32, 1, 1);
     }
 
     fn encode_small_grad(&self, pass: &mut wgpu::ComputePass) {
-        pass.set_pipeline(&self.small_grad.pipeline);
+        pass.set_pipeline(&self.kernels.small_grad.pipeline);
         pass.set_bind_group(0, &self.small_grad_bg, &[]);
         pass.dispatch_workgroups(self.layout.m_pad as u32 + 1, 1, 1);
     }
 
     fn encode_input_grad(&self, pass: &mut wgpu::ComputePass) {
         let l = &self.layout;
-        pass.set_pipeline(&self.input_grad.pipeline);
+        pass.set_pipeline(&self.kernels.input_grad.pipeline);
         for (i, (p, buffers)) in l.panels.iter().zip(&self.panels).enumerate() {
             pass.set_bind_group(0, &buffers.input_grad, &[]);
             if l.gemm {
@@ -540,11 +583,11 @@ impl<'g> Session<'g> {
                     self.encode_forward(pass);
                 }
                 // The test loss of the last epoch, which the next epoch's small_grad work would otherwise record.
-                pass.set_pipeline(&self.record_losses.pipeline);
+                pass.set_pipeline(&self.kernels.record_losses.pipeline);
                 pass.set_bind_group(0, &self.record_losses_bg, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
             },
-            &[(&self.losses, 0, 2 * done + 1)],
+            &[(&self.shared.losses, 0, 2 * done + 1)],
         )?;
         self.forward_done = true;
         self.epochs_done = done;
@@ -564,7 +607,7 @@ impl<'g> Session<'g> {
     pub fn test_outputs(&self) -> Result<Vec<f64>> {
         let l = &self.layout;
         let out = self
-            .read(&[(&self.out, l.n_train, l.n_rows - l.n_train)])?
+            .read(&[(&self.shared.out, l.n_train, l.n_rows - l.n_train)])?
             .remove(0);
         Ok(out.into_iter().map(f64::from).collect())
     }
@@ -575,9 +618,9 @@ impl<'g> Session<'g> {
         let (w1, small) = self.read_w1_and(
             |p| &p.w1,
             &[
-                (&self.b1, 0, l.hidden),
-                (&self.w2, 0, l.hidden),
-                (&self.b2, 0, 1),
+                (&self.shared.b1, 0, l.hidden),
+                (&self.shared.w2, 0, l.hidden),
+                (&self.shared.b2, 0, 1),
             ],
         )?;
         let mut params = Params::zeros(&Spec::tutorial(l.neurons, l.hidden));
@@ -630,7 +673,7 @@ impl<'g> Session<'g> {
         // small_grad's work records the loss at the epoch in `state`: make that slot 0.
         self.gpu
             .queue
-            .write_buffer(&self.state, 0, bytemuck::cast_slice(&[0u32]));
+            .write_buffer(&self.shared.state, 0, bytemuck::cast_slice(&[0u32]));
         self.submit(|pass| {
             self.encode_forward(pass);
             self.encode_backward(pass);
@@ -640,11 +683,11 @@ impl<'g> Session<'g> {
         let (w1, small) = self.read_w1_and(
             |p| p.grad_w1.as_ref().unwrap_or(&p.w1),
             &[
-                (&self.grad_small, 0, l.hidden),
-                (&self.grad_small, l.m_pad, l.hidden),
-                (&self.grad_small, 2 * l.m_pad, 1),
-                (&self.out, 0, l.n_train),
-                (&self.losses, 0, 1),
+                (&self.shared.grad_small, 0, l.hidden),
+                (&self.shared.grad_small, l.m_pad, l.hidden),
+                (&self.shared.grad_small, 2 * l.m_pad, 1),
+                (&self.shared.out, 0, l.n_train),
+                (&self.shared.losses, 0, 1),
             ],
         )?;
         let wide = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
