@@ -26,6 +26,7 @@ use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
 use crate::gpu::runtime::wgsl::{Tiles, grid};
 use crate::model::{Params, Spec};
 use crate::objective::{Penalty, class_of};
+use crate::optim::Optimizer;
 use crate::training::Config;
 
 use super::shaders::{Constants, KERNELS, Use, binding, module_source};
@@ -292,28 +293,8 @@ impl<'g> GeneralSession<'g> {
         let step_slots = epochs_per_submission * (batches + 1) + 2;
         let epochs = config.map_or(0, |c| c.epochs);
 
-        // The data: x, rows training then test, columns padded to whole vec4s; targets; class labels.
+        let (x, targets, labels) = host_data(&plan, problem, spec);
         let n_rows = plan.n_rows();
-        let width = plan.n4 * 4;
-        let mut x = vec![0.0f32; n_rows * width];
-        for r in 0..n_rows {
-            let src = if r < n_train {
-                problem.x_train.row(r)
-            } else {
-                problem.x_test.row(r - n_train)
-            };
-            x[r * width..r * width + plan.neurons].copy_from_slice(src);
-        }
-        let targets: Vec<f32> = problem
-            .y_train
-            .iter()
-            .chain(&problem.y_test)
-            .copied()
-            .collect();
-        let labels: Vec<u32> = match spec.objective.classes() {
-            Some(c) => targets.iter().map(|&t| class_of(t, c) as u32).collect(),
-            None => vec![0; n_rows],
-        };
         // Row lists: every training row in order, then the test rows, then room for a submission's shuffles.
         let index_epochs = n_rows;
         let mut index: Vec<u32> = (0..n_rows as u32).collect();
@@ -350,27 +331,7 @@ impl<'g> GeneralSession<'g> {
         };
         let steps = uniform("steps", step_slots * SLOT);
         let layers = uniform("layers", plan.layers.len() * SLOT);
-        let mut layer_slots = vec![0u8; plan.layers.len() * SLOT];
-        let n_layers = plan.layers.len();
-        for (l, p) in plan.layers.iter().enumerate() {
-            let u = LayerUniform {
-                inputs: if l == 0 { width } else { p.inputs } as u32,
-                outputs: p.outputs as u32,
-                w_off: p.w_off as u32,
-                b_off: p.b_off as u32,
-                in_off: if l == 0 {
-                    0
-                } else {
-                    plan.layers[l - 1].act_off
-                } as u32,
-                out_off: p.act_off as u32,
-                hidden: u32::from(l + 1 < n_layers),
-                first: u32::from(l == 0),
-            };
-            layer_slots[l * SLOT..l * SLOT + size_of::<LayerUniform>()]
-                .copy_from_slice(bytemuck::bytes_of(&u));
-        }
-        gpu.queue.write_buffer(&layers, 0, &layer_slots);
+        gpu.queue.write_buffer(&layers, 0, &layer_uniforms(&plan));
 
         let scope = gpu.device.push_error_scope(wgpu::ErrorFilter::Validation);
         // The buffers, by their names in shaders/general/bindings.wgsl.
@@ -398,83 +359,7 @@ impl<'g> GeneralSession<'g> {
             ("scalars_w", &scalars),
             ("scalars_r", &scalars),
         ];
-        let buffer = |name: &str| -> Result<&wgpu::Buffer> {
-            buffers
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, b)| *b)
-                .ok_or_else(|| Error::Usage(format!("no general buffer called {name:?}")))
-        };
-        // One module per kernel file, composed with this objective's loss and this optimizer's step.
-        let mut modules: Vec<(&str, wgpu::ShaderModule)> = Vec::new();
-        let mut bound: Vec<(&str, Bound)> = Vec::with_capacity(KERNELS.len());
-        for file in &KERNELS {
-            if !modules.iter().any(|(f, _)| *f == file.file) {
-                let text = module_source(file, tiles, spec.objective, optimizer)?;
-                let module = gpu
-                    .device
-                    .create_shader_module(wgpu::ShaderModuleDescriptor {
-                        label: Some(file.file),
-                        source: wgpu::ShaderSource::Wgsl(text.into()),
-                    });
-                modules.push((file.file, module));
-            }
-            let module = &modules
-                .iter()
-                .find(|(f, _)| *f == file.file)
-                .expect("built")
-                .1;
-            let mut access = Vec::with_capacity(file.bindings.len());
-            let mut entries = Vec::with_capacity(file.bindings.len());
-            for &name in file.bindings {
-                let (number, usage) = binding(name)?;
-                let buffer = buffer(name)?;
-                access.push((
-                    number,
-                    match usage {
-                        Use::Uniform => Access::DynamicUniform,
-                        Use::Read => Access::Read,
-                        Use::ReadWrite => Access::ReadWrite,
-                    },
-                ));
-                entries.push(wgpu::BindGroupEntry {
-                    binding: number,
-                    resource: match usage {
-                        Use::Uniform => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer,
-                            offset: 0,
-                            size: NonZeroU64::new(SLOT as u64),
-                        }),
-                        _ => buffer.as_entire_binding(),
-                    },
-                });
-            }
-            let kernel = kernel(gpu, module, file.entry, &access, &constants);
-            let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: Some(file.entry),
-                layout: &kernel.layout,
-                entries: &entries,
-            });
-            bound.push((file.entry, Bound { kernel, group }));
-        }
-        let mut take = |entry: &str| -> Result<Bound> {
-            let at = bound
-                .iter()
-                .position(|(e, _)| *e == entry)
-                .ok_or_else(|| Error::Usage(format!("no general kernel {entry:?}")))?;
-            Ok(bound.swap_remove(at).1)
-        };
-        let kernels = Kernels {
-            penalty_partial: take("penalty_partial")?,
-            penalty_final: take("penalty_final")?,
-            forward_first: take("forward_first")?,
-            forward_dense: take("forward_dense")?,
-            loss: take("loss")?,
-            backward_delta: take("backward_delta")?,
-            grad_first: take("grad_first")?,
-            grad_dense: take("grad_dense")?,
-            update: take("update")?,
-        };
+        let kernels = build_kernels(gpu, tiles, spec, optimizer, &constants, &buffers)?;
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(Error::Device(format!("building the general kernels: {e}")));
         }
@@ -737,6 +622,153 @@ impl<'g> GeneralSession<'g> {
             .remove(0);
         Ok(out.into_iter().map(f64::from).collect())
     }
+}
+
+/// The data as uploaded: x (training rows, then test rows; columns zero-padded to whole vec4s), the targets in
+/// degrees, and the class labels (computed here with `class_of`, as the CPU does; zeros for regression).
+fn host_data(
+    plan: &BufferLayout,
+    problem: &Problem,
+    spec: &Spec,
+) -> (Vec<f32>, Vec<f32>, Vec<u32>) {
+    let (n_train, n_rows) = (plan.n_train, plan.n_rows());
+    let width = plan.n4 * 4;
+    let mut x = vec![0.0f32; n_rows * width];
+    for r in 0..n_rows {
+        let src = if r < n_train {
+            problem.x_train.row(r)
+        } else {
+            problem.x_test.row(r - n_train)
+        };
+        x[r * width..r * width + plan.neurons].copy_from_slice(src);
+    }
+    let targets: Vec<f32> = problem
+        .y_train
+        .iter()
+        .chain(&problem.y_test)
+        .copied()
+        .collect();
+    let labels: Vec<u32> = match spec.objective.classes() {
+        Some(c) => targets.iter().map(|&t| class_of(t, c) as u32).collect(),
+        None => vec![0; n_rows],
+    };
+    (x, targets, labels)
+}
+
+/// Each layer's `Layer` uniform in its own slot.
+fn layer_uniforms(plan: &BufferLayout) -> Vec<u8> {
+    let width = plan.n4 * 4;
+    let mut layer_slots = vec![0u8; plan.layers.len() * SLOT];
+    let n_layers = plan.layers.len();
+    for (l, p) in plan.layers.iter().enumerate() {
+        let u = LayerUniform {
+            inputs: if l == 0 { width } else { p.inputs } as u32,
+            outputs: p.outputs as u32,
+            w_off: p.w_off as u32,
+            b_off: p.b_off as u32,
+            in_off: if l == 0 {
+                0
+            } else {
+                plan.layers[l - 1].act_off
+            } as u32,
+            out_off: p.act_off as u32,
+            hidden: u32::from(l + 1 < n_layers),
+            first: u32::from(l == 0),
+        };
+        layer_slots[l * SLOT..l * SLOT + size_of::<LayerUniform>()]
+            .copy_from_slice(bytemuck::bytes_of(&u));
+    }
+    layer_slots
+}
+
+/// One pipeline per kernel, each from its own module (composed with this objective's loss and this optimizer's
+/// step), bound to `buffers` by their names in shaders/general/bindings.wgsl.
+fn build_kernels(
+    gpu: &Gpu,
+    tiles: Tiles,
+    spec: &Spec,
+    optimizer: Option<&Optimizer>,
+    constants: &[(&'static str, f64)],
+    buffers: &[(&str, &wgpu::Buffer)],
+) -> Result<Kernels> {
+    let buffer = |name: &str| -> Result<&wgpu::Buffer> {
+        buffers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b)
+            .ok_or_else(|| Error::Usage(format!("no general buffer called {name:?}")))
+    };
+    // One module per kernel file, composed with this objective's loss and this optimizer's step.
+    let mut modules: Vec<(&str, wgpu::ShaderModule)> = Vec::new();
+    let mut bound: Vec<(&str, Bound)> = Vec::with_capacity(KERNELS.len());
+    for file in &KERNELS {
+        if !modules.iter().any(|(f, _)| *f == file.file) {
+            let text = module_source(file, tiles, spec.objective, optimizer)?;
+            let module = gpu
+                .device
+                .create_shader_module(wgpu::ShaderModuleDescriptor {
+                    label: Some(file.file),
+                    source: wgpu::ShaderSource::Wgsl(text.into()),
+                });
+            modules.push((file.file, module));
+        }
+        let module = &modules
+            .iter()
+            .find(|(f, _)| *f == file.file)
+            .expect("built")
+            .1;
+        let mut access = Vec::with_capacity(file.bindings.len());
+        let mut entries = Vec::with_capacity(file.bindings.len());
+        for &name in file.bindings {
+            let (number, usage) = binding(name)?;
+            let buffer = buffer(name)?;
+            access.push((
+                number,
+                match usage {
+                    Use::Uniform => Access::DynamicUniform,
+                    Use::Read => Access::Read,
+                    Use::ReadWrite => Access::ReadWrite,
+                },
+            ));
+            entries.push(wgpu::BindGroupEntry {
+                binding: number,
+                resource: match usage {
+                    Use::Uniform => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer,
+                        offset: 0,
+                        size: NonZeroU64::new(SLOT as u64),
+                    }),
+                    _ => buffer.as_entire_binding(),
+                },
+            });
+        }
+        let kernel = kernel(gpu, module, file.entry, &access, constants);
+        let group = gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(file.entry),
+            layout: &kernel.layout,
+            entries: &entries,
+        });
+        bound.push((file.entry, Bound { kernel, group }));
+    }
+    let mut take = |entry: &str| -> Result<Bound> {
+        let at = bound
+            .iter()
+            .position(|(e, _)| *e == entry)
+            .ok_or_else(|| Error::Usage(format!("no general kernel {entry:?}")))?;
+        Ok(bound.swap_remove(at).1)
+    };
+    let kernels = Kernels {
+        penalty_partial: take("penalty_partial")?,
+        penalty_final: take("penalty_final")?,
+        forward_first: take("forward_first")?,
+        forward_dense: take("forward_dense")?,
+        loss: take("loss")?,
+        backward_delta: take("backward_delta")?,
+        grad_first: take("grad_first")?,
+        grad_dense: take("grad_dense")?,
+        update: take("update")?,
+    };
+    Ok(kernels)
 }
 
 /// Bytes of workgroup memory forward_first uses with `tiles`: a sum per thread for each (row, unit) of the
