@@ -1,11 +1,13 @@
 //! Run folders from the command line: `train --out` leaves every file it promises and nothing else, never writes
-//! into another run's folder, `--json` and `--quiet` print what they say, and `plot` redraws the figures from the
-//! folder alone.
+//! into another run's folder, `--json` and `--quiet` print what they say, `plot` redraws the figures from the
+//! folder alone, and the folder's `split.npz` and `init.npz` are what PyTorch replays the run from.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use popdecode::data::npz::NpzFile;
+use popdecode::data::split::Split;
 use popdecode::model::{Params, Spec};
 use popdecode::run::layer_weights::LayerWeights;
 use popdecode::run::tuning_curves::TuningCurves;
@@ -23,13 +25,15 @@ const SMALL: [&str; 8] = [
 ];
 const TEST_ROWS: usize = 24;
 
-const FILES: [&str; 10] = [
+const FILES: [&str; 12] = [
     "data.svg",
     "decoded.svg",
     "hidden.svg",
     "history.csv",
+    "init.npz",
     "loss.svg",
     "predictions.csv",
+    "split.npz",
     "summary.json",
     "tuning.npz",
     "weights.npz",
@@ -171,6 +175,10 @@ fn train_writes_every_file_of_the_run_folder_and_nothing_else() {
             f[0] as usize
         })
         .collect();
+    // The split it kept is the one it used (the tutorial's, seed 4): its test rows are the predictions' rows.
+    let split = Split::load(&run.join("split.npz"), 60).unwrap();
+    assert_eq!(split, Split::shuffled(60, 0.6, 4).unwrap());
+    assert_eq!(rows, split.test, "predictions.csv follows itest");
     rows.sort_unstable();
     rows.dedup();
     assert_eq!(rows.len(), TEST_ROWS, "distinct test rows");
@@ -178,6 +186,8 @@ fn train_writes_every_file_of_the_run_folder_and_nothing_else() {
     let spec = Spec::tutorial(300, 10);
     let params = Params::load(&run.join("weights.npz"), &spec).unwrap();
     assert_ne!(params, Params::init(&spec, 1), "the trained weights");
+    let init = Params::load(&run.join("init.npz"), &spec).unwrap();
+    assert_eq!(init, Params::init(&spec, 1), "the initial weights (seed 1)");
     let w = LayerWeights::read(&run.join("weights.npz")).unwrap();
     assert_eq!((w.input.rows, w.input.cols, w.output.rows), (10, 300, 1));
     let tuning = TuningCurves::load(&run.join("tuning.npz")).unwrap();
@@ -420,4 +430,97 @@ fn a_run_that_diverges_still_leaves_a_complete_folder() {
     assert!(out.status.success(), "{:?}", text(&out));
     let loss = std::fs::read_to_string(run.join("loss.svg")).unwrap();
     assert!(loss.contains("not finite from epoch"));
+}
+
+/// `tests/fixtures/torch-replay`: PyTorch made the tutorial's split and initial weights for a small data set
+/// (`torch.manual_seed(4); torch.randperm(60)`, `torch.manual_seed(1); DeepNetReLU(300, 10)`) and replayed the run
+/// from them with the README's lines. `train` from those two files keeps them in its folder exactly, and its history
+/// is the replay's to float32 accuracy (the replay in float64 strays 1.2e-6 from the float32 one).
+#[test]
+fn the_folder_keeps_its_split_and_initial_weights_and_the_run_replays_in_pytorch() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch-replay");
+    let about: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("about.json")).unwrap())
+            .unwrap();
+    let (epochs, lr) = (
+        about["epochs"].as_u64().unwrap(),
+        about["lr"].as_f64().unwrap(),
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let (data, split, init) = (
+        fixture.join("data.npz"),
+        fixture.join("split.npz"),
+        fixture.join("init.npz"),
+    );
+    let (epochs, lr) = (epochs.to_string(), lr.to_string());
+    let args = [
+        "train",
+        "--backend",
+        "cpu",
+        "--data",
+        data.to_str().unwrap(),
+        "--epochs",
+        &epochs,
+        "--lr",
+        &lr,
+        "--split",
+        split.to_str().unwrap(),
+        "--init",
+        init.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--quiet",
+    ];
+    let out = popdecode_in(tmp.path(), &args, &[]);
+    assert!(out.status.success(), "{:?}", text(&out));
+
+    // The files themselves, key by key and bit for bit (int64 rows, float32 weights).
+    for file in ["split.npz", "init.npz"] {
+        let mut ours = NpzFile::open(&run.join(file)).unwrap();
+        let mut theirs = NpzFile::open(&fixture.join(file)).unwrap();
+        let mut keys = ours.keys();
+        keys.sort();
+        let mut their_keys = theirs.keys();
+        their_keys.sort();
+        assert_eq!(keys, their_keys, "{file}: keys");
+        for key in keys {
+            if file == "split.npz" {
+                let (a, b) = (
+                    ours.array_i64(&key).unwrap(),
+                    theirs.array_i64(&key).unwrap(),
+                );
+                assert_eq!((a.shape, a.data), (b.shape, b.data), "{file}: {key}");
+            } else {
+                let (a, b) = (
+                    ours.array_f32(&key).unwrap(),
+                    theirs.array_f32(&key).unwrap(),
+                );
+                assert_eq!(a.shape, b.shape, "{file}: {key}");
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(bits(&a.data) == bits(&b.data), "{file}: {key} differs");
+            }
+        }
+    }
+
+    let history = std::fs::read_to_string(run.join("history.csv")).unwrap();
+    let mut replayed = NpzFile::open(&fixture.join("history.npz")).unwrap();
+    let train = replayed.array_f32("train_loss").unwrap().data;
+    let test = replayed.array_f32("test_loss").unwrap().data;
+    let rows: Vec<Vec<f64>> = history
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|x| x.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), train.len(), "one row per epoch");
+    for (row, (&a, &b)) in rows.iter().zip(train.iter().zip(&test)) {
+        for (ours, theirs) in [(row[1], a as f64), (row[2], b as f64)] {
+            let rel = (ours - theirs).abs() / theirs.abs();
+            assert!(
+                rel < 1e-5,
+                "epoch {}: {ours} here, {theirs} replayed in PyTorch",
+                row[0]
+            );
+        }
+    }
 }

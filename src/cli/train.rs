@@ -103,6 +103,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             split: &loaded.split,
             problem: &problem,
             spec: &spec,
+            initial: &params,
             network_description: describe_network(&spec),
             backend: backend.name(),
             adapter: backend.describe(),

@@ -17,9 +17,14 @@ pub const HISTORY: &str = "history.csv";
 pub const PREDICTIONS: &str = "predictions.csv";
 pub const WEIGHTS: &str = "weights.npz";
 pub const TUNING: &str = "tuning.npz";
+/// The run's split, `itrain` and `itest` (int64, 0-based rows of the binned data): what `--split` reads.
+pub const SPLIT: &str = "split.npz";
+/// The run's initial weights, PyTorch `state_dict` names: what `--init` reads.
+pub const INIT: &str = "init.npz";
 
-/// The files a complete run folder holds besides its figures, in the order `plot` checks them.
-pub const DATA_FILES: [&str; 5] = [SUMMARY, HISTORY, PREDICTIONS, WEIGHTS, TUNING];
+/// The files a complete run folder holds besides its figures, in the order `plot` checks them. With `split.npz`
+/// and `init.npz`, PyTorch can replay the run (README, "Replaying a run in PyTorch").
+pub const DATA_FILES: [&str; 7] = [SUMMARY, SPLIT, INIT, HISTORY, PREDICTIONS, WEIGHTS, TUNING];
 
 /// Where default run folders go, relative to the working directory.
 pub const DEFAULT_PARENT: &str = "runs";

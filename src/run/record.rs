@@ -1,5 +1,5 @@
-//! Writes a finished run into its folder: predictions, history, weights, tuning curves, the figures, and last the
-//! summary.
+//! Writes a finished run into its folder: its split and initial weights (what PyTorch needs to replay it),
+//! predictions, history, final weights, tuning curves, the figures, and last the summary.
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
@@ -10,9 +10,11 @@ use crate::data::problem::Problem;
 use crate::data::split::Split;
 use crate::error::Result;
 use crate::metrics::{class_summary, decoded_bins};
-use crate::model::Spec;
+use crate::model::{Params, Spec};
 use crate::run::figures::{self, FigureData};
-use crate::run::folder::{HISTORY, PREDICTIONS, RunFolder, SUMMARY, TUNING, WEIGHTS};
+use crate::run::folder::{
+    DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS,
+};
 use crate::run::history::write_history_csv;
 use crate::run::predictions::Predictions;
 use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
@@ -30,6 +32,8 @@ pub struct RunInputs<'a> {
     pub split: &'a Split,
     pub problem: &'a Problem,
     pub spec: &'a Spec,
+    /// The weights training started from (`--init-seed`'s or `--init`'s).
+    pub initial: &'a Params,
     pub network_description: String,
     /// The backend's `--backend` name.
     pub backend: &'static str,
@@ -51,6 +55,8 @@ pub struct Recorded {
 pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     let started = Instant::now();
     let trained = run.trained;
+    run.split.save(&folder.file(SPLIT))?;
+    run.initial.save(&folder.file(INIT))?;
     let (rows, truth) = (&run.split.test, &run.problem.y_test);
     let predictions = match run.spec.objective.classes() {
         Some(classes) => Predictions::classes(
@@ -65,7 +71,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     write_history_csv(&folder.file(HISTORY), &trained.history)?;
     trained.params.save(&folder.file(WEIGHTS))?;
     log::info!(
-        "wrote {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
+        "wrote {SPLIT}, {INIT}, {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
         predictions.len(),
         started.elapsed().as_secs_f64()
     );
@@ -138,7 +144,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
         log::debug!("{}: {} bytes", f.name, f.svg.len());
     }
 
-    summary.files = [SUMMARY, HISTORY, PREDICTIONS, WEIGHTS, TUNING]
+    summary.files = DATA_FILES
         .iter()
         .map(|s| s.to_string())
         .chain(drawn.iter().map(|f| f.name.to_string()))
