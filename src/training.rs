@@ -42,10 +42,11 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration, checked: at least one epoch (`--epochs`), a finite, non-negative learning rate (`--lr`),
+    /// A configuration, checked: a finite, non-negative learning rate (`--lr`),
     /// at least one row per batch (`--batch-size`) and finite, non-negative penalties (`--l1`, `--l2`). What is
     /// wrong is a `BadArgument` naming the flag a user would change. The optimizer checks its own
-    /// hyper-parameters when it is built (`optim::build`).
+    /// hyper-parameters when it is built (`optim::build`). Any number of epochs: 0 evaluates the initial
+    /// network, as the tutorial does with its untrained net.
     pub fn new(
         epochs: usize,
         lr: f64,
@@ -54,9 +55,6 @@ impl Config {
         penalty: Penalty,
         shuffle_seed: u64,
     ) -> Result<Config> {
-        if epochs == 0 {
-            return Err(Error::bad_argument("--epochs", "expected at least 1"));
-        }
         if !(lr.is_finite() && lr >= 0.0) {
             return Err(Error::bad_argument(
                 "--lr",

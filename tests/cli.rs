@@ -223,7 +223,6 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
         &["train", "--hidden", "0", "--backend", "cpu"],
         &["--hidden"],
     );
-    fails_with(&["train", "--epochs", "0"], &["--epochs"]);
     fails_with(&["train", "--lr", "nan"], &["--lr"]);
     fails_with(
         &[
@@ -603,7 +602,7 @@ fn the_library_constructors_name_the_flag() {
         Config::new(epochs, lr, sgd, batch, Penalty { l1, l2 }, 0).map(|_| ())
     };
     assert!(config(5, 1e-4, Some(3), 0.0, 0.0).is_ok());
-    assert_eq!(flag(config(0, 1e-4, None, 0.0, 0.0)), "--epochs");
+    assert!(config(0, 1e-4, None, 0.0, 0.0).is_ok(), "--epochs 0 evaluates the initial network");
     assert_eq!(flag(config(5, f64::NAN, None, 0.0, 0.0)), "--lr");
     assert_eq!(flag(config(5, -1.0, None, 0.0, 0.0)), "--lr");
     assert_eq!(flag(config(5, 1e-4, Some(0), 0.0, 0.0)), "--batch-size");
@@ -630,5 +629,55 @@ fn main_only_dispatches() {
     assert!(
         lines < 100,
         "src/main.rs has {lines} lines; the command line's work belongs in src/cli/"
+    );
+}
+
+/// `--epochs 0` evaluates the initial network, as the tutorial does with its untrained net: no progress lines, an
+/// empty history, and the final losses and errors at the initial weights, the same on both backends.
+#[test]
+fn zero_epochs_evaluate_the_initial_network() {
+    let mut finals = Vec::new();
+    for backend in ["cpu", "gpu"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        let out_s = out.to_str().unwrap();
+        let run = popdecode(&[
+            "train",
+            "--backend",
+            backend,
+            "--neurons",
+            "300",
+            "--stimuli",
+            "60",
+            "--epochs",
+            "0",
+            "--task",
+            "classify",
+            "--l2",
+            "0.01",
+            "--out",
+            out_s,
+        ]);
+        let (stdout, stderr) = text(&run);
+        assert!(run.status.success(), "{stdout}\n{stderr}");
+        assert!(!stdout.contains("iteration"), "{stdout}");
+        let history = std::fs::read_to_string(out.join("history.csv")).unwrap();
+        assert_eq!(history.lines().count(), 1, "{history}");
+        let summary: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        let m = &summary["metrics"];
+        let train = m["final_train_loss"].as_f64().expect("a finite train loss");
+        let test = m["final_test_loss"].as_f64().expect("a finite test loss");
+        assert!(
+            train > 2.0 && test > 2.0,
+            "an untrained classifier of 20 bins: {m}"
+        );
+        finals.push((train, test));
+    }
+    let (a, b) = (finals[0], finals[1]);
+    assert!(
+        (a.0 - b.0).abs() < 1e-4 * a.0 && (a.1 - b.1).abs() < 1e-4 * a.1,
+        "{finals:?}"
     );
 }

@@ -91,7 +91,7 @@ pub fn run(args: BaselineArgs) -> Result<ExitCode> {
             println!("{}", progress_line(p.epoch, config.epochs, p.history));
         }
     })?;
-    let network = Outcome::new(&trained, &problem, &spec);
+    let network = Outcome::new(&trained, &problem, &spec, &config.penalty);
 
     if args.json {
         let object = serde_json::json!({

@@ -81,7 +81,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         console.progress(p)
     })?;
     console.finish_progress();
-    let summary = Outcome::new(&trained, &problem, &spec);
+    let summary = Outcome::new(&trained, &problem, &spec, &config.penalty);
     for line in summary_lines(&summary, &spec) {
         console.line(format_args!("{line}"));
     }
@@ -108,6 +108,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
             backend: backend.name(),
             adapter: backend.describe(),
             trained: &trained,
+            test_loss: summary.test_loss,
             launched,
         },
     )?;

@@ -4,6 +4,7 @@ use crate::backend::Trained;
 use crate::data::problem::Problem;
 use crate::metrics::{AngularSummary, ClassSummary, angular_summary, class_summary};
 use crate::model::Spec;
+use crate::objective::Penalty;
 
 /// The final numbers of a run.
 #[derive(Clone, Debug)]
@@ -23,19 +24,31 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(trained: &Trained, problem: &Problem, spec: &Spec) -> Outcome {
+    /// The outcome of `trained`; `penalty` is the one it trained with (part of the test loss when no epoch ran).
+    pub fn new(trained: &Trained, problem: &Problem, spec: &Spec, penalty: &Penalty) -> Outcome {
         let classes = spec
             .objective
             .classes()
             .map(|c| class_summary(&trained.test_outputs, &problem.y_test, c));
         Outcome {
             train_loss: trained.final_train_loss,
-            test_loss: trained
-                .history
-                .test_loss
-                .last()
-                .copied()
-                .unwrap_or(f64::NAN),
+            test_loss: match trained.history.test_loss.last() {
+                Some(&last) => last,
+                // No epoch ran (`--epochs 0`): the objective on the test rows at the initial weights, as an epoch
+                // would have recorded it. The reported outputs serve for every objective (LogSoftmax of
+                // log-probabilities gives them back).
+                None => {
+                    let w_in: Vec<f64> = trained.params.layers[0]
+                        .weight
+                        .iter()
+                        .map(|&w| f64::from(w))
+                        .collect();
+                    spec.objective
+                        .loss_and_grad(&trained.test_outputs, &problem.y_test)
+                        .0
+                        + penalty.value(&w_in)
+                }
+            },
             test_angular: match &classes {
                 Some(c) => c.angular,
                 None => angular_summary(&trained.test_outputs, &problem.y_test),

@@ -40,6 +40,9 @@ pub struct RunInputs<'a> {
     /// The backend as it describes itself.
     pub adapter: String,
     pub trained: &'a Trained,
+    /// The test objective at the final weights (`Outcome::test_loss`: the last epoch's, or the initial
+    /// network's when no epoch ran).
+    pub test_loss: f64,
     /// When the program started, for the wall time.
     pub launched: Instant,
 }
@@ -121,13 +124,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
             metrics: Metrics {
                 loss: run.spec.objective.name().to_string(),
                 final_train_loss: trained.final_train_loss,
-                // The last epoch's test loss is the objective at the final weights.
-                final_test_loss: trained
-                    .history
-                    .test_loss
-                    .last()
-                    .copied()
-                    .unwrap_or(f64::NAN),
+                final_test_loss: run.test_loss,
                 test: predictions.summary(),
                 confusion: run.spec.objective.classes().map(|c| {
                     class_summary(&trained.test_outputs, &run.problem.y_test, c).confusion
