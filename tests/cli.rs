@@ -602,7 +602,10 @@ fn the_library_constructors_name_the_flag() {
         Config::new(epochs, lr, sgd, batch, Penalty { l1, l2 }, 0).map(|_| ())
     };
     assert!(config(5, 1e-4, Some(3), 0.0, 0.0).is_ok());
-    assert!(config(0, 1e-4, None, 0.0, 0.0).is_ok(), "--epochs 0 evaluates the initial network");
+    assert!(
+        config(0, 1e-4, None, 0.0, 0.0).is_ok(),
+        "--epochs 0 evaluates the initial network"
+    );
     assert_eq!(flag(config(5, f64::NAN, None, 0.0, 0.0)), "--lr");
     assert_eq!(flag(config(5, -1.0, None, 0.0, 0.0)), "--lr");
     assert_eq!(flag(config(5, 1e-4, Some(0), 0.0, 0.0)), "--batch-size");
