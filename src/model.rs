@@ -8,9 +8,6 @@
 
 use std::path::Path;
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
 use crate::data::npz::{NpzFile, NpzOut};
 use crate::error::{Error, Result};
 use crate::objective::Objective;
@@ -202,30 +199,17 @@ impl Params {
         Params { layers }
     }
 
-    /// PyTorch's `nn.Linear` default: weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), seeded, drawn
-    /// layer by layer, weight before bias.
-    pub fn init(spec: &Spec, seed: u64) -> Params {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let mut params = Params::zeros(spec);
-        for layer in &mut params.layers {
-            let bound = 1.0 / (layer.inputs as f64).sqrt();
-            for v in layer.weight.iter_mut().chain(layer.bias.iter_mut()) {
-                *v = rng.random_range(-bound..bound) as f32;
-            }
-        }
-        params
-    }
-
     /// PyTorch's own initialisation, bit for bit: the weights of `torch.manual_seed(seed)` followed by building
     /// the network (the tutorial's `DeepNetReLU(N, M)`, the bonus tutorial's classifier, or a deeper net with an
-    /// `nn.ModuleList` of hidden layers), each `nn.Linear` drawn in the order the module creates them: `in_layer`,
-    /// `hidden_layers.0`, ..., `out_layer`, weight before bias (see `torch_rng`).
-    pub fn init_torch(spec: &Spec, seed: u64) -> Params {
-        Params::init_torch_with(spec, &mut TorchGenerator::manual_seed(seed))
+    /// `nn.ModuleList` of hidden layers). Each `nn.Linear` is drawn in the order the module creates them:
+    /// `in_layer`, `hidden_layers.0`, ..., `out_layer`; in each, the weight by `kaiming_uniform_(a=sqrt(5))`, then
+    /// the bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (see `torch_rng`).
+    pub fn init(spec: &Spec, seed: u64) -> Params {
+        Params::init_with(spec, &mut TorchGenerator::manual_seed(seed))
     }
 
-    /// As `init_torch`, drawing from a generator already in use (a network built after a `randperm`, say).
-    pub fn init_torch_with(spec: &Spec, generator: &mut TorchGenerator) -> Params {
+    /// As `init`, drawing from a generator already in use (a network built after a `randperm`, say).
+    pub fn init_with(spec: &Spec, generator: &mut TorchGenerator) -> Params {
         let mut params = Params::zeros(spec);
         for layer in &mut params.layers {
             (layer.weight, layer.bias) = generator.linear_init(layer.inputs, layer.outputs);
@@ -358,14 +342,14 @@ mod tests {
             hidden: vec![6, 4],
             ..Spec::tutorial(5, 0)
         };
-        let p = Params::init_torch(&spec, 7);
+        let p = Params::init(&spec, 7);
         let mut g = TorchGenerator::manual_seed(7);
         for (layer, (outputs, inputs)) in p.layers.iter().zip(spec.layer_shapes()) {
             let (w, b) = g.linear_init(inputs, outputs);
             assert_eq!((&layer.weight, &layer.bias), (&w, &b), "{}", layer.name);
         }
-        assert_eq!(p, Params::init_torch(&spec, 7));
-        assert_ne!(p, Params::init_torch(&spec, 8));
+        assert_eq!(p, Params::init(&spec, 7));
+        assert_ne!(p, Params::init(&spec, 8));
     }
 
     #[test]

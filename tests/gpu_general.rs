@@ -284,7 +284,9 @@ fn every_register_tiling_matches() {
         optimizer: Optimizer::ADAM,
         batch_size: Some(10),
         shuffle_seed: 1,
-        penalty: Penalty { l1: 1e-3, l2: 1e-2 },
+        // L2 only: Adam amplifies an L1 subgradient that flips sign at a weight near zero, where f32 and f64 part
+        // ways by chance (the L1 penalty is checked with SGD above).
+        penalty: Penalty { l1: 0.0, l2: 1e-2 },
         ..sgd(6, 1e-3)
     };
     for tiles in [

@@ -1,6 +1,6 @@
 //! Run folders from the command line: `train --out` leaves every file it promises and nothing else, never writes
 //! into another run's folder, `--json` and `--quiet` print what they say, `plot` redraws the figures from the
-//! folder alone, and the folder's `split.npz` and `init.npz` are what PyTorch replays the run from.
+//! folder alone, and the folder's `split.npz` and `init.npz` are what PyTorch makes and replays the run from.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -434,10 +434,11 @@ fn a_run_that_diverges_still_leaves_a_complete_folder() {
 
 /// `tests/fixtures/torch-replay`: PyTorch made the tutorial's split and initial weights for a small data set
 /// (`torch.manual_seed(4); torch.randperm(60)`, `torch.manual_seed(1); DeepNetReLU(300, 10)`) and replayed the run
-/// from them with the README's lines. `train` from those two files keeps them in its folder exactly, and its history
-/// is the replay's to float32 accuracy (the replay in float64 strays 1.2e-6 from the float32 one).
+/// from them with the README's lines. `train` on that data with the default seeds keeps exactly those two files in
+/// its folder, and its history is the replay's to float32 accuracy (the replay in float64 strays 1.2e-6 from the
+/// float32 one).
 #[test]
-fn the_folder_keeps_its_split_and_initial_weights_and_the_run_replays_in_pytorch() {
+fn the_folders_split_and_initial_weights_are_pytorchs_and_the_run_replays_in_pytorch() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/torch-replay");
     let about: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(fixture.join("about.json")).unwrap())
@@ -448,11 +449,7 @@ fn the_folder_keeps_its_split_and_initial_weights_and_the_run_replays_in_pytorch
     );
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
-    let (data, split, init) = (
-        fixture.join("data.npz"),
-        fixture.join("split.npz"),
-        fixture.join("init.npz"),
-    );
+    let data = fixture.join("data.npz");
     let (epochs, lr) = (epochs.to_string(), lr.to_string());
     let args = [
         "train",
@@ -464,10 +461,6 @@ fn the_folder_keeps_its_split_and_initial_weights_and_the_run_replays_in_pytorch
         &epochs,
         "--lr",
         &lr,
-        "--split",
-        split.to_str().unwrap(),
-        "--init",
-        init.to_str().unwrap(),
         "--out",
         run.to_str().unwrap(),
         "--quiet",

@@ -215,7 +215,7 @@ fn the_tutorials_networks_start_from_pytorchs_weights() {
             names,
             "{name}: state_dict names and order"
         );
-        let params = Params::init_torch(&spec, net["seed"].as_u64().unwrap());
+        let params = Params::init(&spec, net["seed"].as_u64().unwrap());
         for (key, shape, values) in params.tensors() {
             f.check(&format!("net.{name}.{key}"), &shape, values);
         }
@@ -229,7 +229,7 @@ fn the_tutorials_split_is_pytorchs() {
         let s = &f.about["splits"][format!("n{n}")].clone();
         let seed = s["seed"].as_u64().unwrap();
         let fraction = s["train_fraction"].as_f64().unwrap();
-        let split = Split::torch(n, fraction, seed).unwrap();
+        let split = Split::shuffled(n, fraction, seed).unwrap();
         assert_eq!(
             split.train.len() as u64,
             s["n_train"].as_u64().unwrap(),
@@ -246,7 +246,7 @@ fn the_tutorials_split_is_pytorchs() {
             .collect();
         f.check(&format!("randperm.n{n}.seed{seed}"), &[n], &perm);
     }
-    let tutorial = Split::torch(360, 0.6, 4).unwrap();
+    let tutorial = Split::shuffled(360, 0.6, 4).unwrap();
     assert_eq!((tutorial.train.len(), tutorial.test.len()), (216, 144));
     assert_eq!(tutorial.train[..3], [130, 137, 169]);
     assert_eq!(tutorial.test[..3], [304, 140, 42]);
@@ -331,14 +331,14 @@ fn a_run_replayed_in_pytorch_starts_and_goes_as_ours() {
             .unwrap_or_else(|| panic!("about.json: {k}"))
     };
     let (rows, neurons) = (number("stimuli") as usize, number("neurons") as usize);
-    let split = Split::torch(rows, number("train_fraction"), number("seed") as u64).unwrap();
+    let split = Split::shuffled(rows, number("train_fraction"), number("seed") as u64).unwrap();
     assert_eq!(
         split,
         Split::load(&dir.join("split.npz"), rows).unwrap(),
         "split.npz"
     );
     let spec = Spec::tutorial(neurons, number("hidden") as usize);
-    let init = Params::init_torch(&spec, number("init_seed") as u64);
+    let init = Params::init(&spec, number("init_seed") as u64);
     let stored = Params::load(&dir.join("init.npz"), &spec).unwrap();
     for ((key, _, ours), (_, _, theirs)) in init.tensors().into_iter().zip(stored.tensors()) {
         if let Some(d) = first_difference(ours, theirs) {

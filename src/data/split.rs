@@ -1,14 +1,11 @@
 //! The train/test split: the tutorial's seeded shuffle (first 60% train, the rest test), or the rows a user
 //! exported from PyTorch as `itrain` / `itest`.
 //!
-//! `Split::torch` is the tutorial's own: `torch.manual_seed(seed); ishuffle = torch.randperm(n);
-//! itrain = ishuffle[:int(train_fraction * n)]; itest = ishuffle[int(train_fraction * n):]`, row for row.
+//! The shuffle is the tutorial's own, row for row: `torch.manual_seed(seed); ishuffle = torch.randperm(n);
+//! itrain = ishuffle[:int(train_fraction * n)]; itest = ishuffle[int(train_fraction * n):]` (PyTorch's generator,
+//! `torch_rng`).
 
 use std::path::Path;
-
-use rand::SeedableRng;
-use rand::seq::SliceRandom;
-use rand_chacha::ChaCha8Rng;
 
 use super::npz::{NpzFile, NpzOut};
 use crate::error::{Error, Result};
@@ -21,19 +18,9 @@ pub struct Split {
 }
 
 impl Split {
-    /// A seeded permutation of the rows; the first `floor(train_fraction * rows)` are for training, as the
-    /// tutorial's `int(0.6 * n_stimuli)`.
-    pub fn shuffled(rows: usize, train_fraction: f64, seed: u64) -> Result<Split> {
-        let n_train = Split::train_rows(rows, train_fraction)?;
-        let mut order: Vec<usize> = (0..rows).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let test = order.split_off(n_train);
-        Ok(Split { train: order, test })
-    }
-
     /// The tutorial's split, bit for bit: `torch.manual_seed(seed); ishuffle = torch.randperm(rows)`, the first
     /// `int(train_fraction * rows)` rows of `ishuffle` for training and the rest for testing, in that order.
-    pub fn torch(rows: usize, train_fraction: f64, seed: u64) -> Result<Split> {
+    pub fn shuffled(rows: usize, train_fraction: f64, seed: u64) -> Result<Split> {
         let n_train = Split::train_rows(rows, train_fraction)?;
         let mut order = TorchGenerator::manual_seed(seed).randperm(rows);
         let test = order.split_off(n_train);
