@@ -1,6 +1,9 @@
 //! Every shader parsed and validated by naga, then specialised with override constants and translated to
 //! SPIR-V for each entry point, with no GPU needed.
 
+mod common;
+
+use common::wgsl::validated;
 use popdecode::gpu::runtime::kernel::Access;
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::gpu::tutorial::kernels::{Overrides, modules};
@@ -39,19 +42,6 @@ fn specialisations() -> Vec<Overrides> {
             ..base
         },
     ]
-}
-
-/// Parses and validates `source`, naming it in any failure.
-fn validated(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(source)
-        .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(source)));
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(source)));
-    (module, info)
 }
 
 /// Specialises every entry point of a validated module with `constants` and translates it to SPIR-V.

@@ -3,6 +3,9 @@
 //! against the Rust structs that fill them (`std::mem::offset_of!`, `size_of`); and each kernel's bindings — the
 //! numbers and access modes Rust reads from bindings.wgsl, and the buffers each kernel uses, which Rust must bind.
 
+mod common;
+
+use common::wgsl::validated;
 use std::mem::{offset_of, size_of};
 
 use popdecode::gpu::general::shaders::{FILES, KERNELS, Use, binding, module_source};
@@ -38,18 +41,6 @@ macro_rules! rust_members {
             wgsl_type::<$t, _>(|s| &s.$field),
         )),*]
     };
-}
-
-fn parse(name: &str, source: &str) -> (naga::Module, naga::valid::ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(source)
-        .unwrap_or_else(|e| panic!("{name} does not parse:\n{}", e.emit_to_string(source)));
-    let info = naga::valid::Validator::new(
-        naga::valid::ValidationFlags::all(),
-        naga::valid::Capabilities::default(),
-    )
-    .validate(&module)
-    .unwrap_or_else(|e| panic!("{name} does not validate:\n{}", e.emit_to_string(source)));
-    (module, info)
 }
 
 fn type_name(module: &naga::Module, ty: naga::Handle<naga::Type>) -> String {
@@ -101,7 +92,7 @@ fn wgsl_members(module: &naga::Module, name: &str) -> (Vec<(String, u32, String)
 
 fn bindings_module() -> (naga::Module, naga::valid::ModuleInfo) {
     let source = compose("general/bindings.wgsl", &[FILES, COMMON]).unwrap();
-    parse("general/bindings.wgsl", &source)
+    validated("general/bindings.wgsl", &source)
 }
 
 fn assert_same_layout(
@@ -160,7 +151,7 @@ fn a_member_out_of_place_is_caught() {
     );
     let table: &[(&str, &str)] = &[(bindings, &text)];
     let source = compose(bindings, &[table]).unwrap();
-    let (module, _) = parse("a moved member", &source);
+    let (module, _) = validated("a moved member", &source);
     let rust =
         rust_members!(StepUniform: row_base, rows, out_base, loss_slot, accumulate, weight, opt);
     let wgsl = wgsl_members(&module, "Step");
@@ -200,7 +191,7 @@ fn every_kernel_binds_what_it_uses() {
         for objective in objectives {
             for optimizer in &optimizers {
                 let source = module_source(kernel, tiles, objective, optimizer.as_ref()).unwrap();
-                let (module, info) = parse(kernel.file, &source);
+                let (module, info) = validated(kernel.file, &source);
                 let (ep, _) = module
                     .entry_points
                     .iter()
