@@ -6,7 +6,10 @@ Needs: Python 3.9+, torch and numpy (`pip install torch numpy`); a CUDA build of
 
 Measures: milliseconds per training epoch of the Neuromatch "Decoding Neural Responses" tutorial's decoder
 (`DeepNetReLU`: Linear(N, M) -> ReLU -> Linear(M, 1), MSE loss, plain SGD) on the tutorial's full shape,
-360 stimuli x N neurons (default 23589) split 216 training / 144 test rows, for each hidden width M.
+360 stimuli x N neurons (default 23589) split 216 training / 144 test rows, for each hidden width M; or, as
+`popdecode bench` takes them, the bonus tutorial's classifier (`--task classify --classes C`: Linear(M, C) ->
+LogSoftmax, NLLLoss on the orientation bin), a deeper net (`--layers 200 100 50`: one network, ReLU between its
+hidden layers) and another optimizer (`--optimizer adam|adamw`, torch.optim's defaults).
 
 Rows:
   torch-eager-cpu / torch-eager-cuda  the tutorial's own eager loop, unchanged: forward, loss, zero_grad,
@@ -19,16 +22,19 @@ Rows:
 For each width: one warm-up run of a few epochs, then `--repeats` timed runs of `--epochs` epochs; the
 median ms per epoch is reported. With `--json`, one JSON object per row per line, with the same keys as
 `popdecode bench --json` rows:
-  backend, adapter, hidden, neurons, n_train, n_test, epochs, ms_per_epoch, epochs_per_s, gflops, gbps,
-  min_bytes_per_epoch, floor_ms (null), kernels ({})
-  gflops = ((4 n_train + 2 n_test) N M + 2 N M + 10 (n_train + n_test) M) / seconds per epoch / 1e9
-  gbps   = 4 ((n_train + n_test) N + 2 M N) / seconds per epoch / 1e9
+  backend, adapter, hidden, network, optimizer, neurons, n_train, n_test, epochs, ms_per_epoch, epochs_per_s,
+  gflops, gbps, min_bytes_per_epoch, floor_ms (null), kernels ({})
+  gflops = ((4 n_train + 2 n_test) N M + 2 N M + 10 (n_train + n_test) M
+            + sum over the later layers (4 n_train + 2 n_test) outputs inputs) / seconds per epoch / 1e9
+  gbps   = 4 ((n_train + n_test) N + 2 M N + 2 K M N) / seconds per epoch / 1e9, K the optimizer's moments
+           (0 for SGD, 2 for Adam and AdamW)
 A row whose measurement failed (e.g. a CUDA graph capture error) has null numbers and an extra `error` key;
 the script then exits with status 1 after printing every row.
 
 Usage:
-  python3 benches/pytorch_reference.py [--device cpu|cuda] [--hidden 10 200 1000] [--epochs N]
-                                       [--neurons N] [--repeats R] [--json] [--data FILE.npz]
+  python3 benches/pytorch_reference.py [--device cpu|cuda] [--hidden 10 200 1000 | --layers 200 100 50]
+                                       [--task regress|classify] [--classes C] [--optimizer sgd|adam|adamw]
+                                       [--epochs N] [--neurons N] [--repeats R] [--json] [--data FILE.npz]
 """
 
 import argparse
@@ -67,6 +73,25 @@ class DeepNetReLU(nn.Module):
         return self.out_layer(h)
 
 
+class DeepNet(nn.Module):
+    """Any of popdecode's networks: `in_layer`, then `hidden_layers` (an nn.ModuleList), then `out_layer`, ReLU
+    between the hidden layers; a classifier ends in LogSoftmax."""
+
+    def __init__(self, n_inputs, widths, outputs, classify):
+        super().__init__()
+        self.in_layer = nn.Linear(n_inputs, widths[0])
+        self.hidden_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.out_layer = nn.Linear(widths[-1], outputs)
+        self.classify = classify
+
+    def forward(self, r):
+        h = torch.relu(self.in_layer(r))
+        for layer in self.hidden_layers:
+            h = torch.relu(layer(h))
+        out = self.out_layer(h)
+        return torch.log_softmax(out, dim=1) if self.classify else out
+
+
 # --------------------------------------------------------------------------------------------------------
 # Work and bytes (the same formulas as src/bench.rs)
 
@@ -75,24 +100,42 @@ def flops_per_epoch(n_train, n_test, n, m):
     return (4.0 * n_train + 2.0 * n_test) * n * m + 2.0 * n * m + 10.0 * (n_train + n_test) * m
 
 
-def min_bytes_per_epoch(n_train, n_test, n, m):
-    return 4.0 * ((n_train + n_test) * n + 2.0 * m * n)
+def network_flops_per_epoch(n_train, n_test, n, widths, outputs):
+    sizes = list(widths) + [outputs]
+    later = sum((4.0 * n_train + 2.0 * n_test) * o * i for i, o in zip(sizes[:-1], sizes[1:]))
+    return flops_per_epoch(n_train, n_test, n, widths[0]) + later
 
 
-def make_row(backend, adapter, hidden, neurons, n_train, n_test, epochs, seconds, error=None):
-    bytes_ = min_bytes_per_epoch(n_train, n_test, neurons, hidden)
+def min_bytes_per_epoch(n_train, n_test, n, m, moments=0):
+    return 4.0 * ((n_train + n_test) * n + 2.0 * m * n) + 8.0 * moments * m * n
+
+
+MOMENTS = {"sgd": 0, "adam": 2, "adamw": 2}
+OPTIMIZER_NAMES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+
+
+def describe_network(n, widths, outputs, classify):
+    return " -> ".join(str(v) for v in [n] + list(widths) + [outputs]) + (" (log-softmax)" if classify else "")
+
+
+def make_row(backend, adapter, widths, neurons, n_train, n_test, epochs, seconds, error=None, outputs=1,
+             classify=False, optimizer="sgd"):
+    hidden = widths[0]
+    bytes_ = min_bytes_per_epoch(n_train, n_test, neurons, hidden, MOMENTS[optimizer])
     ok = seconds is not None and seconds > 0 and math.isfinite(seconds)
     row = {
         "backend": backend,
         "adapter": adapter,
         "hidden": hidden,
+        "network": describe_network(neurons, widths, outputs, classify),
+        "optimizer": OPTIMIZER_NAMES[optimizer],
         "neurons": neurons,
         "n_train": n_train,
         "n_test": n_test,
         "epochs": epochs,
         "ms_per_epoch": seconds * 1e3 if ok else None,
         "epochs_per_s": 1.0 / seconds if ok else None,
-        "gflops": flops_per_epoch(n_train, n_test, neurons, hidden) / seconds / 1e9 if ok else None,
+        "gflops": network_flops_per_epoch(n_train, n_test, neurons, widths, outputs) / seconds / 1e9 if ok else None,
         "gbps": bytes_ / seconds / 1e9 if ok else None,
         "min_bytes_per_epoch": bytes_,
         "floor_ms": None,
@@ -133,6 +176,12 @@ def load_data(path, neurons):
     return resp, stimuli.reshape(-1, 1)
 
 
+def class_labels(stimuli, classes):
+    """The bonus tutorial's stimulus_class: digitize(ori, linspace(0, 360, C + 1)) - 1, as int64."""
+    bins = np.linspace(0, 360, classes + 1)
+    return (np.digitize(np.mod(stimuli.reshape(-1), 360.0), bins) - 1).clip(0, classes - 1).astype(np.int64)
+
+
 def split(resp, stimuli, device):
     """The tutorial's split: torch.manual_seed(4); P = torch.randperm(360); first 60% train."""
     rows = resp.shape[0]
@@ -157,14 +206,26 @@ def sync(device):
         torch.cuda.synchronize(device)
 
 
-def new_net(n, m, device):
+def new_net(n, m, device, net=None):
+    """The tutorial's DeepNetReLU for the tutorial's case (net None), else a DeepNet of net's settings."""
     torch.manual_seed(INIT_SEED)
-    return DeepNetReLU(n, m).to(device)
+    if net is None:
+        return DeepNetReLU(n, m).to(device)
+    return DeepNet(n, net["widths"], net["outputs"], net["classify"]).to(device)
 
 
-def train_eager(net, loss_fn, train_data, train_labels, test_data, test_labels, n_epochs, learning_rate):
+def new_optimizer(name, params, learning_rate):
+    if name == "adam":
+        return optim.Adam(params, lr=learning_rate)
+    if name == "adamw":
+        return optim.AdamW(params, lr=learning_rate)
+    return optim.SGD(params, lr=learning_rate)
+
+
+def train_eager(net, loss_fn, train_data, train_labels, test_data, test_labels, n_epochs, learning_rate,
+                optimizer_name="sgd"):
     """The tutorial's (bonus) train loop, exactly. Returns seconds for the epoch loop."""
-    optimizer = optim.SGD(net.parameters(), lr=learning_rate)
+    optimizer = new_optimizer(optimizer_name, net.parameters(), learning_rate)
     train_loss = np.zeros(n_epochs)
     test_loss = np.zeros(n_epochs)
     device = train_data.device
@@ -186,18 +247,21 @@ def train_eager(net, loss_fn, train_data, train_labels, test_data, test_labels, 
     return seconds
 
 
-def bench_eager(data, m, epochs, repeats):
+def bench_eager(data, m, epochs, repeats, net=None):
+    """The eager loop's median seconds per epoch: the tutorial's network of width m (net None), or the network
+    net describes (widths, outputs, classify, optimizer), trained on its own labels (data's, or the bins)."""
     train_data, train_labels, test_data, test_labels = data
     device = train_data.device
     n = train_data.shape[1]
-    loss_fn = nn.MSELoss()
-    net = new_net(n, m, device)
-    train_eager(net, loss_fn, *data, min(epochs, WARMUP_EPOCHS), LR)
+    optimizer_name = "sgd" if net is None else net["optimizer"]
+    loss_fn = nn.NLLLoss() if net is not None and net["classify"] else nn.MSELoss()
+    model = new_net(n, m, device, net)
+    train_eager(model, loss_fn, *data, min(epochs, WARMUP_EPOCHS), LR, optimizer_name)
     per_epoch = []
     for _ in range(repeats):
-        net = new_net(n, m, device)
-        per_epoch.append(train_eager(net, loss_fn, *data, epochs, LR) / epochs)
-    del net
+        model = new_net(n, m, device, net)
+        per_epoch.append(train_eager(model, loss_fn, *data, epochs, LR, optimizer_name) / epochs)
+    del model
     return statistics.median(per_epoch)
 
 
@@ -321,8 +385,15 @@ def main(argv=None):
         description="Time the Neuromatch decoding tutorial's PyTorch training loop (ms per epoch).",
     )
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--hidden", type=positive_int, nargs="+", default=[10, 200, 1000], metavar="M",
-                   help="hidden widths (default: 10 200 1000)")
+    p.add_argument("--hidden", type=positive_int, nargs="+", default=None, metavar="M",
+                   help="hidden widths, one network each (default: 10 200 1000)")
+    p.add_argument("--layers", type=positive_int, nargs="+", default=None, metavar="M",
+                   help="one deeper network instead: its hidden layers' widths, first to last (e.g. 200 100 50)")
+    p.add_argument("--task", choices=["regress", "classify"], default="regress",
+                   help="regress the angle (MSE, the tutorial) or classify its bin (NLL, the bonus tutorial)")
+    p.add_argument("--classes", type=positive_int, default=20, help="bins for --task classify (default: 20)")
+    p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd",
+                   help="torch.optim.SGD, Adam or AdamW with their defaults (default: sgd)")
     p.add_argument("--epochs", type=positive_int, default=None,
                    help="epochs per timed run (default: 100 on cuda, 20 on cpu)")
     p.add_argument("--neurons", type=positive_int, default=None,
@@ -332,6 +403,8 @@ def main(argv=None):
     p.add_argument("--data", default=None, metavar="FILE.npz",
                    help="an .npz with 'resp' (360 x N) and 'stimuli' (360,); default: synthetic data")
     args = p.parse_args(argv)
+    if args.hidden is not None and args.layers is not None:
+        p.error("--hidden and --layers: give one or the other")
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print(
@@ -360,7 +433,13 @@ def main(argv=None):
         print(f"torch {torch.__version__}, device: {name}, torch.get_num_threads() = {threads}", file=sys.stderr)
 
     resp, stimuli = load_data(args.data, args.neurons)
+    classify = args.task == "classify"
+    if classify:
+        stimuli = class_labels(stimuli, args.classes)
     data = split(resp, stimuli, device)
+    outputs = args.classes if classify else 1
+    tutorial = args.layers is None and not classify and args.optimizer == "sgd"
+    networks = [args.layers] if args.layers is not None else [[m] for m in (args.hidden or [10, 200, 1000])]
     n_train, n_test, n = data[0].shape[0], data[2].shape[0], data[0].shape[1]
     print(
         f"data: {'synthetic' if args.data is None else args.data}, {resp.shape[0]} stimuli x {n} neurons, "
@@ -372,29 +451,33 @@ def main(argv=None):
 
     failed = False
     eager_backend = f"torch-eager-{device.type}"
-    for m in args.hidden:
+    for widths in networks:
+        m = widths[0]
+        net = None if tutorial else {"widths": widths, "outputs": outputs, "classify": classify,
+                                     "optimizer": args.optimizer}
+        shape = dict(outputs=outputs, classify=classify, optimizer=args.optimizer)
         try:
-            seconds = bench_eager(data, m, epochs, args.repeats)
-            row = make_row(eager_backend, adapter, m, n, n_train, n_test, epochs, seconds)
+            seconds = bench_eager(data, m, epochs, args.repeats, net)
+            row = make_row(eager_backend, adapter, widths, n, n_train, n_test, epochs, seconds, **shape)
         except Exception as e:  # report and carry on with the other widths
             failed = True
-            row = make_row(eager_backend, adapter, m, n, n_train, n_test, epochs, None,
-                           error=f"{type(e).__name__}: {e}")
+            row = make_row(eager_backend, adapter, widths, n, n_train, n_test, epochs, None,
+                           error=f"{type(e).__name__}: {e}", **shape)
         print_row(row, args.json)
         if device.type == "cuda":
             torch.cuda.empty_cache()
 
     # The graph rows come after every eager row, so a failed capture cannot cost an eager row.
-    if device.type == "cuda":
-        for m in args.hidden:
+    if device.type == "cuda" and tutorial:
+        for m in [w[0] for w in networks]:
             try:
                 seconds = bench_cuda_graph(data, m, epochs, args.repeats)
-                row = make_row("torch-cuda-graph", adapter, m, n, n_train, n_test, epochs, seconds)
+                row = make_row("torch-cuda-graph", adapter, [m], n, n_train, n_test, epochs, seconds)
             except Exception as e:
                 failed = True
                 msg = f"{type(e).__name__}: {e}".replace("\n", " ")
                 print(f"torch-cuda-graph at hidden {m} failed: {msg}", file=sys.stderr)
-                row = make_row("torch-cuda-graph", adapter, m, n, n_train, n_test, epochs, None, error=msg)
+                row = make_row("torch-cuda-graph", adapter, [m], n, n_train, n_test, epochs, None, error=msg)
                 try:
                     torch.cuda.synchronize()
                 except Exception:

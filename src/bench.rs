@@ -13,6 +13,8 @@ use crate::gpu::tutorial::layout::PlanOverrides;
 use crate::gpu::tutorial::session::{Mode, Session};
 use crate::metrics::median;
 use crate::model::{Params, Spec};
+use crate::objective::Objective;
+use crate::optim::Optimizer;
 use crate::training::Config;
 
 /// One backend at one width.
@@ -20,7 +22,11 @@ use crate::training::Config;
 pub struct BenchRow {
     pub backend: String,
     pub adapter: String,
+    /// The first hidden layer's width, M.
     pub hidden: usize,
+    /// The whole network ("23589 -> 200 -> 100 -> 50 -> 1") and how it trains ("SGD", "Adam").
+    pub network: String,
+    pub optimizer: String,
     pub neurons: usize,
     pub n_train: usize,
     pub n_test: usize,
@@ -54,24 +60,69 @@ pub fn flops_per_epoch(n_train: usize, n_test: usize, neurons: usize, hidden: us
     (4.0 * t + 2.0 * s) * n * m + 2.0 * n * m + 10.0 * (t + s) * m
 }
 
+/// [`flops_per_epoch`] of the first layer plus the products of every later layer (forward on every row, two
+/// backward products on the training rows): the FLOPs of an epoch of any network.
+pub fn network_flops_per_epoch(n_train: usize, n_test: usize, spec: &Spec) -> f64 {
+    let (t, s) = (n_train as f64, n_test as f64);
+    let later: f64 = spec.layer_shapes()[1..]
+        .iter()
+        .map(|&(o, i)| (4.0 * t + 2.0 * s) * o as f64 * i as f64)
+        .sum();
+    flops_per_epoch(n_train, n_test, spec.neurons, spec.width()) + later
+}
+
 /// The fewest bytes an epoch must move: the response matrix read once (the forward pass of the updated weights
 /// can share its read with the gradient of the next epoch), and the input weights read and written once.
 pub fn min_bytes_per_epoch(n_train: usize, n_test: usize, neurons: usize, hidden: usize) -> f64 {
     4.0 * ((n_train + n_test) as f64 * neurons as f64 + 2.0 * hidden as f64 * neurons as f64)
 }
 
+/// [`min_bytes_per_epoch`] plus the optimizer's moments of the input weights, each read and written once.
+pub fn min_bytes_with_moments(
+    n_train: usize,
+    n_test: usize,
+    neurons: usize,
+    hidden: usize,
+    moments: usize,
+) -> f64 {
+    min_bytes_per_epoch(n_train, n_test, neurons, hidden)
+        + 8.0 * moments as f64 * hidden as f64 * neurons as f64
+}
+
 /// What to measure.
 #[derive(Clone, Debug)]
 pub struct BenchPlan {
-    pub hidden: usize,
+    /// The hidden layers' widths: one for the tutorial's network, several for a deeper one.
+    pub layers: Vec<usize>,
+    /// MSE (the tutorial) or NLL over classes (the bonus tutorial's classifier).
+    pub objective: Objective,
+    pub optimizer: Optimizer,
     pub epochs: usize,
     pub repeats: usize,
     /// Bytes per second of a device copy (read + write), for the floor.
     pub copy_bandwidth: Option<f64>,
 }
 
-fn network(problem: &Problem, hidden: usize) -> (Spec, Params) {
-    let spec = Spec::tutorial(problem.neurons(), hidden);
+impl BenchPlan {
+    /// The tutorial's network of `hidden` units, trained the tutorial's way.
+    pub fn tutorial(hidden: usize, epochs: usize, repeats: usize) -> BenchPlan {
+        BenchPlan {
+            layers: vec![hidden],
+            objective: Objective::Mse,
+            optimizer: Config::default().optimizer,
+            epochs,
+            repeats,
+            copy_bandwidth: None,
+        }
+    }
+}
+
+fn network(problem: &Problem, plan: &BenchPlan) -> (Spec, Params) {
+    let spec = Spec {
+        hidden: plan.layers.clone(),
+        objective: plan.objective,
+        ..Spec::tutorial(problem.neurons(), plan.layers[0])
+    };
     let params = Params::init(&spec, 1);
     (spec, params)
 }
@@ -88,10 +139,11 @@ pub fn bench(
     problem: &Problem,
     plan: &BenchPlan,
 ) -> Result<BenchRow> {
-    let (spec, params) = network(problem, plan.hidden);
+    let (spec, params) = network(problem, plan);
     let config = Config {
         epochs: plan.epochs,
         lr: BENCH_LR,
+        optimizer: plan.optimizer,
         ..Config::default()
     };
     let warm = Config {
@@ -106,18 +158,21 @@ pub fn bench(
     }
     let seconds = median(&per_epoch);
     let (n_train, n_test, n) = (problem.n_train(), problem.n_test(), problem.neurons());
-    let bytes = min_bytes_per_epoch(n_train, n_test, n, plan.hidden);
+    let hidden = spec.width();
+    let bytes = min_bytes_with_moments(n_train, n_test, n, hidden, plan.optimizer.moments());
     Ok(BenchRow {
         backend: kind.to_string(),
         adapter: backend.describe(),
-        hidden: plan.hidden,
+        hidden,
+        network: spec.describe(),
+        optimizer: plan.optimizer.describe(),
         neurons: n,
         n_train,
         n_test,
         epochs: plan.epochs,
         ms_per_epoch: seconds * 1e3,
         epochs_per_s: 1.0 / seconds,
-        gflops: flops_per_epoch(n_train, n_test, n, plan.hidden) / seconds / 1e9,
+        gflops: network_flops_per_epoch(n_train, n_test, &spec) / seconds / 1e9,
         gbps: bytes / seconds / 1e9,
         min_bytes_per_epoch: bytes,
         floor_ms: plan.copy_bandwidth.map(|bw| bytes / bw * 1e3),
@@ -132,7 +187,7 @@ pub fn kernel_times(
     hidden: usize,
     tuning: PlanOverrides,
 ) -> Result<BTreeMap<String, f64>> {
-    let (spec, params) = network(problem, hidden);
+    let (spec, params) = network(problem, &BenchPlan::tutorial(hidden, 1, 1));
     let reps = 10;
     let mut session = Session::new(gpu, problem, &spec, Mode::Train, reps + 2, tuning)?;
     session.set_params(&params, BENCH_LR)?;

@@ -91,7 +91,7 @@ fn train_on_the_gpu_and_cpu_tell_the_same_story() {
     let mut args = vec!["train", "--backend", "gpu"];
     args.extend(SMALL);
     let gpu = popdecode(&args);
-    args[2] = "cpu";
+    args[2] = "reference";
     let cpu = popdecode(&args);
     let (g, ge) = text(&gpu);
     let (c, _) = text(&cpu);
@@ -498,7 +498,13 @@ fn check_json_is_one_object_with_every_comparison_and_the_counts() {
     assert_eq!(stdout.lines().count(), 1, "one JSON object only:\n{stdout}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("check --json prints JSON");
     assert!(v["backend"].as_str().unwrap().starts_with("gpu: "), "{v}");
-    assert!(v["reference"].as_str().unwrap().starts_with("cpu "), "{v}");
+    assert!(
+        v["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("reference (f64, "),
+        "{v}"
+    );
     assert_eq!(v["epochs"], 3);
     let comparisons = v["comparisons"].as_array().unwrap();
     // Outputs, loss, four gradients; three epochs; four trained tensors, the test outputs, the train loss.
@@ -527,12 +533,15 @@ fn check_takes_the_backend_to_compare() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.starts_with("check: gpu: "), "{stdout}");
-    assert!(stdout.contains("||gpu - cpu|| / ||cpu||"), "{stdout}");
+    assert!(
+        stdout.contains("||gpu - reference|| / ||reference||"),
+        "{stdout}"
+    );
     // The reference against itself: the check of the check, every comparison exactly 0.
-    let out = popdecode(&[&["check", "--backend", "cpu"][..], &small].concat());
+    let out = popdecode(&[&["check", "--backend", "reference"][..], &small].concat());
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.starts_with("check: cpu "), "{stdout}");
+    assert!(stdout.starts_with("check: reference "), "{stdout}");
     let errors: Vec<&str> = stdout
         .lines()
         .filter_map(|l| l.split("rel. error ").nth(1))

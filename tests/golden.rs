@@ -23,11 +23,11 @@ struct Case {
 const CASES: &[Case] = &[
     Case {
         name: "default",
-        args: &["train", "--backend", "cpu"],
+        args: &["train", "--backend", "reference"],
     },
     Case {
         name: "classify",
-        args: &["train", "--backend", "cpu", "--task", "classify"],
+        args: &["train", "--backend", "reference", "--task", "classify"],
     },
     Case {
         // The full width would take 45 s on the reference; 2,000 neurons exercise the same code.
@@ -35,7 +35,7 @@ const CASES: &[Case] = &[
         args: &[
             "train",
             "--backend",
-            "cpu",
+            "reference",
             "--neurons",
             "2000",
             "--hidden",
@@ -48,7 +48,7 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "circular",
-        args: &["train", "--backend", "cpu", "--loss", "circular"],
+        args: &["train", "--backend", "reference", "--loss", "circular"],
     },
 ];
 
@@ -65,7 +65,7 @@ fn md5_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// "2 threads" -> "# threads": the reference uses every core, and says how many.
+/// "2 threads" -> "# threads": the CPU backends use every core, and say how many.
 fn mask_threads(text: &str) -> String {
     let mut parts: Vec<String> = text.split(" threads").map(str::to_string).collect();
     let last = parts.len() - 1;

@@ -49,9 +49,10 @@ pub struct Progress<'a> {
     pub history: &'a History,
 }
 
-/// A place where the network's mathematics runs: the CPU reference or the GPU.
+/// A place where the network's mathematics runs: the GPU, the fast CPU backend or the f64 reference.
 pub trait Backend {
-    /// What it is, for people: "cpu (f64 reference)", "gpu: <adapter> (<api>)".
+    /// What it is, for people: "cpu (f32, AVX-512, 2 threads)", "reference (f64, 2 threads)",
+    /// "gpu: <adapter> (<api>)".
     fn describe(&self) -> String;
 
     /// Its `--backend` name: what summary.json records.

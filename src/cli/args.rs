@@ -330,12 +330,14 @@ impl OptimArgs {
 /// takes the values that mean something to it (`BackendArgs::values`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendName {
-    /// The GPU when wgpu finds an adapter, else the CPU reference.
+    /// A hardware GPU when wgpu finds one, else the fast CPU backend (and it says which on stderr).
     Auto,
-    /// The GPU (see `popdecode info`).
+    /// The GPU wgpu prefers, hardware or software (see `popdecode info`).
     Gpu,
-    /// The CPU reference (f64).
+    /// The fast CPU backend: float32 on every core, with the processor's SIMD.
     Cpu,
+    /// The f64 CPU reference everything is checked against.
+    Reference,
     /// Every backend, one after the other.
     All,
 }
@@ -347,6 +349,7 @@ impl BackendName {
             BackendName::Auto => "auto",
             BackendName::Gpu => "gpu",
             BackendName::Cpu => "cpu",
+            BackendName::Reference => "reference",
             BackendName::All => "all",
         }
     }
@@ -357,6 +360,7 @@ impl BackendName {
             BackendName::Auto => Some(BackendChoice::Auto),
             BackendName::Gpu => Some(BackendChoice::Gpu),
             BackendName::Cpu => Some(BackendChoice::Cpu),
+            BackendName::Reference => Some(BackendChoice::Reference),
             BackendName::All => None,
         }
     }
@@ -394,7 +398,15 @@ impl BackendArgs {
         }
     }
 
-    /// The backend `--backend` names (not `all`), and a note on stderr saying why `auto` fell back to the CPU.
+    /// The backends a run can train on, for `train` and `baseline`.
+    pub const TRAINING: &'static [BackendName] = &[
+        BackendName::Auto,
+        BackendName::Gpu,
+        BackendName::Cpu,
+        BackendName::Reference,
+    ];
+
+    /// The backend `--backend` names (not `all`), and a note on stderr saying which `auto` picked and why.
     pub fn open(&self) -> Result<Box<dyn Backend>, Error> {
         let choice = self.backend.choice().ok_or_else(|| {
             Error::bad_argument("--backend", "`all` names several backends; choose one")

@@ -14,11 +14,15 @@ use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
 use super::print::{describe_network, describe_training};
 
 #[derive(Args)]
-#[command(mut_arg("backend", BackendArgs::values(
-    "Where the network trains: the GPU when one is found (auto), the GPU, or the CPU reference",
-    BackendName::Auto,
-    &[BackendName::Auto, BackendName::Gpu, BackendName::Cpu],
-)))]
+#[command(mut_arg(
+    "backend",
+    BackendArgs::values(
+        "Where the network trains: a hardware GPU when one is found, else the fast CPU backend (auto); the GPU; \
+     the fast CPU backend; or the f64 reference",
+        BackendName::Auto,
+        BackendArgs::TRAINING,
+    )
+))]
 pub struct BaselineArgs {
     #[command(flatten)]
     pub data: DataArgs,

@@ -1,5 +1,5 @@
-//! `popdecode bench`: epochs timed on the tutorial's shape, per backend and hidden width, with each GPU kernel's
-//! own time.
+//! `popdecode bench`: epochs timed on the tutorial's shape, per backend and network (each hidden width, or one
+//! deeper network; regression or classification; any optimizer), with each GPU tutorial kernel's own time.
 
 use std::process::ExitCode;
 
@@ -7,7 +7,9 @@ use anyhow::Result;
 use clap::Args;
 
 use popdecode::Error;
+use popdecode::backend::Backend;
 use popdecode::bench::{BenchPlan, BenchRow, bench, kernel_times};
+use popdecode::cpu::CpuBackend;
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth;
@@ -15,24 +17,51 @@ use popdecode::gpu::GpuBackend;
 use popdecode::gpu::runtime::probe::copy_bandwidth;
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::gpu::tutorial::layout::PlanOverrides;
+use popdecode::objective::Objective;
+use popdecode::optim::{self, HyperParameters};
 use popdecode::select::{BackendChoice, open_backend};
 
-use super::args::{BackendArgs, BackendName, synth_config};
+use super::args::{BackendName, Task, synth_config};
 use super::print::{bench_header, bench_row};
 
 #[derive(Args)]
-#[command(mut_arg("backend", BackendArgs::values(
-    "Which backends to time",
-    BackendName::Gpu,
-    &[BackendName::Gpu, BackendName::Cpu, BackendName::All],
-)))]
 pub struct BenchArgs {
-    #[command(flatten)]
-    pub on: BackendArgs,
+    /// Which backends to time, comma-separated (gpu, cpu, reference), or all.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "gpu",
+        value_name = "B,B,..."
+    )]
+    pub backend: Vec<BackendName>,
+    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
+    #[arg(long, value_name = "SUBSTRING")]
+    pub adapter: Option<String>,
+    /// One deeper network instead of one per --hidden width: its hidden layers' widths, first to last (e.g.
+    /// 200,100,50).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "M1,M2,...",
+        conflicts_with = "hidden"
+    )]
+    pub layers: Option<Vec<usize>>,
+    /// What the network decodes: the angle (MSE, the tutorial) or its bin among --classes (NLL, the bonus
+    /// tutorial's classifier).
+    #[arg(long, value_enum, default_value_t = Task::Regress)]
+    pub task: Task,
+    /// Orientation bins for --task classify.
+    #[arg(long, value_name = "C", default_value_t = 20)]
+    pub classes: usize,
+    /// The optimizer (with its defaults; the learning rate is 1e-6, as speed does not depend on it).
+    #[arg(long, default_value = "sgd", value_name = "NAME")]
+    pub optimizer: String,
     /// Hidden widths, comma-separated [default: 10,200,1000; 10,200 on a software adapter].
     #[arg(long, value_delimiter = ',', value_name = "M,M,...")]
     pub hidden: Option<Vec<usize>>,
-    /// Epochs per timed run [default: 100 on a GPU, 10 on a software adapter, 2 on the CPU].
+    /// Epochs per timed run [default: 100 on a GPU, 10 on a software adapter or the fast CPU backend, 2 on the
+    /// reference].
     #[arg(long)]
     pub epochs: Option<usize>,
     /// Neurons (the matrix width).
@@ -78,15 +107,63 @@ impl BenchArgs {
         if self.neurons == 0 {
             return Err(Error::bad_argument("--neurons", "expected at least 1"));
         }
-        if self.hidden.as_ref().is_some_and(|h| h.contains(&0)) {
-            return Err(Error::bad_argument("--hidden", "widths must be at least 1"));
+        for (flag, widths) in [("--hidden", &self.hidden), ("--layers", &self.layers)] {
+            if widths
+                .as_ref()
+                .is_some_and(|h| h.is_empty() || h.contains(&0))
+            {
+                return Err(Error::bad_argument(flag, "widths must be at least 1"));
+            }
         }
         for (flag, value) in [("--epochs", self.epochs), ("--repeats", self.repeats)] {
             if value == Some(0) {
                 return Err(Error::bad_argument(flag, "expected at least 1"));
             }
         }
+        if self.task == Task::Classify && self.classes < 2 {
+            return Err(Error::bad_argument("--classes", "expected at least 2"));
+        }
+        if self.backend.contains(&BackendName::Auto) {
+            return Err(Error::bad_argument(
+                "--backend",
+                "bench times named backends: gpu, cpu, reference or all",
+            ));
+        }
         Ok(())
+    }
+
+    fn wants(&self, name: BackendName) -> bool {
+        self.backend.contains(&name) || self.backend.contains(&BackendName::All)
+    }
+
+    /// The networks to time: one per --hidden width (or the default widths), or the one --layers names.
+    fn networks(&self, default_widths: &[usize]) -> Vec<Vec<usize>> {
+        match (&self.layers, &self.hidden) {
+            (Some(layers), _) => vec![layers.clone()],
+            (None, Some(widths)) => widths.iter().map(|&w| vec![w]).collect(),
+            (None, None) => default_widths.iter().map(|&w| vec![w]).collect(),
+        }
+    }
+
+    fn plan(&self, layers: Vec<usize>, epochs: usize, repeats: usize) -> Result<BenchPlan, Error> {
+        Ok(BenchPlan {
+            layers,
+            objective: match self.task {
+                Task::Regress => Objective::Mse,
+                Task::Classify => Objective::Nll {
+                    classes: self.classes,
+                },
+            },
+            optimizer: optim::build(&self.optimizer, &HyperParameters::default())?,
+            epochs: self.epochs.unwrap_or(epochs),
+            repeats: self.repeats.unwrap_or(repeats),
+            copy_bandwidth: None,
+        })
+    }
+
+    /// Whether the GPU's tutorial kernels run this network (so their own times mean something).
+    fn tutorial_net(&self, layers: &[usize]) -> bool {
+        layers.len() == 1 && self.task == Task::Regress && self.optimizer == "sgd"
     }
 
     /// The GPU's kernel choices other than the adapter's defaults.
@@ -108,6 +185,8 @@ impl BenchArgs {
 
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     args.validate()?;
+    // Refuse an unknown optimizer before any work.
+    args.plan(vec![1], 1, 1)?;
     let data = synth::generate(&synth_config(args.neurons, 360, 0)?);
     let split = Split::shuffled(data.n_stimuli(), 0.6, 4)?;
     let problem = Problem::new(&data, &split);
@@ -121,43 +200,56 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if !args.json {
         println!("{}", bench_header());
     }
-    let backend = args.on.backend;
-    if matches!(backend, BackendName::Gpu | BackendName::All) {
-        let mut gpu = GpuBackend::open(args.on.adapter.as_deref())?;
+    if args.wants(BackendName::Gpu) {
+        let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
         gpu.overrides = args.overrides();
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {
             println!("gpu: {}", gpu.gpu.adapter.label());
         }
         let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
-        let widths = args.hidden.clone().unwrap_or(if software {
-            vec![10, 200]
+        let widths: &[usize] = if software {
+            &[10, 200]
         } else {
-            vec![10, 200, 1000]
-        });
-        for &hidden in &widths {
-            let plan = BenchPlan {
-                hidden,
-                epochs: args.epochs.unwrap_or(if software { 10 } else { 100 }),
-                repeats: args.repeats.unwrap_or(if software { 3 } else { 5 }),
-                copy_bandwidth: Some(bandwidth),
-            };
+            &[10, 200, 1000]
+        };
+        for layers in args.networks(widths) {
+            let first = layers[0];
+            let tutorial = args.tutorial_net(&layers);
+            let mut plan = args.plan(
+                layers,
+                if software { 10 } else { 100 },
+                if software { 3 } else { 5 },
+            )?;
+            plan.copy_bandwidth = Some(bandwidth);
             let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
-            row.kernels = kernel_times(&gpu.gpu, &problem, hidden, gpu.overrides)?;
+            if tutorial {
+                row.kernels = kernel_times(&gpu.gpu, &problem, first, gpu.overrides)?;
+            }
             report(row);
         }
     }
-    if matches!(backend, BackendName::Cpu | BackendName::All) {
-        let (mut cpu, _) = open_backend(BackendChoice::Cpu, None)?;
-        let widths = args.hidden.clone().unwrap_or(vec![10, 200, 1000]);
-        for &hidden in &widths {
-            let plan = BenchPlan {
-                hidden,
-                epochs: args.epochs.unwrap_or(2),
-                repeats: args.repeats.unwrap_or(3),
-                copy_bandwidth: None,
-            };
-            report(bench(&mut *cpu, "cpu", &problem, &plan)?);
+    if args.wants(BackendName::Cpu) {
+        let mut cpu = CpuBackend::new();
+        let bandwidth = popdecode::cpu::copy_bandwidth(&problem, 10);
+        if !args.json {
+            println!(
+                "cpu: {}; copy bandwidth {:.1} GB/s (read + write, the matrix copied by every thread)",
+                cpu.describe(),
+                bandwidth / 1e9
+            );
+        }
+        for layers in args.networks(&[10, 200, 1000]) {
+            let mut plan = args.plan(layers, 10, 3)?;
+            plan.copy_bandwidth = Some(bandwidth);
+            report(bench(&mut cpu, "cpu", &problem, &plan)?);
+        }
+    }
+    if args.wants(BackendName::Reference) {
+        let (mut reference, _) = open_backend(BackendChoice::Reference, None)?;
+        for layers in args.networks(&[10, 200, 1000]) {
+            let plan = args.plan(layers, 2, 3)?;
+            report(bench(&mut *reference, "ref", &problem, &plan)?);
         }
     }
     Ok(ExitCode::SUCCESS)

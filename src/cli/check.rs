@@ -1,4 +1,4 @@
-//! `popdecode check`: a backend against the CPU reference, from one set of weights.
+//! `popdecode check`: a backend against the f64 reference, from one set of weights.
 
 use std::process::ExitCode;
 
@@ -16,10 +16,10 @@ use super::print::{describe_network, describe_training};
 
 #[derive(Args)]
 #[command(mut_arg("backend", BackendArgs::values(
-    "The backend checked against the CPU reference: the GPU, or the reference itself (which checks the check: \
-     every comparison is exactly 0)",
+    "The backend checked against the f64 reference: the GPU, the fast CPU backend, or the reference itself \
+     (which checks the check: every comparison is exactly 0)",
     BackendName::Gpu,
-    &[BackendName::Gpu, BackendName::Cpu],
+    &[BackendName::Gpu, BackendName::Cpu, BackendName::Reference],
 )))]
 pub struct CheckArgs {
     #[command(flatten)]
@@ -92,7 +92,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         }
         opened => opened?,
     };
-    let (mut reference, _) = open_backend(BackendChoice::Cpu, None)?;
+    let (mut reference, _) = open_backend(BackendChoice::Reference, None)?;
     let name = args.on.backend.name();
     let network = describe_network(&spec);
     let training = describe_training(&config, problem.n_train());
@@ -138,7 +138,7 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
         println!("{}", serde_json::to_string(&object)?);
     } else {
         println!(
-            "at the initial weights, on the {} training rows (relative error ||{name} - cpu|| / ||cpu||):",
+            "at the initial weights, on the {} training rows (relative error ||{name} - reference|| / ||reference||):",
             problem.n_train()
         );
         for c in &report.evaluation {

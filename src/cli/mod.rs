@@ -37,10 +37,11 @@ pub enum Command {
     /// also classifiers, deeper nets, penalties, the circular loss, momentum, Adam and mini-batches. Writes a run
     /// folder with the figures.
     Train(train::TrainArgs),
-    /// Compare a backend (the GPU by default) with the CPU reference: outputs, loss, every gradient and a short
-    /// training run.
+    /// Compare a backend (the GPU by default, or the fast CPU backend) with the f64 reference: outputs, loss,
+    /// every gradient and a short training run.
     Check(check::CheckArgs),
-    /// List the GPU adapters wgpu finds, with their backend, type, driver and limits.
+    /// List the backends: the fast CPU backend (threads, SIMD) and the GPU adapters wgpu finds, with their
+    /// backend, type, driver and limits.
     Info,
     /// Write the synthetic stand-in data set to an .npz file in the real file's format.
     Synth(synth::SynthArgs),

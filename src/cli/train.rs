@@ -23,11 +23,15 @@ use super::args::{
 use super::print::{describe_network, describe_recorded, describe_training, summary_lines};
 
 #[derive(Args)]
-#[command(mut_arg("backend", BackendArgs::values(
-    "Where to train: the GPU when one is found (auto), the GPU, or the CPU reference",
-    BackendName::Auto,
-    &[BackendName::Auto, BackendName::Gpu, BackendName::Cpu],
-)))]
+#[command(mut_arg(
+    "backend",
+    BackendArgs::values(
+        "Where to train: a hardware GPU when one is found, else the fast CPU backend (auto); the GPU; the fast \
+     CPU backend (f32, every core, SIMD); or the f64 reference",
+        BackendName::Auto,
+        BackendArgs::TRAINING,
+    )
+))]
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,

@@ -8,4 +8,4 @@ pub mod runtime;
 pub mod tutorial;
 
 pub use backend::GpuBackend;
-pub use runtime::device::{Gpu, list_adapters};
+pub use runtime::device::{Gpu, list_adapters, preferred_adapter};

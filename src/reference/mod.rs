@@ -243,14 +243,11 @@ pub struct ReferenceBackend;
 
 impl Backend for ReferenceBackend {
     fn name(&self) -> &'static str {
-        "cpu"
+        "reference"
     }
 
     fn describe(&self) -> String {
-        format!(
-            "cpu (f64 reference, {} threads)",
-            rayon::current_num_threads()
-        )
+        format!("reference (f64, {} threads)", rayon::current_num_threads())
     }
 
     fn evaluate(

@@ -24,9 +24,10 @@ pub struct RunSummary {
     pub config: serde_json::Value,
     pub data: DataInfo,
     pub network: NetworkInfo,
-    /// "gpu" or "cpu".
+    /// "gpu", "cpu" or "reference".
     pub backend: String,
-    /// The adapter, as `train` prints it: "gpu: <name> (<API>, <device type>)" or "cpu (f64 reference, ...)".
+    /// The adapter, as `train` prints it: "gpu: <name> (<API>, <device type>)", "cpu (f32, <SIMD>, N threads)"
+    /// or "reference (f64, N threads)".
     pub adapter: String,
     pub timings: Timings,
     pub metrics: Metrics,

@@ -92,6 +92,15 @@ pub fn list_adapters() -> Vec<AdapterSummary> {
         .collect()
 }
 
+/// The adapter `Gpu::open(None)` would open, without opening it (for `--backend auto`'s choice).
+pub fn preferred_adapter() -> Option<AdapterSummary> {
+    let mut candidates = adapters(wgpu::Backends::PRIMARY);
+    if candidates.is_empty() {
+        candidates = adapters(wgpu::Backends::SECONDARY);
+    }
+    candidates.first().map(AdapterSummary::of)
+}
+
 /// An open device with what we learnt about it.
 pub struct Gpu {
     pub device: wgpu::Device,

@@ -1,0 +1,275 @@
+//! One pass over the response matrix, column chunk by column chunk, each chunk a task for whichever thread is
+//! free: the first layer's weight gradient on some rows (`grad`), then either its optimizer step on those
+//! columns or the gradient kept (`evaluate`), then the forward partial sums of the (updated) weights on some
+//! rows, and the penalty's sums of the updated weights. A chunk of the matrix is read from memory once and
+//! stays in the core's cache for all of it, so an epoch reads the matrix once.
+//!
+//! Each chunk writes only its own columns and its own slot of partial sums; the slots are then added in chunk
+//! order, so nothing depends on which thread ran what.
+
+use rayon::prelude::*;
+
+use super::layout::{ChunkedRows, padded_units};
+use super::simd::{self, GradArgs, Isa, ROW_BLOCK};
+use crate::objective::Penalty;
+use crate::optim::Optimizer;
+
+/// Units whose gradient is computed, then stepped, together: a tile that stays in L1/L2 between the two.
+const UNIT_GROUP: usize = 40;
+
+/// What a pass does with the gradient.
+pub enum Use<'a> {
+    /// Step the weights (and their moments), with the penalty's gradient added.
+    Step {
+        optimizer: Optimizer,
+        lr: f64,
+        t: u64,
+        penalty: Penalty,
+    },
+    /// Keep it, chunked as the weights are.
+    Keep(&'a mut [f32]),
+    /// No gradient: a forward pass only.
+    Forward,
+}
+
+/// The first layer's weights and optimizer moments, chunked (see `layout::to_chunks`).
+pub struct FirstLayer {
+    pub units: usize,
+    pub weights: Vec<f32>,
+    pub moments: Vec<Vec<f32>>,
+}
+
+/// What a pass gives back: the forward products of the `fwd` rows (rows x units, f64, without the bias) and
+/// the penalty's sums at the weights it leaves (sum of squares, sum of absolute values).
+pub struct PassOut {
+    pub products: Vec<f64>,
+    pub squares: f64,
+    pub abs: f64,
+}
+
+struct Scratch {
+    g: Vec<f32>,
+    p: Vec<f64>,
+    g64: Vec<f64>,
+    m: Vec<Vec<f64>>,
+}
+
+/// Runs one pass. `grad` is (the rows, d loss / d pre-activation: rows x padded units, f32); `fwd` the rows to
+/// forward after the update; `sums` whether to take the penalty's sums.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    isa: Isa,
+    x: &ChunkedRows,
+    layer: &mut FirstLayer,
+    grad: Option<(&[usize], &[f32])>,
+    mut use_: Use,
+    fwd: &[usize],
+    sums: bool,
+    partials: &mut Vec<f32>,
+) -> PassOut {
+    let chunks = x.chunks;
+    let (units, width) = (layer.units, chunks.width);
+    let mp = padded_units(units);
+    // Forward rows padded to a whole register tile by repeating the last (its sums are dropped).
+    let mut rows = fwd.to_vec();
+    if let Some(&last) = fwd.last() {
+        rows.resize(fwd.len().next_multiple_of(ROW_BLOCK), last);
+    }
+    let slot = rows.len() * mp;
+    partials.clear();
+    partials.resize(chunks.count * slot, 0.0);
+    let mut pen = vec![(0.0f64, 0.0f64); chunks.count];
+    let per = mp * width;
+
+    struct Job<'a> {
+        c: usize,
+        w: &'a mut [f32],
+        moments: Vec<&'a mut [f32]>,
+        kept: Option<&'a mut [f32]>,
+        part: &'a mut [f32],
+        pen: &'a mut (f64, f64),
+    }
+    let step = match &use_ {
+        Use::Step {
+            optimizer,
+            lr,
+            t,
+            penalty,
+        } => Some((*optimizer, *lr, *t, *penalty)),
+        Use::Keep(_) | Use::Forward => None,
+    };
+    let mut moment_chunks: Vec<_> = layer
+        .moments
+        .iter_mut()
+        .map(|m| m.chunks_mut(per))
+        .collect();
+    let mut kept_chunks = match &mut use_ {
+        Use::Keep(g) => Some(g.chunks_mut(per)),
+        Use::Step { .. } | Use::Forward => None,
+    };
+    let mut part_chunks = partials.chunks_mut(slot.max(1));
+    let jobs: Vec<Job> = layer
+        .weights
+        .chunks_mut(per)
+        .zip(pen.iter_mut())
+        .enumerate()
+        .map(|(c, (w, pen))| Job {
+            c,
+            w,
+            moments: moment_chunks
+                .iter_mut()
+                .map(|m| m.next().expect("a moment chunk"))
+                .collect(),
+            kept: kept_chunks
+                .as_mut()
+                .map(|k| k.next().expect("a gradient chunk")),
+            part: if slot > 0 {
+                part_chunks.next().expect("a partial slot")
+            } else {
+                &mut []
+            },
+            pen,
+        })
+        .collect();
+
+    jobs.into_par_iter().for_each_init(
+        || Scratch {
+            g: vec![0.0; UNIT_GROUP.min(mp) * width],
+            p: Vec::new(),
+            g64: Vec::new(),
+            m: Vec::new(),
+        },
+        |s, mut job| {
+            let c = job.c;
+            let xc = x.chunk(c);
+            let (real, padded) = (chunks.real(c), chunks.padded(c));
+            if let Some((grad_rows, delta)) = grad {
+                for m0 in (0..mp).step_by(UNIT_GROUP) {
+                    let n = UNIT_GROUP.min(mp - m0);
+                    let args = GradArgs {
+                        x: xc,
+                        xs: width,
+                        rows: grad_rows,
+                        d: delta,
+                        ds: mp,
+                        m0,
+                        units: n,
+                        width: padded,
+                    };
+                    simd::grad(isa, args, &mut s.g, width);
+                    let live = n.min(units.saturating_sub(m0));
+                    if let Some(kept) = job.kept.as_deref_mut() {
+                        kept[m0 * width..(m0 + n) * width].copy_from_slice(&s.g[..n * width]);
+                    } else if let Some((optimizer, lr, t, penalty)) = step {
+                        step_rows(
+                            s,
+                            (optimizer, lr, t, penalty),
+                            &mut job.w[m0 * width..],
+                            &mut job.moments,
+                            m0 * width,
+                            live,
+                            width,
+                            real,
+                        );
+                    }
+                }
+            }
+            if !rows.is_empty() {
+                simd::dot(
+                    isa, xc, width, &rows, job.w, width, mp, padded, job.part, mp,
+                );
+            }
+            if sums {
+                let (mut sq, mut abs) = (0.0f64, 0.0f64);
+                for row in job.w.chunks(width).take(units) {
+                    for &v in &row[..real] {
+                        let v = f64::from(v);
+                        sq += v * v;
+                        abs += v.abs();
+                    }
+                }
+                *job.pen = (sq, abs);
+            }
+        },
+    );
+
+    // The chunks' partial sums added in chunk order, each row by one thread.
+    let mut products = vec![0.0f64; fwd.len() * units];
+    let partials = &*partials;
+    products
+        .par_chunks_mut(units.max(1))
+        .enumerate()
+        .for_each(|(k, out)| {
+            for c in 0..chunks.count {
+                let part = &partials[c * slot + k * mp..c * slot + k * mp + units];
+                for (o, &p) in out.iter_mut().zip(part) {
+                    *o += f64::from(p);
+                }
+            }
+        });
+    let (squares, abs) = pen
+        .iter()
+        .fold((0.0, 0.0), |(s, a), &(cs, ca)| (s + cs, a + ca));
+    PassOut {
+        products,
+        squares,
+        abs,
+    }
+}
+
+/// The optimizer's step (its own f64 `Rule::step`) on `live` units' real columns of one chunk: the weights,
+/// gradient and moments widened to f64, stepped, and rounded back.
+#[allow(clippy::too_many_arguments)]
+fn step_rows(
+    s: &mut Scratch,
+    (optimizer, lr, t, penalty): (Optimizer, f64, u64, Penalty),
+    w: &mut [f32],
+    moments: &mut [&mut [f32]],
+    offset: usize,
+    live: usize,
+    width: usize,
+    real: usize,
+) {
+    let n = live * real;
+    s.p.clear();
+    s.g64.clear();
+    for m in 0..live {
+        let (w, g) = (
+            &w[m * width..m * width + real],
+            &s.g[m * width..m * width + real],
+        );
+        s.p.extend(w.iter().map(|&v| f64::from(v)));
+        s.g64.extend(g.iter().map(|&v| f64::from(v)));
+    }
+    if !penalty.is_zero() {
+        for (g, &p) in s.g64.iter_mut().zip(&s.p) {
+            *g += penalty.grad(p);
+        }
+    }
+    s.m.resize(moments.len(), Vec::new());
+    for (dst, src) in s.m.iter_mut().zip(moments.iter()) {
+        dst.clear();
+        for m in 0..live {
+            let at = offset + m * width;
+            dst.extend(src[at..at + real].iter().map(|&v| f64::from(v)));
+        }
+    }
+    optimizer.step(lr, t, &mut s.p[..n], &s.g64[..n], &mut s.m);
+    for m in 0..live {
+        let row = &s.p[m * real..(m + 1) * real];
+        for (w, &p) in w[m * width..m * width + real].iter_mut().zip(row) {
+            *w = p as f32;
+        }
+    }
+    for (src, dst) in s.m.iter().zip(moments.iter_mut()) {
+        for m in 0..live {
+            let at = offset + m * width;
+            for (d, &v) in dst[at..at + real]
+                .iter_mut()
+                .zip(&src[m * real..(m + 1) * real])
+            {
+                *d = v as f32;
+            }
+        }
+    }
+}
