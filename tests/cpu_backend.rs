@@ -101,6 +101,55 @@ fn results_are_the_same_bit_for_bit_on_one_thread_and_two() {
     }
 }
 
+/// The tutorial's recipe at the full size, 360 x 23,589 (93 column chunks), and a deeper Adam classifier at a
+/// tenth of it, against the reference epoch by epoch.
+#[test]
+fn the_full_size_tutorial_and_a_deep_adam_classifier_train_as_the_reference() {
+    use popdecode::check::compare_runs;
+    use popdecode::compare::assert_all;
+    use popdecode::data::problem::Problem;
+    use popdecode::data::split::Split;
+    use popdecode::data::synth::{SynthConfig, generate};
+    use popdecode::reference::ReferenceBackend;
+    let data = generate(&SynthConfig::default());
+    let split = Split::shuffled(360, 0.6, 4).unwrap();
+    let problem = Problem::new(&data, &split);
+    let spec = Spec::tutorial(problem.neurons(), 10);
+    let config = Config {
+        epochs: 20,
+        lr: 1e-4,
+        ..Config::default()
+    };
+    let deep_problem = common::random_problem(216, 144, 2359, 12);
+    let deep = Spec {
+        neurons: 2359,
+        hidden: vec![200, 100, 50],
+        activation: Activation::Relu,
+        objective: Objective::Nll { classes: 20 },
+    };
+    let adam = Config {
+        epochs: 8,
+        lr: 1e-3,
+        optimizer: Optimizer::ADAM,
+        ..Config::default()
+    };
+    for (problem, spec, config) in [(&problem, &spec, &config), (&deep_problem, &deep, &adam)] {
+        let params = Params::init(spec, 1);
+        let cpu = CpuBackend::new()
+            .train(problem, spec, &params, config, &mut |_| {})
+            .expect("cpu");
+        let reference = ReferenceBackend
+            .train(problem, spec, &params, config, &mut |_| {})
+            .expect("reference");
+        let (epochs, end) = compare_runs(&cpu, &reference);
+        assert_eq!(epochs.len(), config.epochs);
+        let all: Vec<_> = epochs.into_iter().chain(end).collect();
+        let worst = all.iter().map(|c| c.rel_error).fold(0.0, f64::max);
+        eprintln!("{}: worst rel. error {worst:.2e}", spec.describe());
+        assert_all(&all);
+    }
+}
+
 fn popdecode(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_popdecode"));
     cmd.args(args);

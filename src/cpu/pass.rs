@@ -49,9 +49,6 @@ pub struct PassOut {
 
 struct Scratch {
     g: Vec<f32>,
-    p: Vec<f64>,
-    g64: Vec<f64>,
-    m: Vec<Vec<f64>>,
 }
 
 /// Runs one pass. `grad` is (the rows, d loss / d pre-activation: rows x padded units, f32); `fwd` the rows to
@@ -135,9 +132,6 @@ pub fn run(
     jobs.into_par_iter().for_each_init(
         || Scratch {
             g: vec![0.0; UNIT_GROUP.min(mp) * width],
-            p: Vec::new(),
-            g64: Vec::new(),
-            m: Vec::new(),
         },
         |s, mut job| {
             let c = job.c;
@@ -162,7 +156,8 @@ pub fn run(
                         kept[m0 * width..(m0 + n) * width].copy_from_slice(&s.g[..n * width]);
                     } else if let Some((optimizer, lr, t, penalty)) = step {
                         step_rows(
-                            s,
+                            isa,
+                            &mut s.g,
                             (optimizer, lr, t, penalty),
                             &mut job.w[m0 * width..],
                             &mut job.moments,
@@ -217,11 +212,12 @@ pub fn run(
     }
 }
 
-/// The optimizer's step (its own f64 `Rule::step`) on `live` units' real columns of one chunk: the weights,
-/// gradient and moments widened to f64, stepped, and rounded back.
+/// The optimizer's step (its own `Rule::step_f32`, compiled for the processor's SIMD) on `live` units' real
+/// columns of one chunk, the penalty's gradient added to the gradient first.
 #[allow(clippy::too_many_arguments)]
 fn step_rows(
-    s: &mut Scratch,
+    isa: Isa,
+    g: &mut [f32],
     (optimizer, lr, t, penalty): (Optimizer, f64, u64, Penalty),
     w: &mut [f32],
     moments: &mut [&mut [f32]],
@@ -230,46 +226,34 @@ fn step_rows(
     width: usize,
     real: usize,
 ) {
-    let n = live * real;
-    s.p.clear();
-    s.g64.clear();
-    for m in 0..live {
-        let (w, g) = (
-            &w[m * width..m * width + real],
-            &s.g[m * width..m * width + real],
-        );
-        s.p.extend(w.iter().map(|&v| f64::from(v)));
-        s.g64.extend(g.iter().map(|&v| f64::from(v)));
-    }
-    if !penalty.is_zero() {
-        for (g, &p) in s.g64.iter_mut().zip(&s.p) {
-            *g += penalty.grad(p);
-        }
-    }
-    s.m.resize(moments.len(), Vec::new());
-    for (dst, src) in s.m.iter_mut().zip(moments.iter()) {
-        dst.clear();
+    simd::vectorized(isa, || {
         for m in 0..live {
+            let (w, g) = (
+                &mut w[m * width..m * width + real],
+                &mut g[m * width..m * width + real],
+            );
+            if !penalty.is_zero() {
+                for (g, &w) in g.iter_mut().zip(w.iter()) {
+                    *g += penalty.grad(f64::from(w)) as f32;
+                }
+            }
             let at = offset + m * width;
-            dst.extend(src[at..at + real].iter().map(|&v| f64::from(v)));
-        }
-    }
-    optimizer.step(lr, t, &mut s.p[..n], &s.g64[..n], &mut s.m);
-    for m in 0..live {
-        let row = &s.p[m * real..(m + 1) * real];
-        for (w, &p) in w[m * width..m * width + real].iter_mut().zip(row) {
-            *w = p as f32;
-        }
-    }
-    for (src, dst) in s.m.iter().zip(moments.iter_mut()) {
-        for m in 0..live {
-            let at = offset + m * width;
-            for (d, &v) in dst[at..at + real]
-                .iter_mut()
-                .zip(&src[m * real..(m + 1) * real])
-            {
-                *d = v as f32;
+            match &mut *moments {
+                [] => optimizer.step_f32(lr, t, w, g, &mut []),
+                [a] => optimizer.step_f32(lr, t, w, g, &mut [&mut a[at..at + real]]),
+                [a, b] => optimizer.step_f32(
+                    lr,
+                    t,
+                    w,
+                    g,
+                    &mut [&mut a[at..at + real], &mut b[at..at + real]],
+                ),
+                more => {
+                    let mut rows: Vec<&mut [f32]> =
+                        more.iter_mut().map(|m| &mut m[at..at + real]).collect();
+                    optimizer.step_f32(lr, t, w, g, &mut rows)
+                }
             }
         }
-    }
+    })
 }

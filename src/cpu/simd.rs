@@ -129,6 +129,21 @@ fn hsum<const L: usize>(mut v: [f32; L]) -> f32 {
     v[0]
 }
 
+/// Runs `f` inside a function compiled for `isa`, so that what inlines into it (an optimizer's elementwise step)
+/// is vectorised for that instruction set. No result depends on it: Rust never fuses a multiply and an add unless
+/// asked, and sqrt and division are exact in every ISA.
+#[inline(always)]
+pub fn vectorized<R>(isa: Isa, f: impl FnOnce() -> R) -> R {
+    match isa {
+        // SAFETY: `Isa::detect` chose these only where the processor has them.
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => unsafe { x86::run_avx512(f) },
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => unsafe { x86::run_avx2(f) },
+        _ => f(),
+    }
+}
+
 /// The arguments of [`grad`]: raw parts, so one signature serves every ISA's function.
 #[derive(Clone, Copy)]
 pub struct GradArgs<'a> {
@@ -298,6 +313,16 @@ unsafe fn dot_generic<A: Arith, const L: usize, const RB: usize>(
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use super::*;
+
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub unsafe fn run_avx512<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn run_avx2<R>(f: impl FnOnce() -> R) -> R {
+        f()
+    }
 
     // 5 x 4 accumulators of 16 lanes and 4 of x: 24 of the 32 zmm registers.
     #[target_feature(enable = "avx512f,avx2,fma")]

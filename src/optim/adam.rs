@@ -58,6 +58,30 @@ impl Adam {
         }
     }
 
+    /// Adam's step in f32 from the decayed weights `decay * p` (AdamW's; 1 for Adam), as its WGSL takes it: the
+    /// step's scalars rounded to f32, then f32 per element.
+    #[inline(always)]
+    pub fn step_f32_decayed(
+        &self,
+        lr: f64,
+        t: u64,
+        decay: f32,
+        p: &mut [f32],
+        g: &[f32],
+        moments: &mut [&mut [f32]],
+    ) {
+        let [m, v] = moments else {
+            panic!("Adam keeps two moments, got {}", moments.len())
+        };
+        let [step_size, c2, ..] = self.step_scalars(lr, t).map(|x| x as f32);
+        let (beta1, beta2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            *m = beta1 * *m + (1.0 - beta1) * g;
+            *v = beta2 * *v + (1.0 - beta2) * g * g;
+            *p = *p * decay - step_size * *m / (v.sqrt() / c2 + eps);
+        }
+    }
+
     /// `opt.x`: lr / (1 - beta1^t); `opt.y`: sqrt(1 - beta2^t).
     pub fn step_scalars(&self, lr: f64, t: u64) -> [f64; 4] {
         let (c1, c2) = self.corrections(t);
@@ -90,6 +114,11 @@ impl Rule for Adam {
             panic!("Adam keeps two moments, got {}", moments.len())
         };
         self.step_moments(lr, t, p, g, m, v);
+    }
+
+    #[inline(always)]
+    fn step_f32(&self, lr: f64, t: u64, p: &mut [f32], g: &[f32], moments: &mut [&mut [f32]]) {
+        self.step_f32_decayed(lr, t, 1.0, p, g, moments);
     }
 
     fn scalars(&self, lr: f64, t: u64) -> [f64; 4] {

@@ -56,6 +56,12 @@ impl Rule for AdamW {
         self.adam.step(lr, t, p, g, moments);
     }
 
+    #[inline(always)]
+    fn step_f32(&self, lr: f64, t: u64, p: &mut [f32], g: &[f32], moments: &mut [&mut [f32]]) {
+        let decay = (1.0 - lr * self.weight_decay) as f32;
+        self.adam.step_f32_decayed(lr, t, decay, p, g, moments);
+    }
+
     /// Adam's (`opt.x`, `opt.y`), and `opt.z`: 1 - lr * weight_decay.
     fn scalars(&self, lr: f64, t: u64) -> [f64; 4] {
         let [step_size, c2, ..] = self.adam.scalars(lr, t);

@@ -2,7 +2,8 @@
 //!
 //! Each optimizer is one file here and one WGSL file beside the general GPU path's kernels
 //! (`shaders/general/optim/`), and nothing else knows it by name. Its file holds all of it: the step of the CPU
-//! reference in f64, how many moment tensors it keeps, the scalars each GPU step needs (computed in f64, in the
+//! reference in f64, the same step in f32 for the fast CPU backend (`Rule::step_f32`, whose default widens to f64),
+//! how many moment tensors it keeps, the scalars each GPU step needs (computed in f64, in the
 //! order of `Step.opt` of `shaders/general/bindings.wgsl`), its WGSL with its constants printed from Rust, and
 //! its command-line registration (name, help, the hyper-parameters it takes and how it is built from them).
 //!
@@ -36,6 +37,19 @@ macro_rules! registry {
             pub fn with<R>(&self, f: impl FnOnce(&dyn Rule) -> R) -> R {
                 match *self {
                     $(Optimizer::$rule { $($field),* } => f(&$module::$rule { $($field),* }),)*
+                }
+            }
+        }
+
+        impl Optimizer {
+            /// See [`Rule::step_f32`]. Dispatched to the optimizer's struct statically, so that it inlines where
+            /// it is called (the fast CPU backend calls it in code compiled for the processor's SIMD).
+            #[inline(always)]
+            pub fn step_f32(&self, lr: f64, t: u64, p: &mut [f32], g: &[f32], moments: &mut [&mut [f32]]) {
+                match *self {
+                    $(Optimizer::$rule { $($field),* } => {
+                        Rule::step_f32(&$module::$rule { $($field),* }, lr, t, p, g, moments)
+                    })*
                 }
             }
         }
@@ -81,6 +95,28 @@ pub trait Rule: fmt::Debug {
     /// One step of one tensor on the CPU reference, in f64: the parameters `p`, their gradient `g` and their
     /// `moments()` moment tensors, with learning rate `lr` at step `t` (1 for the first).
     fn step(&self, lr: f64, t: u64, p: &mut [f64], g: &[f64], moments: &mut [Vec<f64>]);
+
+    /// The same step in f32, for the fast CPU backend: the parameters `p`, their gradient `g` and their moments
+    /// (each `p.len()` long). An optimizer overrides it with the arithmetic of its WGSL (the scalars of
+    /// [`Rule::scalars`] rounded to f32, then f32 per element), which vectorises; this default widens everything
+    /// to f64, takes [`Rule::step`] and rounds back, which is right for any optimizer but slower.
+    fn step_f32(&self, lr: f64, t: u64, p: &mut [f32], g: &[f32], moments: &mut [&mut [f32]]) {
+        let mut p64: Vec<f64> = p.iter().map(|&v| f64::from(v)).collect();
+        let g64: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+        let mut m64: Vec<Vec<f64>> = moments
+            .iter()
+            .map(|m| m.iter().map(|&v| f64::from(v)).collect())
+            .collect();
+        self.step(lr, t, &mut p64, &g64, &mut m64);
+        for (d, s) in p.iter_mut().zip(&p64) {
+            *d = *s as f32;
+        }
+        for (dm, sm) in moments.iter_mut().zip(&m64) {
+            for (d, s) in dm.iter_mut().zip(sm) {
+                *d = *s as f32;
+            }
+        }
+    }
 
     /// The GPU's scalars for step `t` with learning rate `lr`, computed in f64 and rounded to f32 by the caller:
     /// `Step.opt` of `shaders/general/bindings.wgsl`, each entry meaning what this optimizer's WGSL says.
@@ -256,6 +292,32 @@ mod tests {
             build("sgd", &HyperParameters::default()).unwrap(),
             build("adam", &HyperParameters::default()).unwrap()
         );
+    }
+
+    #[test]
+    fn every_f32_step_follows_the_f64_step() {
+        let mut cases: Vec<Optimizer> = catalogue()
+            .into_iter()
+            .map(|(name, _)| build(name, &HyperParameters::default()).unwrap())
+            .collect();
+        cases.push(Optimizer::Sgd { momentum: 0.9 });
+        for o in cases {
+            let n = 50;
+            let g: Vec<f32> = (0..n).map(|i| ((i * 37) % 11) as f32 / 7.0 - 0.6).collect();
+            let mut p32: Vec<f32> = (0..n).map(|i| (i as f32 / 25.0) - 1.0).collect();
+            let mut p64: Vec<f64> = p32.iter().map(|&v| f64::from(v)).collect();
+            let mut m32 = vec![vec![0.0f32; n]; o.moments()];
+            let mut m64 = vec![vec![0.0f64; n]; o.moments()];
+            for t in 1..=5 {
+                let g64: Vec<f64> = g.iter().map(|&v| f64::from(v)).collect();
+                o.step(1e-2, t, &mut p64, &g64, &mut m64);
+                let mut ms: Vec<&mut [f32]> = m32.iter_mut().map(|m| m.as_mut_slice()).collect();
+                o.step_f32(1e-2, t, &mut p32, &g, &mut ms);
+            }
+            for (a, b) in p32.iter().zip(&p64) {
+                assert!((f64::from(*a) - b).abs() < 1e-6, "{o:?}: {a} against {b}");
+            }
+        }
     }
 
     #[test]

@@ -59,6 +59,21 @@ impl Rule for Sgd {
         }
     }
 
+    #[inline(always)]
+    fn step_f32(&self, lr: f64, _t: u64, p: &mut [f32], g: &[f32], moments: &mut [&mut [f32]]) {
+        let lr = lr as f32;
+        match moments {
+            [] => p.iter_mut().zip(g).for_each(|(p, &g)| *p -= lr * g),
+            [buf, ..] => {
+                let momentum = self.momentum as f32;
+                for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                    *b = momentum * *b + g;
+                    *p -= lr * *b;
+                }
+            }
+        }
+    }
+
     /// `opt.x`: the learning rate.
     fn scalars(&self, lr: f64, _t: u64) -> [f64; 4] {
         [lr, 0.0, 0.0, 0.0]
