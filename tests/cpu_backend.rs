@@ -34,7 +34,7 @@ fn bits(run: &Trained) -> (Vec<u32>, Vec<u64>, Vec<u64>, Vec<u64>, u64) {
 
 #[test]
 fn results_are_the_same_bit_for_bit_on_one_thread_and_two() {
-    // 2,100 neurons: nine column chunks, so two threads really share the work.
+    // 2,100 neurons: five column chunks, so two threads really share the work.
     let problem = common::random_problem(50, 30, 2100, 11);
     let cases = [
         (
@@ -101,7 +101,7 @@ fn results_are_the_same_bit_for_bit_on_one_thread_and_two() {
     }
 }
 
-/// The tutorial's recipe at the full size, 360 x 23,589 (93 column chunks), and a deeper Adam classifier at a
+/// The tutorial's recipe at the full size, 360 x 23,589 (47 column chunks), and a deeper Adam classifier at a
 /// tenth of it, against the reference epoch by epoch.
 #[test]
 fn the_full_size_tutorial_and_a_deep_adam_classifier_train_as_the_reference() {

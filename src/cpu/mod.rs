@@ -17,19 +17,21 @@
 //!
 //! Kernels (`simd`): register-blocked loops in plain Rust, inlined into `#[target_feature]` functions for
 //! AVX-512, AVX2+FMA and the baseline (SSE2 or NEON), the best chosen at run time. Measured on this project's
-//! 2-core AMD EPYC (Zen 5, AVX-512), one thread, one pass over all 23,589 columns (gradient on 216 rows and
-//! forward on 360 rows), chunks of 512 columns, 2026-11-29:
+//! 2-core AMD EPYC (Zen 5, AVX-512), quiet, one thread, one pass over all 23,589 columns (gradient on 216 rows,
+//! update, forward on 360 rows) in chunks of 512 columns, 2026-11-29:
 //!
-//! | kernels                                   | M = 10        | M = 200        | M = 1000        |
-//! | ----------------------------------------- | ------------- | -------------- | --------------- |
-//! | these, AVX-512                            | 47.6 GFLOP/s  | 109.3 GFLOP/s  | 125.8 GFLOP/s   |
-//! | these, AVX2+FMA                           |               | 85.7 GFLOP/s   |                 |
-//! | these, SSE2 (auto-vectorised baseline)    | 9.2 GFLOP/s   | 15.8 GFLOP/s   |                 |
-//! | the `gemm` crate 0.18 per chunk, AVX-512  | 37.0 GFLOP/s  | 90.5 GFLOP/s   | 105.5 GFLOP/s   |
+//! | kernels                                   | M = 10        | M = 200        | M = 1000       |
+//! | ----------------------------------------- | ------------- | -------------- | -------------- |
+//! | these, AVX-512                            | 83.2 GFLOP/s  | 136.9 GFLOP/s  | 135.1 GFLOP/s  |
+//! | these, AVX2+FMA                           | 50.4 GFLOP/s  | 93.3 GFLOP/s   | 89.6 GFLOP/s   |
+//! | these, SSE2 (the auto-vectorised baseline)| 15.7 GFLOP/s  | 18.0 GFLOP/s   | 17.9 GFLOP/s   |
+//! | the `gemm` crate 0.18 per chunk, AVX-512  | 55.6 GFLOP/s  | 111.6 GFLOP/s  | 116.8 GFLOP/s  |
 //!
-//! so the kernels are these, with no new dependency: `gemm` was 15-20% slower on these shapes (a short
-//! reduction of 216 rows for the gradient; chunk-sized products where its packing does not pay), and the
-//! baseline's lack of FMA and wide vectors costs 5-7x, which runtime dispatch recovers.
+//! so the kernels are these, with no new dependency: `gemm` (which dispatches at run time too, through `pulp`)
+//! was 14-33% slower on these shapes (a short reduction of 216 rows for the gradient; chunk-sized products
+//! where its packing does not pay), and the baseline's lack of FMA and wide vectors costs 5-8x, which runtime
+//! dispatch recovers. `wide` fixes its width at compile time, and `multiversion` would generate what the
+//! `#[target_feature]` wrappers here are, so neither was needed.
 
 pub mod head;
 pub mod layout;
