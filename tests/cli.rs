@@ -693,3 +693,124 @@ fn zero_epochs_evaluate_the_initial_network() {
         "{finals:?}"
     );
 }
+
+#[test]
+fn synth_writes_single_trials_that_train_reads_and_bins() {
+    let dir = tempfile::tempdir().unwrap();
+    let trials = dir.path().join("trials.npz");
+    let t = trials.to_str().unwrap();
+    let synth = [
+        "synth",
+        "--out",
+        t,
+        "--trials",
+        "500",
+        "--neurons",
+        "30",
+        "--stimuli",
+        "60",
+        "--data-seed",
+        "2",
+    ];
+    let out = popdecode(&synth);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("resp (500 trials x 30 neurons), stimuli (degrees, one a trial), float32"),
+        "{stdout}"
+    );
+    // float32 on disk, shaped as said (the archive is stored, so the .npy headers are plain text in it).
+    let bytes = std::fs::read(&trials).unwrap();
+    let header = String::from_utf8_lossy(&bytes);
+    assert!(
+        header.contains("'descr': '<f4'") && !header.contains("<f8"),
+        "{header:.400}"
+    );
+    assert!(header.contains("'shape': (500, 30, )") && header.contains("'shape': (500, )"));
+
+    let data = Dataset::load(&trials).unwrap();
+    assert_eq!((data.n_stimuli(), data.neurons()), (500, 30));
+    assert!(data.stimuli.iter().all(|s| (0.0..360.0).contains(s)));
+    // Every 6-degree bin has a trial, and the trials are not in direction order.
+    let mut filled = [false; 60];
+    data.stimuli
+        .iter()
+        .for_each(|&s| filled[(s / 6.0) as usize] = true);
+    assert!(filled.iter().all(|&f| f));
+    assert!(data.stimuli.windows(2).any(|w| w[0] > w[1]));
+    // Each neuron z-scored across the trials.
+    for i in 0..30 {
+        let col: Vec<f64> = (0..500).map(|r| data.resp.row(r)[i] as f64).collect();
+        let mean = col.iter().sum::<f64>() / 500.0;
+        let var = col.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 500.0;
+        assert!(
+            mean.abs() < 1e-4 && (var - 1.0).abs() < 1e-3,
+            "neuron {i}: {mean} {var}"
+        );
+    }
+    // The same flags write the same data.
+    let again = dir.path().join("again.npz");
+    let mut twice = synth.to_vec();
+    twice[2] = again.to_str().unwrap();
+    assert!(popdecode(&twice).status.success());
+    let other = Dataset::load(&again).unwrap();
+    assert_eq!((&data.resp, &data.stimuli), (&other.resp, &other.stimuli));
+
+    // train bins the trials as the tutorial's load_data: 6-degree bins give 60 rows; a width of 1 leaves the 500
+    // trials as they are.
+    for (width, rows, split) in [
+        ("6", "60", "36 training and 24 test stimuli"),
+        ("1", "500", "300 training and 200 test stimuli"),
+    ] {
+        let out = popdecode(&[
+            "train",
+            "--backend",
+            "reference",
+            "--data",
+            t,
+            "--bin-width",
+            width,
+            "--epochs",
+            "2",
+        ]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        for part in [&format!("30 neurons in response to {rows} stimuli"), split] {
+            assert!(stdout.contains(part), "missing {part:?} in:\n{stdout}");
+        }
+    }
+
+    // Fewer trials than bins cannot fill every bin.
+    fails_with(
+        &[
+            "synth",
+            "--out",
+            t,
+            "--trials",
+            "59",
+            "--stimuli",
+            "60",
+            "--neurons",
+            "3",
+        ],
+        &["--trials", "at least one trial for each of the 60 bins"],
+    );
+    // Without --trials: the binned matrix, as before.
+    let binned = dir.path().join("binned.npz");
+    let out = popdecode(&[
+        "synth",
+        "--out",
+        binned.to_str().unwrap(),
+        "--neurons",
+        "30",
+        "--stimuli",
+        "60",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("resp (60 stimuli x 30 neurons), stimuli (degrees), float32"),
+        "{stdout}"
+    );
+    assert_eq!(Dataset::load(&binned).unwrap().stimuli[1], 6.0);
+}

@@ -1,4 +1,4 @@
-//! `popdecode synth`: the synthetic stand-in, written in the real file's format.
+//! `popdecode synth`: the synthetic stand-in, written in the real file's format, or its single trials.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::Args;
 
+use popdecode::Error;
 use popdecode::data::npz::NpzOut;
 use popdecode::data::synth;
 
@@ -18,25 +19,49 @@ pub struct SynthArgs {
     pub out: PathBuf,
     #[arg(long, value_name = "N", default_value_t = 23589)]
     pub neurons: usize,
+    /// Bins of 360 / S degrees (with --trials: the bins every one of which gets a trial).
     #[arg(long, value_name = "S", default_value_t = 360)]
     pub stimuli: usize,
     #[arg(long, value_name = "K", default_value_t = 0)]
     pub data_seed: u64,
+    /// Write T single trials instead of the binned matrix: `resp` T x neurons (each neuron z-scored across the
+    /// trials), `stimuli` each trial's direction in degrees. 4598 gives the trials the binned stand-in averages.
+    #[arg(long, value_name = "T")]
+    pub trials: Option<usize>,
 }
 
 pub fn run(args: SynthArgs) -> Result<ExitCode> {
     check_output_path("--out", &args.out)?;
     let cfg = synth_config(args.neurons, args.stimuli, args.data_seed)?;
-    let data = synth::generate(&cfg);
+    let (data, rows) = match args.trials {
+        None => (synth::generate(&cfg), "stimuli"),
+        Some(trials) => {
+            if trials < cfg.stimuli {
+                return Err(Error::bad_argument(
+                    "--trials",
+                    format!(
+                        "expected at least one trial for each of the {} bins (--stimuli), got {trials}",
+                        cfg.stimuli
+                    ),
+                )
+                .into());
+            }
+            (synth::generate_trials(&cfg, trials), "trials")
+        }
+    };
+    let (n_rows, neurons) = (data.n_stimuli(), data.neurons());
     NpzOut::new()
-        .f32("resp", &[data.n_stimuli(), data.neurons()], data.resp.data)
-        .f32("stimuli", &[data.stimuli.len()], data.stimuli)
+        .f32("resp", &[n_rows, neurons], data.resp.data)
+        .f32("stimuli", &[n_rows], data.stimuli)
         .write(&args.out)?;
     println!(
-        "wrote {}: resp ({} stimuli x {} neurons), stimuli (degrees), float32",
+        "wrote {}: resp ({n_rows} {rows} x {neurons} neurons), stimuli (degrees{}), float32",
         args.out.display(),
-        cfg.stimuli,
-        cfg.neurons
+        if args.trials.is_some() {
+            ", one a trial"
+        } else {
+            ""
+        }
     );
     Ok(ExitCode::SUCCESS)
 }
