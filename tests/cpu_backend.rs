@@ -150,6 +150,63 @@ fn the_full_size_tutorial_and_a_deep_adam_classifier_train_as_the_reference() {
     }
 }
 
+/// Every kernel path this processor can run (AVX-512, AVX2+FMA, the baseline) trains as the reference, and gives
+/// the same bits on one thread and two.
+#[test]
+fn every_instruction_set_trains_as_the_reference() {
+    use popdecode::check::{compare_evaluations, compare_runs};
+    use popdecode::compare::assert_all;
+    use popdecode::cpu::simd::Isa;
+    use popdecode::reference::ReferenceBackend;
+    let problem = common::random_problem(40, 24, 1100, 21);
+    let spec = Spec {
+        neurons: 1100,
+        hidden: vec![23, 7],
+        activation: Activation::Relu,
+        objective: Objective::Nll { classes: 5 },
+    };
+    let config = Config {
+        epochs: 4,
+        lr: 1e-3,
+        optimizer: Optimizer::ADAM,
+        batch_size: Some(16),
+        penalty: Penalty { l1: 1e-4, l2: 1e-3 },
+        shuffle_seed: 2,
+    };
+    let params = Params::init(&spec, 5);
+    let reference = ReferenceBackend
+        .train(&problem, &spec, &params, &config, &mut |_| {})
+        .expect("reference");
+    let want = ReferenceBackend
+        .evaluate(&problem, &spec, &params, &config.penalty)
+        .expect("reference");
+    let isas: Vec<Isa> = [Isa::Baseline, Isa::Avx2, Isa::Avx512]
+        .into_iter()
+        .filter(|isa| isa.available())
+        .collect();
+    for isa in isas {
+        let run = |threads| {
+            in_pool(threads, || {
+                CpuBackend::with_isa(isa)
+                    .train(&problem, &spec, &params, &config, &mut |_| {})
+                    .expect("train")
+            })
+        };
+        let (one, two) = (run(1), run(2));
+        assert_eq!(bits(&one), bits(&two), "{isa:?}: 1 and 2 threads");
+        let mut cpu = CpuBackend::with_isa(isa);
+        assert_eq!(cpu.isa(), isa);
+        let got = cpu
+            .evaluate(&problem, &spec, &params, &config.penalty)
+            .expect("evaluate");
+        let mut c = compare_evaluations(&got, &want, &spec);
+        let (epochs, end) = compare_runs(&one, &reference);
+        c.extend(epochs);
+        c.extend(end);
+        assert_all(&c);
+    }
+}
+
 fn popdecode(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_popdecode"));
     cmd.args(args);

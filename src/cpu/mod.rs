@@ -69,6 +69,14 @@ impl CpuBackend {
         CpuBackend { isa: Isa::detect() }
     }
 
+    /// The backend with `isa`'s kernels if this processor has them, else with the best it has (the tests run
+    /// every path the processor can).
+    pub fn with_isa(isa: Isa) -> CpuBackend {
+        CpuBackend {
+            isa: if isa.available() { isa } else { Isa::detect() },
+        }
+    }
+
     /// The instruction set its kernels run with.
     pub fn isa(&self) -> Isa {
         self.isa

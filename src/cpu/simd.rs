@@ -39,11 +39,12 @@ impl Isa {
             Some("avx2") => Isa::Avx2,
             _ => best,
         };
-        if wanted.rank() <= best.rank() {
-            wanted
-        } else {
-            best
-        }
+        if wanted.available() { wanted } else { best }
+    }
+
+    /// Whether this processor can run `self`'s kernels.
+    pub fn available(self) -> bool {
+        self.rank() <= Isa::best().rank()
     }
 
     fn rank(self) -> u8 {
@@ -371,13 +372,10 @@ mod tests {
     use super::*;
 
     fn isas() -> Vec<Isa> {
-        let mut v = vec![Isa::Baseline];
-        for isa in [Isa::Avx2, Isa::Avx512] {
-            if isa.rank() <= Isa::best().rank() {
-                v.push(isa);
-            }
-        }
-        v
+        [Isa::Baseline, Isa::Avx2, Isa::Avx512]
+            .into_iter()
+            .filter(|isa| isa.available())
+            .collect()
     }
 
     fn data(n: usize, seed: u32) -> Vec<f32> {
