@@ -5,7 +5,7 @@
 //! same folder, renamed over the target once complete, so a failed write never leaves half a file behind.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use npyz::WriterBuilder;
@@ -18,6 +18,7 @@ use crate::error::{Error, Result};
 pub struct NpzFile {
     path: PathBuf,
     archive: NpzArchive<BufReader<File>>,
+    file_len: u64,
 }
 
 struct Raw {
@@ -54,6 +55,7 @@ pub struct Array<T> {
 impl NpzFile {
     pub fn open(path: &Path) -> Result<NpzFile> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let archive = NpzArchive::new(BufReader::new(file)).map_err(|e| Error::NotNpz {
             path: path.to_path_buf(),
             reason: e.to_string(),
@@ -61,6 +63,7 @@ impl NpzFile {
         Ok(NpzFile {
             path: path.to_path_buf(),
             archive,
+            file_len,
         })
     }
 
@@ -103,41 +106,10 @@ impl NpzFile {
 
     /// Reads `key` as stored; the archive borrow ends here, so callers can build errors from `self`.
     fn raw(&mut self, key: &str) -> Result<Raw> {
-        let outcome = match self.archive.by_name(key) {
-            Ok(Some(npy)) => {
-                let shape = shape_of(npy.shape());
-                let fortran = npy.order() == npyz::Order::Fortran;
-                let dtype = npy.dtype();
-                let values = match (float_size(&dtype), int_kind(&dtype)) {
-                    (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
-                    (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
-                    (_, Some((true, 1))) => widen(npy.into_vec::<i8>()),
-                    (_, Some((true, 2))) => widen(npy.into_vec::<i16>()),
-                    (_, Some((true, 4))) => widen(npy.into_vec::<i32>()),
-                    (_, Some((true, 8))) => npy.into_vec::<i64>().map(Values::I64),
-                    (_, Some((false, 1))) => widen(npy.into_vec::<u8>()),
-                    (_, Some((false, 2))) => widen(npy.into_vec::<u16>()),
-                    (_, Some((false, 4))) => widen(npy.into_vec::<u32>()),
-                    (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
-                    _ => Ok(Values::Other(dtype.descr())),
-                };
-                values
-                    .map(|values| {
-                        Some(Raw {
-                            shape,
-                            fortran,
-                            values,
-                        })
-                    })
-                    .map_err(|e| e.to_string())
-            }
-            Ok(None) => Ok(None),
-            Err(e) => Err(e.to_string()),
-        };
-        match outcome {
+        match read_member(self.archive.zip_archive(), self.file_len, key) {
             Ok(Some(raw)) => Ok(raw),
             Ok(None) => Err(self.missing(key)),
-            Err(e) => Err(self.bad(key, format!("cannot read the array: {e}"))),
+            Err(e) => Err(self.bad(key, e)),
         }
     }
 
@@ -408,4 +380,314 @@ pub fn write_atomically(
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// The longest `.npy` header accepted, as NumPy's `max_header_size`.
+const MAX_HEADER: usize = 10_000;
+
+/// Deflate cannot shrink data by more than about 1032 to 1; a member that claims more is refused before anything
+/// is allocated for it.
+const MAX_DEFLATE_RATIO: u64 = 1100;
+
+/// Passes bytes through and keeps their CRC-32.
+struct CrcReader<R> {
+    inner: R,
+    hasher: crc32fast::Hasher,
+}
+
+impl<R: Read> Read for CrcReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A `.npy` header as NumPy writes it, checked before npyz sees it.
+struct Header {
+    descr: String,
+    shape: Vec<u64>,
+}
+
+/// Reads the member `key.npy`: its header bounded and checked, its size checked against the member's length, its
+/// CRC-32 checked once read. `Ok(None)` when there is no such member.
+fn read_member(
+    zip: &mut zip::ZipArchive<BufReader<File>>,
+    file_len: u64,
+    key: &str,
+) -> std::result::Result<Option<Raw>, String> {
+    let member = npyz::npz::file_name_from_array_name(key);
+    let zf = match zip.by_name(&member) {
+        Ok(zf) => zf,
+        Err(zip::result::ZipError::FileNotFound) => return Ok(None),
+        Err(e) => return Err(format!("cannot read the member {member}: {e}")),
+    };
+    let size = zf.size();
+    let packed = zf.compressed_size();
+    if packed > file_len {
+        return Err(format!(
+            "member {member} claims {packed} bytes but the file holds {file_len}"
+        ));
+    }
+    let ratio_ok = match zf.compression() {
+        zip::CompressionMethod::Stored => size == packed,
+        _ => size <= packed.saturating_mul(MAX_DEFLATE_RATIO).max(1 << 20),
+    };
+    if !ratio_ok {
+        return Err(format!(
+            "member {member} claims {size} bytes from {packed} compressed: not a valid archive"
+        ));
+    }
+    let expected_crc = zf.crc32();
+    let mut reader = CrcReader {
+        inner: zf,
+        hasher: crc32fast::Hasher::new(),
+    };
+    let outcome = read_npy(&mut reader, size, &member);
+    // Read to the end, so that the CRC-32 covers the whole member; it is checked before anything else is said,
+    // since a corrupt member explains every other complaint.
+    let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    if reader.hasher.finalize() != expected_crc {
+        return Err(format!("member {member}: bad CRC-32 (the file is corrupt)"));
+    }
+    outcome.map(Some)
+}
+
+fn read_npy<R: Read>(reader: &mut R, size: u64, member: &str) -> std::result::Result<Raw, String> {
+    let mut pre = [0u8; 8];
+    reader
+        .read_exact(&mut pre)
+        .map_err(|_| format!("member {member} is too short to be a .npy array"))?;
+    if &pre[..6] != b"\x93NUMPY" {
+        return Err(format!("member {member} is not a .npy array (bad magic)"));
+    }
+    let mut head = pre.to_vec();
+    let len_bytes = match pre[6] {
+        1 => 2,
+        2 | 3 => 4,
+        v => return Err(format!("member {member}: unsupported .npy version {v}")),
+    };
+    let mut len = [0u8; 4];
+    reader
+        .read_exact(&mut len[..len_bytes])
+        .map_err(|_| format!("member {member} is too short to be a .npy array"))?;
+    head.extend_from_slice(&len[..len_bytes]);
+    let header_len = u32::from_le_bytes(len) as usize;
+    if header_len > MAX_HEADER {
+        return Err(format!(
+            "member {member}: the .npy header is {header_len} bytes, more than the {MAX_HEADER} allowed"
+        ));
+    }
+    let start = head.len();
+    head.resize(start + header_len, 0);
+    reader
+        .read_exact(&mut head[start..])
+        .map_err(|_| format!("member {member}: the .npy header is cut short"))?;
+    let text = std::str::from_utf8(&head[start..])
+        .map_err(|_| format!("member {member}: the .npy header is not text"))?;
+    let header =
+        parse_header(text).map_err(|e| format!("member {member}: bad .npy header: {e}"))?;
+    let count = header
+        .shape
+        .iter()
+        .try_fold(1u64, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            format!(
+                "shape {} has more elements than can exist",
+                show_shape_u64(&header.shape)
+            )
+        })?;
+    let data_bytes = size.saturating_sub(head.len() as u64);
+    if let Some(item) = item_size(&header.descr) {
+        let needed = count.checked_mul(item);
+        if needed != Some(data_bytes) {
+            return Err(format!(
+                "shape {} of {} needs {} bytes but the member holds {data_bytes}",
+                show_shape_u64(&header.shape),
+                header.descr,
+                needed.map_or_else(|| "more than 2^64".to_string(), |n| n.to_string())
+            ));
+        }
+    }
+    let npy = npyz::NpyFile::new(std::io::Cursor::new(head).chain(reader))
+        .map_err(|e| format!("cannot read the array: {e}"))?;
+    let shape = shape_of(npy.shape());
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let dtype = npy.dtype();
+    let values = match (float_size(&dtype), int_kind(&dtype)) {
+        (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
+        (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
+        (_, Some((true, 1))) => widen(npy.into_vec::<i8>()),
+        (_, Some((true, 2))) => widen(npy.into_vec::<i16>()),
+        (_, Some((true, 4))) => widen(npy.into_vec::<i32>()),
+        (_, Some((true, 8))) => npy.into_vec::<i64>().map(Values::I64),
+        (_, Some((false, 1))) => widen(npy.into_vec::<u8>()),
+        (_, Some((false, 2))) => widen(npy.into_vec::<u16>()),
+        (_, Some((false, 4))) => widen(npy.into_vec::<u32>()),
+        (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
+        _ => Ok(Values::Other(dtype.descr())),
+    };
+    values
+        .map(|values| Raw {
+            shape,
+            fortran,
+            values,
+        })
+        .map_err(|e| format!("cannot read the array: {e}"))
+}
+
+fn show_shape_u64(shape: &[u64]) -> String {
+    show_shape(&shape.iter().map(|&d| d as usize).collect::<Vec<_>>())
+}
+
+/// The element size of a plain numeric dtype (`<f4`, `|u1`, `>i8`, `|b1`); `None` for anything else.
+fn item_size(descr: &str) -> Option<u64> {
+    let mut chars = descr.chars();
+    let order = chars.next()?;
+    let kind = chars.next()?;
+    if !matches!(order, '<' | '>' | '|' | '=') || !matches!(kind, 'f' | 'i' | 'u' | 'b') {
+        return None;
+    }
+    chars.as_str().parse().ok()
+}
+
+/// The header NumPy writes, and only that: `{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }` with
+/// the keys in any order. No nesting beyond the shape's one tuple, so no parser can be made to take long.
+fn parse_header(text: &str) -> std::result::Result<Header, String> {
+    let mut p = HeaderParser {
+        s: text.trim_end().as_bytes(),
+        i: 0,
+    };
+    p.expect(b'{')?;
+    let (mut descr, mut fortran, mut shape) = (None, None, None);
+    loop {
+        p.skip_space();
+        if p.peek() == Some(b'}') {
+            p.i += 1;
+            break;
+        }
+        let key = p.string()?;
+        p.expect(b':')?;
+        p.skip_space();
+        match key.as_str() {
+            "descr" if descr.is_none() => {
+                if p.peek() != Some(b'\'') && p.peek() != Some(b'"') {
+                    return Err(
+                        "descr is not a plain dtype string (structured dtypes are not supported)"
+                            .into(),
+                    );
+                }
+                descr = Some(p.string()?);
+            }
+            "fortran_order" if fortran.is_none() => fortran = Some(p.boolean()?),
+            "shape" if shape.is_none() => shape = Some(p.tuple()?),
+            other => return Err(format!("unexpected or repeated key '{other}'")),
+        }
+        p.skip_space();
+        match p.peek() {
+            Some(b',') => p.i += 1,
+            Some(b'}') => {}
+            _ => return Err("expected ',' or '}' after a value".into()),
+        }
+    }
+    if p.i != p.s.len() {
+        return Err("text after the closing '}'".into());
+    }
+    match (descr, fortran, shape) {
+        (Some(descr), Some(_), Some(shape)) => Ok(Header { descr, shape }),
+        _ => Err("expected the keys 'descr', 'fortran_order' and 'shape'".into()),
+    }
+}
+
+struct HeaderParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl HeaderParser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
+        self.skip_space();
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(format!("expected '{}' at byte {}", c as char, self.i))
+        }
+    }
+
+    fn string(&mut self) -> std::result::Result<String, String> {
+        self.skip_space();
+        let quote = match self.peek() {
+            Some(q @ (b'\'' | b'"')) => q,
+            _ => return Err(format!("expected a quoted string at byte {}", self.i)),
+        };
+        let start = self.i + 1;
+        let len = self.s[start..]
+            .iter()
+            .position(|&c| c == quote)
+            .ok_or("unterminated string")?;
+        self.i = start + len + 1;
+        String::from_utf8(self.s[start..start + len].to_vec())
+            .map_err(|_| "string is not text".into())
+    }
+
+    fn boolean(&mut self) -> std::result::Result<bool, String> {
+        let rest = &self.s[self.i..];
+        if rest.starts_with(b"True") {
+            self.i += 4;
+            Ok(true)
+        } else if rest.starts_with(b"False") {
+            self.i += 5;
+            Ok(false)
+        } else {
+            Err("fortran_order is not True or False".into())
+        }
+    }
+
+    /// `()`, `(3,)`, `(3, 4)`: non-negative integers only.
+    fn tuple(&mut self) -> std::result::Result<Vec<u64>, String> {
+        self.expect(b'(')?;
+        let mut dims = Vec::new();
+        loop {
+            self.skip_space();
+            if self.peek() == Some(b')') {
+                self.i += 1;
+                return Ok(dims);
+            }
+            if dims.len() >= 32 {
+                return Err("shape has more than 32 dimensions".into());
+            }
+            let start = self.i;
+            while matches!(self.peek(), Some(b'0'..=b'9')) {
+                self.i += 1;
+            }
+            if self.i == start {
+                return Err("shape is not a tuple of non-negative integers".into());
+            }
+            let digits = std::str::from_utf8(&self.s[start..self.i]).unwrap_or("");
+            let d: u64 = digits
+                .parse()
+                .map_err(|_| format!("shape dimension {digits} is too large"))?;
+            if self.peek() == Some(b'L') {
+                self.i += 1;
+            }
+            dims.push(d);
+            self.skip_space();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b')') => {}
+                _ => return Err("shape is not a tuple of non-negative integers".into()),
+            }
+        }
+    }
 }
