@@ -2,7 +2,7 @@
 //! that is neither a panic (101) nor a signal, and nothing on stderr about a panic.
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 fn fixture(name: &str) -> PathBuf {
@@ -105,4 +105,44 @@ fn a_corrupt_member_fails_its_crc() {
         &[],
         &["bad_crc.npz", "`resp`", "resp.npy", "bad CRC-32"],
     );
+}
+
+/// Finding 8 (part): a closed stdout (`popdecode train ... | head -1`) ends the printing quietly: no panic, and
+/// the run folder is written complete.
+#[test]
+fn a_closed_stdout_ends_the_printing_not_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args(["train", "--backend", "cpu", "--out", out.to_str().unwrap()])
+        .args(SMALL)
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the popdecode binary runs");
+    drop(child.stdout.take());
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(done.status.code().is_some(), "ended by a signal:\n{stderr}");
+    assert_ne!(done.status.code(), Some(101), "panicked:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "panicked:\n{stderr}");
+    assert!(done.status.success(), "failed:\n{stderr}");
+    for file in [
+        "summary.json",
+        "weights.npz",
+        "history.csv",
+        "predictions.csv",
+    ] {
+        assert!(
+            out.join(file).is_file(),
+            "{file} missing from the run folder"
+        );
+    }
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
 }

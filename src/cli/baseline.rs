@@ -61,8 +61,8 @@ pub fn run(args: BaselineArgs) -> Result<ExitCode> {
     let ridge_seconds = started.elapsed().as_secs_f64();
     let cv_error = cv.cv_errors[cv.chosen_index()];
     if !args.json {
-        println!("data: {described}");
-        println!(
+        popdecode::say!("data: {described}");
+        popdecode::say!(
             "ridge: onto (cos, sin) of the direction; {}-fold cross-validation on the {} training rows chose \
              lambda {:.3e} of {} values from {:.3e} to {:.3e}{} (held-out angular error {:.2} deg)",
             cv.folds,
@@ -82,17 +82,17 @@ pub fn run(args: BaselineArgs) -> Result<ExitCode> {
 
     let mut backend = args.on.open()?;
     if !args.json {
-        println!(
+        popdecode::say!(
             "network: {}; {}, {} epochs",
             describe_network(&spec),
             describe_training(&config, problem.n_train()),
             config.epochs
         );
-        println!("backend: {}", backend.describe());
+        popdecode::say!("backend: {}", backend.describe());
     }
     let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
         if !args.json {
-            println!("{}", progress_line(p.epoch, config.epochs, p.history));
+            popdecode::say!("{}", progress_line(p.epoch, config.epochs, p.history));
         }
     })?;
     let network = Outcome::new(&trained, &problem, &spec, &config.penalty);
@@ -121,14 +121,14 @@ pub fn run(args: BaselineArgs) -> Result<ExitCode> {
                 "seconds": network.train_seconds + network.setup_seconds,
             },
         });
-        println!("{object}");
+        popdecode::say!("{object}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!(
+    popdecode::say!(
         "test angular error on the {} test stimuli, degrees around the circle:",
         problem.n_test()
     );
-    println!("{:<8} {:>8} {:>8} {:>9}", "", "median", "mean", "time");
+    popdecode::say!("{:<8} {:>8} {:>8} {:>9}", "", "median", "mean", "time");
     for (name, s, seconds) in [
         ("ridge", ridge, ridge_seconds),
         (
@@ -137,9 +137,11 @@ pub fn run(args: BaselineArgs) -> Result<ExitCode> {
             network.train_seconds + network.setup_seconds,
         ),
     ] {
-        println!(
+        popdecode::say!(
             "{name:<8} {:>8.2} {:>8.2} {:>7.2} s",
-            s.median_deg, s.mean_deg, seconds
+            s.median_deg,
+            s.mean_deg,
+            seconds
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -192,20 +192,20 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let problem = Problem::new(&data, &split);
     let report = |row: BenchRow| {
         if args.json {
-            println!("{}", serde_json::to_string(&row).unwrap_or_default());
+            popdecode::say!("{}", serde_json::to_string(&row).unwrap_or_default());
         } else {
-            println!("{}", bench_row(&row));
+            popdecode::say!("{}", bench_row(&row));
         }
     };
     if !args.json {
-        println!("{}", bench_header());
+        popdecode::say!("{}", bench_header());
     }
     if args.wants(BackendName::Gpu) {
         let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
         gpu.overrides = args.overrides();
         let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
         if !args.json {
-            println!("gpu: {}", gpu.gpu.adapter.label());
+            popdecode::say!("gpu: {}", gpu.gpu.adapter.label());
         }
         let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
         let widths: &[usize] = if software {
@@ -233,7 +233,7 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         let mut cpu = CpuBackend::new();
         let bandwidth = popdecode::cpu::copy_bandwidth(&problem, 10);
         if !args.json {
-            println!(
+            popdecode::say!(
                 "cpu: {}; copy bandwidth {:.1} GB/s (read + write, the matrix copied by every thread)",
                 cpu.describe(),
                 bandwidth / 1e9

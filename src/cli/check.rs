@@ -97,13 +97,13 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
     let network = describe_network(&spec);
     let training = describe_training(&config, problem.n_train());
     if !args.json {
-        println!(
+        popdecode::say!(
             "check: {} against {}",
             backend.describe(),
             reference.describe()
         );
-        println!("data: {described}");
-        println!("network: {network}; {training}");
+        popdecode::say!("data: {described}");
+        popdecode::say!("network: {network}; {training}");
     }
     let report = check(
         &mut *backend,
@@ -135,32 +135,32 @@ pub fn run(args: CheckArgs) -> Result<ExitCode> {
             passed: n - failed,
             failed,
         };
-        println!("{}", serde_json::to_string(&object)?);
+        popdecode::say!("{}", serde_json::to_string(&object)?);
     } else {
-        println!(
+        popdecode::say!(
             "at the initial weights, on the {} training rows (relative error ||{name} - reference|| / ||reference||):",
             problem.n_train()
         );
         for c in &report.evaluation {
-            println!("  {c}");
+            popdecode::say!("  {c}");
         }
-        println!(
+        popdecode::say!(
             "training {} epochs (train and test loss of each epoch):",
             config.epochs
         );
         for c in report.epochs.iter().chain(&report.final_weights) {
-            println!("  {c}");
+            popdecode::say!("  {c}");
         }
         let worst = report
             .worst()
             .map(|c| format!("{} at {:.2e}", c.name, c.rel_error))
             .unwrap_or_default();
         if failed == 0 {
-            println!(
+            popdecode::say!(
                 "passed: all {n} comparisons within tolerance (closest to its limit: {worst})"
             );
         } else {
-            println!("FAILED: {failed} of {n} comparisons over tolerance");
+            popdecode::say!("FAILED: {failed} of {n} comparisons over tolerance");
         }
     }
     Ok(if failed == 0 {

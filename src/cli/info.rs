@@ -10,29 +10,29 @@ use popdecode::gpu::list_adapters;
 
 pub fn run() -> Result<ExitCode> {
     let cpu = CpuBackend::new();
-    println!("cpu: {}", cpu.describe());
-    println!(
+    popdecode::say!("cpu: {}", cpu.describe());
+    popdecode::say!(
         "   {} threads (RAYON_NUM_THREADS sets them), SIMD {} (POPDECODE_CPU_ISA=avx2|baseline asks for less)",
         CpuBackend::threads(),
         cpu.isa().name()
     );
     let adapters = list_adapters();
     if adapters.is_empty() {
-        println!(
+        popdecode::say!(
             "no GPU adapters found (the CPU backend runs everything). A software Vulkan adapter is one command \
              away on Debian/Ubuntu: apt-get install -y mesa-vulkan-drivers"
         );
         return Ok(ExitCode::SUCCESS);
     }
     for (i, a) in adapters.iter().enumerate() {
-        println!(
+        popdecode::say!(
             "{i}: {}{}",
             a.name,
             if i == 0 { "  (preferred)" } else { "" }
         );
-        println!("   backend {:?}, type {:?}", a.backend, a.device_type);
-        println!("   driver {} {}", a.driver, a.driver_info);
-        println!(
+        popdecode::say!("   backend {:?}, type {:?}", a.backend, a.device_type);
+        popdecode::say!("   driver {} {}", a.driver, a.driver_info);
+        popdecode::say!(
             "   max storage binding {} MiB, max buffer {} MiB, workgroup up to {} invocations, \
              {} workgroups per dimension, timestamp queries: {}",
             a.max_storage_buffer_binding_size >> 20,

@@ -15,7 +15,7 @@ pub struct PlotArgs {
 
 pub fn run(args: PlotArgs) -> Result<ExitCode> {
     for path in popdecode::run::figures::redraw(&args.dir)? {
-        println!("wrote {}", path.display());
+        popdecode::say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -54,7 +54,7 @@ pub fn run(args: SynthArgs) -> Result<ExitCode> {
         .f32("resp", &[n_rows, neurons], data.resp.data)
         .f32("stimuli", &[n_rows], data.stimuli)
         .write(&args.out)?;
-    println!(
+    popdecode::say!(
         "wrote {}: resp ({n_rows} {rows} x {neurons} neurons), stimuli (degrees{}), float32",
         args.out.display(),
         if args.trials.is_some() {

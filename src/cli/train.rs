@@ -127,7 +127,7 @@ pub fn run(args: TrainArgs) -> Result<ExitCode> {
         backend.describe()
     ));
     if console.json() {
-        println!("{}", recorded.summary.to_json());
+        popdecode::say!("{}", recorded.summary.to_json());
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -3,13 +3,44 @@
 //! the final summary object.
 
 use std::fmt::Display;
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::backend::Progress;
 use crate::run::history::progress_line;
+
+/// Set once stdout is closed or fails: from then on nothing more is printed, and the run goes on.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Prints one line on stdout. A reader that went away (`popdecode train ... | head -1`: a broken pipe) or any
+/// other failure to write ends the printing quietly, never the run: the run folder is still written.
+pub fn say_line(args: std::fmt::Arguments) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            log::warn!("stdout: {e}; printing stops, the run goes on");
+        }
+    }
+}
+
+/// `println!` through `say_line`: a closed stdout stops the printing, not the program.
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::run::progress::say_line(format_args!($($arg)*))
+    };
+}
 
 /// Runs projected to last longer than this get a progress bar.
 pub const BAR_AFTER: Duration = Duration::from_secs(2);
@@ -55,7 +86,7 @@ impl Console {
         }
         match &self.bar {
             Some(bar) => bar.println(text.to_string()),
-            None => println!("{text}"),
+            None => crate::say!("{text}"),
         }
     }
 
