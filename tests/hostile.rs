@@ -1,7 +1,7 @@
 //! Issue 11's hostile inputs: each reproducer ends in a clear error naming the file, key or flag, a non-zero exit
 //! that is neither a panic (101) nor a signal, and nothing on stderr about a panic.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -145,4 +145,94 @@ fn a_closed_stdout_ends_the_printing_not_the_run() {
         .filter(|n| n.starts_with('.'))
         .collect();
     assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+fn synth(out: &Path) {
+    let done = popdecode(&[
+        "synth",
+        "--out",
+        out.to_str().unwrap(),
+        "--neurons",
+        "20",
+        "--stimuli",
+        "12",
+    ]);
+    assert!(done.status.success(), "{done:?}");
+}
+
+fn mkfifo(path: &Path) {
+    let made = Command::new("mkfifo").arg(path).status().unwrap();
+    assert!(made.success());
+}
+
+/// Finding 7: an output naming the input is refused naming both flags, and the input is left as it was.
+#[test]
+fn an_output_naming_the_input_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d.npz");
+    synth(&data);
+    let link = dir.path().join("link.npz");
+    std::os::unix::fs::symlink(&data, &link).unwrap();
+    let before = std::fs::read(&data).unwrap();
+    let d = data.to_str().unwrap();
+    for flag in ["--save", "--history"] {
+        for out in [&data, &link] {
+            let o = out.to_str().unwrap();
+            refused(
+                &[
+                    "train",
+                    "--backend",
+                    "cpu",
+                    "--data",
+                    d,
+                    flag,
+                    o,
+                    "--epochs",
+                    "2",
+                ],
+                &[flag, "--data", o],
+            );
+        }
+    }
+    assert_eq!(std::fs::read(&data).unwrap(), before, "the input changed");
+}
+
+/// Finding 7: a FIFO or a device node as an output is refused, before anything is opened (so nothing blocks).
+#[test]
+fn a_fifo_or_a_device_as_an_output_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    mkfifo(&fifo);
+    let f = fifo.to_str().unwrap();
+    refused(
+        &["synth", "--out", f, "--neurons", "20", "--stimuli", "12"],
+        &["--out", f, "FIFO"],
+    );
+    let mut args = vec!["train", "--backend", "cpu", "--save", f];
+    args.extend(SMALL);
+    refused(&args, &["--save", f, "FIFO"]);
+    let mut args = vec!["train", "--backend", "cpu", "--history", "/dev/null"];
+    args.extend(SMALL);
+    refused(&args, &["--history", "/dev/null", "device node"]);
+    assert!(fifo.exists() && !fifo.is_file(), "the FIFO was replaced");
+}
+
+/// Finding 7: a symlink as an output is written through to its target and stays a symlink.
+#[test]
+fn a_symlink_as_an_output_is_written_through() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.npz");
+    std::fs::write(&real, b"old").unwrap();
+    let link = dir.path().join("link.npz");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    synth(&link);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the symlink was replaced"
+    );
+    let data = popdecode::data::Dataset::load(&real).unwrap();
+    assert_eq!((data.n_stimuli(), data.neurons()), (12, 20));
 }

@@ -453,5 +453,43 @@ pub fn check_output_path(flag: &str, path: &Path) -> Result<(), Error> {
             format!("{} is a folder; expected a file name", path.display()),
         ));
     }
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(Error::bad_argument(
+            flag,
+            format!(
+                "{} is {}; expected a regular file",
+                path.display(),
+                popdecode::data::npz::node_kind(&meta)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Fails if the output file `out` (given by `flag`) is one of the `inputs` (flag, path), symlinks resolved: a
+/// run never overwrites what it reads.
+pub fn check_not_an_input(
+    flag: &str,
+    out: &Path,
+    inputs: &[(&str, Option<&Path>)],
+) -> Result<(), Error> {
+    let Ok(target) = std::fs::canonicalize(out) else {
+        return Ok(());
+    };
+    for (input_flag, input) in inputs {
+        if let Some(input) = input
+            && std::fs::canonicalize(input).is_ok_and(|i| i == target)
+        {
+            return Err(Error::bad_argument(
+                flag,
+                format!(
+                    "{} is the file {input_flag} reads; {flag} would overwrite it (name another file)",
+                    out.display()
+                ),
+            ));
+        }
+    }
     Ok(())
 }

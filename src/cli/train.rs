@@ -17,8 +17,8 @@ use popdecode::run::record::{RunInputs, record};
 use popdecode::training::Config;
 
 use super::args::{
-    BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs, RunArgs, Task, check_output_path,
-    flag_name, shown,
+    BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs, RunArgs, Task, check_not_an_input,
+    check_output_path, flag_name, shown,
 };
 use super::print::{describe_network, describe_recorded, describe_training, summary_lines};
 
@@ -57,11 +57,18 @@ pub struct TrainArgs {
 pub fn run(args: TrainArgs) -> Result<ExitCode> {
     let launched = Instant::now();
     let config = args.optim.config(args.epochs, args.model.task)?;
+    let inputs = [
+        ("--data", args.data.data.as_deref()),
+        ("--split", args.data.split.as_deref()),
+        ("--init", args.model.init.as_deref()),
+    ];
     if let Some(p) = &args.history {
         check_output_path("--history", p)?;
+        check_not_an_input("--history", p, &inputs)?;
     }
     if let Some(p) = &args.save {
         check_output_path("--save", p)?;
+        check_not_an_input("--save", p, &inputs)?;
     }
     if let Some(out) = &args.run.out {
         popdecode::run::folder::check_available(out)?;

@@ -355,11 +355,57 @@ impl NpzOut {
     }
 }
 
+/// What a file type is, in words, for refusing to write over it.
+pub fn node_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_char_device() || t.is_block_device() {
+        "a device node"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The file an output to `path` really writes: a symlink's target (written through, never replaced), refused
+/// when it is anything but a regular file or a new name.
+fn output_target(path: &Path) -> Result<PathBuf> {
+    let refuse = |p: &Path, what: String| Err(Error::io(p, std::io::Error::other(what)));
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(t) => t,
+            Err(_) => {
+                return refuse(
+                    path,
+                    "a symbolic link to nothing; not writing through it".into(),
+                );
+            }
+        },
+        _ => path.to_path_buf(),
+    };
+    match std::fs::metadata(&target) {
+        Ok(meta) if !meta.is_file() => refuse(
+            path,
+            format!("{}; expected a regular file", node_kind(&meta)),
+        ),
+        _ => Ok(target),
+    }
+}
+
 /// Writes `path` through a temporary file beside it, renamed over `path` only once `write` succeeded.
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(File) -> std::io::Result<()>,
 ) -> Result<()> {
+    let target = output_target(path)?;
+    let path = target.as_path();
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
