@@ -4,9 +4,7 @@ mod cli;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-use cli::{Cli, Command};
+use cli::Command;
 
 fn main() -> ExitCode {
     // Mesa's Vulkan device-select layer probes for a display and prints an alarming error on headless
@@ -15,7 +13,7 @@ fn main() -> ExitCode {
         // SAFETY: nothing else runs yet; no thread can be reading the environment.
         unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
     }
-    let cli = Cli::parse();
+    let cli = cli::parse();
     cli::logging::init(cli.verbose);
     let result = match cli.command {
         Command::Train(args) => cli::train::run(args),

@@ -236,3 +236,31 @@ fn a_symlink_as_an_output_is_written_through() {
     let data = popdecode::data::Dataset::load(&real).unwrap();
     assert_eq!((data.n_stimuli(), data.neurons()), (12, 20));
 }
+
+/// Finding 12: two identical runs give byte-identical `.npz` files (the zip members carry a fixed time).
+#[test]
+fn two_identical_runs_give_identical_npz_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<PathBuf> = ["a", "b"].iter().map(|n| dir.path().join(n)).collect();
+    for (i, run) in runs.iter().enumerate() {
+        if i > 0 {
+            // Let the clock move on to another zip time (two-second resolution).
+            std::thread::sleep(Duration::from_millis(2100));
+        }
+        let mut args = vec![
+            "train",
+            "--backend",
+            "cpu",
+            "--quiet",
+            "--out",
+            run.to_str().unwrap(),
+        ];
+        args.extend(SMALL);
+        let done = popdecode(&args);
+        assert!(done.status.success(), "{done:?}");
+    }
+    for file in ["weights.npz", "init.npz", "split.npz", "tuning.npz"] {
+        let [a, b] = [&runs[0], &runs[1]].map(|r| std::fs::read(r.join(file)).unwrap());
+        assert!(a == b, "{file} differs between two identical runs");
+    }
+}

@@ -199,9 +199,10 @@ pub struct ModelArgs {
     /// LogSoftmax, NLL loss).
     #[arg(long, value_enum, default_value_t = Task::Regress)]
     pub task: Task,
-    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1.
-    #[arg(long, value_name = "C", default_value_t = 20)]
-    pub classes: usize,
+    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1 [default: 20].
+    /// Refused with --task regress.
+    #[arg(long, value_name = "C")]
+    pub classes: Option<usize>,
     /// The regression loss (classification always uses NLL).
     #[arg(long, value_enum, default_value_t = Loss::Mse)]
     pub loss: Loss,
@@ -222,13 +223,26 @@ pub struct ModelArgs {
 }
 
 impl ModelArgs {
+    /// The orientation bins of --task classify: --classes, or 20.
+    pub fn classes(&self) -> usize {
+        self.classes.unwrap_or(20)
+    }
+
     /// The loss, from --task, --loss and --classes.
     pub fn objective(&self) -> Result<Objective, Error> {
+        if self.task == Task::Regress
+            && let Some(c) = self.classes
+        {
+            return Err(Error::bad_argument(
+                "--classes",
+                format!("{c} is for --task classify; --task regress has no classes (add --task classify)"),
+            ));
+        }
         match (self.task, self.loss) {
             (Task::Regress, Loss::Mse) => Ok(Objective::Mse),
             (Task::Regress, Loss::Circular) => Ok(Objective::Circular),
             (Task::Classify, Loss::Mse) => Ok(Objective::Nll {
-                classes: self.classes,
+                classes: self.classes(),
             }),
             (Task::Classify, Loss::Circular) => Err(Error::bad_argument(
                 "--loss circular",
@@ -287,9 +301,9 @@ pub struct OptimArgs {
     /// Rows per gradient step (mini-batch SGD, reshuffled each epoch) [default: all training rows].
     #[arg(long, value_name = "B")]
     pub batch_size: Option<usize>,
-    /// Seed of the mini-batch shuffles.
-    #[arg(long, value_name = "K", default_value_t = 0)]
-    pub shuffle_seed: u64,
+    /// Seed of the mini-batch shuffles [default: 0]. Refused without --batch-size.
+    #[arg(long, value_name = "K")]
+    pub shuffle_seed: Option<u64>,
     /// L2 penalty on the input weights: adds L2 * sum(W_in ** 2) to the loss.
     #[arg(long, value_name = "L2", default_value_t = 0.0)]
     pub l2: f64,
@@ -305,6 +319,17 @@ impl OptimArgs {
             Task::Regress => 1e-4,
             Task::Classify => 0.1,
         });
+        if self.batch_size.is_none()
+            && let Some(seed) = self.shuffle_seed
+        {
+            return Err(Error::bad_argument(
+                "--shuffle-seed",
+                format!(
+                    "{seed} seeds the mini-batch shuffles of --batch-size; without --batch-size every step \
+                     takes all training rows and nothing is shuffled (add --batch-size)"
+                ),
+            ));
+        }
         let optimizer = optim::build(
             &self.optimizer,
             &HyperParameters {
@@ -321,7 +346,7 @@ impl OptimArgs {
                 l1: self.l1,
                 l2: self.l2,
             },
-            self.shuffle_seed,
+            self.shuffle_seed.unwrap_or(0),
         )
     }
 }

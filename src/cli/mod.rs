@@ -13,7 +13,8 @@ pub mod print;
 pub mod synth;
 pub mod train;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -53,4 +54,37 @@ pub enum Command {
     Baseline(baseline::BaselineArgs),
     /// Redraw the figures of a run folder (train --out DIR) from its files.
     Plot(plot::PlotArgs),
+}
+
+/// The command line, parsed as `Cli::parse` would, with two rules of its own for every command: a negative
+/// number is a value (`--lr -1` reaches `--lr`'s own check instead of being taken for a flag), and a flag that
+/// takes a value may be given once (`--hidden 10 --hidden 20` or `--lr 1 --lr 2` is refused, never merged or
+/// overridden: several values go comma-separated, `--hidden 10,20`).
+pub fn parse() -> Cli {
+    let mut cmd = Cli::command().mut_subcommands(|c| c.allow_negative_numbers(true));
+    let matches = cmd.get_matches_mut();
+    if let Some((name, sub)) = matches.subcommand()
+        && let Some(sc) = cmd.find_subcommand_mut(name)
+    {
+        let repeated = sc
+            .get_arguments()
+            .filter(|a| matches!(a.get_action(), ArgAction::Set | ArgAction::Append))
+            .find(|a| {
+                let id = a.get_id().as_str();
+                sub.value_source(id) == Some(ValueSource::CommandLine)
+                    && sub.get_raw_occurrences(id).is_some_and(|o| o.count() > 1)
+            })
+            .map(|a| a.to_string());
+        if let Some(arg) = repeated {
+            sc.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "the argument '{arg}' cannot be used multiple times (several values go comma-separated, \
+                     where the flag takes several)"
+                ),
+            )
+            .exit();
+        }
+    }
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }

@@ -194,7 +194,7 @@ impl RunConfiguration {
             train_fraction: drawn.then_some(d.train_fraction),
             seed: drawn.then_some(d.seed),
             task: flag_name(&m.task),
-            classes: (m.task == Task::Classify).then_some(m.classes),
+            classes: (m.task == Task::Classify).then_some(m.classes()),
             loss: (m.task == Task::Regress).then(|| flag_name(&m.loss)),
             hidden: spec.hidden.clone(),
             activation: flag_name(&m.activation),

@@ -325,8 +325,10 @@ impl NpzOut {
     pub fn write(&self, path: &Path) -> Result<()> {
         write_atomically(path, |file| {
             let mut npz = NpzWriter::new(BufWriter::new(file));
+            // A fixed time (1980-01-01, the zip epoch) rather than now: the same arrays give the same bytes.
             let options = zip::write::FileOptions::default()
-                .compression_method(zip::CompressionMethod::Stored);
+                .compression_method(zip::CompressionMethod::Stored)
+                .last_modified_time(zip::DateTime::default());
             for (key, shape, payload) in &self.arrays {
                 match payload {
                     Payload::F32(data) => {
