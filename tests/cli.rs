@@ -814,3 +814,83 @@ fn synth_writes_single_trials_that_train_reads_and_bins() {
     );
     assert_eq!(Dataset::load(&binned).unwrap().stimuli[1], 6.0);
 }
+
+// Issue 15, item 2: no flag is accepted and ignored, a single-valued flag is given once, negative numbers parse.
+
+#[test]
+fn flags_that_would_be_ignored_are_refused_naming_both_flags() {
+    let small = ["--neurons", "30", "--stimuli", "10", "--epochs", "1"];
+    for command in ["train", "check", "baseline"] {
+        let run = |extra: &[&str], expected: &[&str]| {
+            let mut args = vec![command];
+            args.extend(small);
+            args.extend(extra);
+            fails_with(&args, expected);
+        };
+        run(&["--classes", "8"], &["--classes", "--task classify"]);
+        run(
+            &["--shuffle-seed", "3"],
+            &["--shuffle-seed", "--batch-size"],
+        );
+        run(
+            &["--optimizer", "adam", "--momentum", "0.9"],
+            &["--momentum", "--optimizer adam"],
+        );
+        run(
+            &["--task", "classify", "--loss", "circular"],
+            &["--loss circular", "--task regress"],
+        );
+        run(&["--split", "s.npz", "--seed", "3"], &["--seed", "--split"]);
+        run(
+            &["--split", "s.npz", "--train-fraction", "0.5"],
+            &["--train-fraction", "--split"],
+        );
+        for synthetic in ["--data-seed", "--neurons", "--stimuli"] {
+            let args = [command, "--data", "d.npz", synthetic, "3"];
+            fails_with(&args, &[synthetic, "--data"]);
+        }
+        run(
+            &["--init", "w.npz", "--init-seed", "3"],
+            &["--init-seed", "--init"],
+        );
+    }
+}
+
+#[test]
+fn a_single_valued_flag_given_twice_is_refused() {
+    fails_with(
+        &["train", "--hidden", "10", "--hidden", "20"],
+        &["--hidden", "cannot be used multiple times"],
+    );
+    fails_with(
+        &["train", "--lr", "1", "--lr", "2"],
+        &["--lr", "cannot be used multiple times"],
+    );
+    fails_with(
+        &["check", "--epochs", "1", "--epochs", "2"],
+        &["--epochs", "cannot be used multiple times"],
+    );
+}
+
+#[test]
+fn negative_numbers_reach_the_flags_own_check() {
+    fails_with(
+        &["train", "--neurons", "30", "--stimuli", "10", "--lr", "-1"],
+        &[
+            "--lr",
+            "expected a finite, non-negative learning rate, got -1",
+        ],
+    );
+    fails_with(
+        &[
+            "train",
+            "--neurons",
+            "30",
+            "--stimuli",
+            "10",
+            "--l2",
+            "-0.5",
+        ],
+        &["--l2"],
+    );
+}

@@ -235,7 +235,9 @@ impl ModelArgs {
         {
             return Err(Error::bad_argument(
                 "--classes",
-                format!("{c} is for --task classify; --task regress has no classes (add --task classify)"),
+                format!(
+                    "{c} is for --task classify; --task regress has no classes (add --task classify)"
+                ),
             ));
         }
         match (self.task, self.loss) {
