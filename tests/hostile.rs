@@ -13,7 +13,9 @@ fn fixture(name: &str) -> PathBuf {
 
 fn popdecode(args: &[&str]) -> Output {
     let cwd = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_popdecode"))
+    // Under timeout(1), so that a hang fails the test (exit 124) instead of stalling it.
+    Command::new("timeout")
+        .args(["-k", "5", "60", env!("CARGO_BIN_EXE_popdecode")])
         .args(args)
         .current_dir(cwd.path())
         .output()
@@ -34,6 +36,7 @@ fn refused(args: &[&str], expected: &[&str]) {
     assert!(code.is_some(), "{args:?} ended by a signal:\n{stderr}");
     assert_ne!(code, Some(0), "{args:?} should fail:\n{stderr}");
     assert_ne!(code, Some(101), "{args:?} panicked:\n{stderr}");
+    assert!(!matches!(code, Some(124 | 137)), "{args:?} hung:\n{stderr}");
     assert!(!stderr.contains("panicked"), "{args:?} panicked:\n{stderr}");
     for e in expected {
         assert!(stderr.contains(e), "{args:?}: expected {e:?} in:\n{stderr}");
@@ -262,5 +265,25 @@ fn two_identical_runs_give_identical_npz_bytes() {
     for file in ["weights.npz", "init.npz", "split.npz", "tuning.npz"] {
         let [a, b] = [&runs[0], &runs[1]].map(|r| std::fs::read(r.join(file)).unwrap());
         assert!(a == b, "{file} differs between two identical runs");
+    }
+}
+
+/// Finding 10 (part): `--data`, `--split` or `--init` naming a FIFO is refused at once instead of waiting for a
+/// writer forever.
+#[test]
+fn a_fifo_as_an_input_is_refused_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("data.npz");
+    mkfifo(&fifo);
+    let f = fifo.to_str().unwrap();
+    for flag in ["--data", "--split", "--init"] {
+        let mut args = vec!["train", "--backend", "cpu", flag, f];
+        // --data takes the data's own shape; the others go with the synthetic stand-in.
+        args.extend(if flag == "--data" {
+            &SMALL[4..]
+        } else {
+            &SMALL[..]
+        });
+        refused(&args, &[f, "FIFO"]);
     }
 }

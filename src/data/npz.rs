@@ -54,6 +54,17 @@ pub struct Array<T> {
 
 impl NpzFile {
     pub fn open(path: &Path) -> Result<NpzFile> {
+        // Opening a FIFO would wait for a writer, maybe forever: anything but a regular file is refused first.
+        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        if !meta.is_file() {
+            return Err(Error::io(
+                path,
+                std::io::Error::other(format!(
+                    "{}; expected a regular .npz file",
+                    node_kind(&meta)
+                )),
+            ));
+        }
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         let archive = NpzArchive::new(BufReader::new(file)).map_err(|e| Error::NotNpz {
