@@ -308,7 +308,7 @@ fn bad_input_gets_a_clear_error_and_a_nonzero_exit() {
             "--init",
             wrong_init.to_str().unwrap(),
         ],
-        &["w.npz", "in_layer.weight", "(10, 20)"],
+        &["w.npz", "in_layer.weight", "(3, 20)", "found (3, 7)"],
     );
     let split = dir.path().join("s.npz");
     popdecode::data::split::Split {
@@ -892,5 +892,97 @@ fn negative_numbers_reach_the_flags_own_check() {
             "-0.5",
         ],
         &["--l2"],
+    );
+}
+
+// Issue 15, item 3: --init takes the network's shape and task from the file.
+
+#[test]
+fn init_takes_the_shape_and_task_from_the_file_and_refuses_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = ["--neurons", "300", "--stimuli", "60", "--epochs", "2"];
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--backend", "cpu"];
+        args.extend(small);
+        args.extend(extra);
+        popdecode(&args)
+    };
+    let deep = dir.path().join("deep");
+    let out = train(&["--out", deep.to_str().unwrap(), "--hidden", "200,100,50"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let deep_weights = deep.join("weights.npz");
+    let w = deep_weights.to_str().unwrap();
+
+    let again = dir.path().join("again");
+    let out = train(&["--init", w, "--out", again.to_str().unwrap()]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Linear(300, 200) -> ReLU -> Linear(200, 100) -> ReLU -> Linear(100, 50) -> ReLU -> Linear(50, 1)"),
+        "{stdout}"
+    );
+    let summary = std::fs::read_to_string(again.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(
+        summary["config"]["hidden"],
+        serde_json::json!([200, 100, 50])
+    );
+    assert_eq!(summary["config"]["task"], "regress");
+
+    let mut args = vec!["train", "--init", w];
+    args.extend(small);
+    let refused = |extra: &[&str], expected: &[&str]| {
+        let mut a = args.clone();
+        a.extend(extra);
+        fails_with(&a, expected);
+    };
+    refused(
+        &["--hidden", "7"],
+        &["--hidden", "7", "in_layer.weight", "weights.npz"],
+    );
+    refused(
+        &["--hidden", "200,90,50"],
+        &["--hidden", "hidden_layers.0.weight", "has 100 rows"],
+    );
+    refused(
+        &["--task", "classify"],
+        &["--task classify", "out_layer.weight", "1 row"],
+    );
+
+    // A classifier's file makes a classifier with its classes.
+    let classifier = dir.path().join("classifier");
+    let out = train(&[
+        "--out",
+        classifier.to_str().unwrap(),
+        "--task",
+        "classify",
+        "--classes",
+        "8",
+        "--hidden",
+        "12",
+    ]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let cw = classifier.join("weights.npz");
+    let c = cw.to_str().unwrap();
+    let out = train(&["--init", c]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Linear(300, 12) -> ReLU -> Linear(12, 8) -> LogSoftmax, NLL loss"),
+        "{stdout}"
+    );
+    let mut args = vec!["train", "--init", c];
+    args.extend(small);
+    fails_with(
+        &[&args[..], &["--task", "regress"]].concat(),
+        &["--task regress", "out_layer.weight", "8 rows"],
+    );
+    fails_with(
+        &[&args[..], &["--classes", "9"]].concat(),
+        &["--classes", "9", "out_layer.weight", "8 rows"],
+    );
+    fails_with(
+        &[&args[..], &["--hidden", "20"]].concat(),
+        &["--hidden", "20", "in_layer.weight", "has 12 rows"],
     );
 }

@@ -11,6 +11,7 @@ use clap::{Args, ValueEnum};
 
 use popdecode::Error;
 use popdecode::backend::Backend;
+use popdecode::data::npz::NpzFile;
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{self, SynthConfig};
@@ -196,10 +197,11 @@ impl From<ActivationArg> for Activation {
 #[derive(Args)]
 pub struct ModelArgs {
     /// Regress the angle, or classify it into orientation bins (Linear -> ReLU -> Linear(M, C) ->
-    /// LogSoftmax, NLL loss).
-    #[arg(long, value_enum, default_value_t = Task::Regress)]
-    pub task: Task,
-    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1 [default: 20].
+    /// LogSoftmax, NLL loss) [default: regress, or what the --init file holds].
+    #[arg(long, value_enum)]
+    pub task: Option<Task>,
+    /// Orientation bins C for --task classify: digitize(ori, linspace(0, 360, C + 1)) - 1 [default: 20, or the
+    /// --init file's outputs].
     /// Refused with --task regress.
     #[arg(long, value_name = "C")]
     pub classes: Option<usize>,
@@ -207,14 +209,15 @@ pub struct ModelArgs {
     #[arg(long, value_enum, default_value_t = Loss::Mse)]
     pub loss: Loss,
     /// Hidden units M, or several hidden layers' widths, e.g. 200,100,50 [default: 10 for regress, 20 for
-    /// classify].
+    /// classify, or the --init file's widths].
     #[arg(long, value_name = "M[,M2,...]", value_delimiter = ',')]
     pub hidden: Option<Vec<usize>>,
     /// The hidden nonlinearity: relu (the tutorial's DeepNetReLU) or linear (its DeepNet).
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
     pub activation: ActivationArg,
     /// Initial weights: an .npz with PyTorch state_dict names (in_layer.weight, in_layer.bias, [hidden_layers.0.weight, ...,]
-    /// out_layer.weight, out_layer.bias).
+    /// out_layer.weight, out_layer.bias). The hidden widths and the task (classify with C classes when out_layer
+    /// has C > 1 outputs) come from its shapes unless --hidden, --task and --classes say them.
     #[arg(long, value_name = "FILE.npz")]
     pub init: Option<PathBuf>,
     /// Seed of PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
@@ -222,7 +225,138 @@ pub struct ModelArgs {
     pub init_seed: u64,
 }
 
+/// The network a weight file holds, from its tensors' shapes: the hidden layers' widths (the rows of
+/// in_layer.weight, hidden_layers.0.weight, ...) and the outputs (out_layer.weight's rows).
+struct FileShape {
+    hidden: Vec<usize>,
+    outputs: usize,
+}
+
+impl FileShape {
+    fn read(path: &Path) -> Result<FileShape> {
+        let mut file = NpzFile::open(path)?;
+        let rows = |file: &mut NpzFile, key: &str| -> Result<usize, Error> {
+            let shape = file.array_f32_any(key)?.shape;
+            match shape[..] {
+                [rows, _] if rows > 0 => Ok(rows),
+                _ => Err(file.bad(key, format!("shape {shape:?}: expected a matrix with rows"))),
+            }
+        };
+        let mut hidden = vec![rows(&mut file, "in_layer.weight")?];
+        for k in 0.. {
+            let key = format!("hidden_layers.{k}.weight");
+            if !file.contains(&key) {
+                break;
+            }
+            hidden.push(rows(&mut file, &key)?);
+        }
+        Ok(FileShape {
+            outputs: rows(&mut file, "out_layer.weight")?,
+            hidden,
+        })
+    }
+
+    /// The name of the weight whose rows are hidden layer `i`'s width.
+    fn layer_key(i: usize) -> String {
+        match i {
+            0 => "in_layer.weight".to_string(),
+            i => format!("hidden_layers.{}.weight", i - 1),
+        }
+    }
+}
+
 impl ModelArgs {
+    /// What --task says, or regress.
+    pub fn task(&self) -> Task {
+        self.task.unwrap_or(Task::Regress)
+    }
+
+    /// With --init, the hidden widths, task and classes the file holds, where the flags do not say them; a flag
+    /// that says otherwise is refused, naming the flag and the tensor.
+    pub fn shape_from_init(&mut self) -> Result<()> {
+        let Some(path) = &self.init else {
+            return Ok(());
+        };
+        let found = FileShape::read(path)?;
+        let file = path.display();
+        let widths = |w: &[usize]| w.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        match &self.hidden {
+            Some(given) if given.len() != found.hidden.len() => {
+                return Err(Error::bad_argument(
+                    "--hidden",
+                    format!(
+                        "{} is {} hidden layer(s), but {file} holds {} ({}: {})",
+                        widths(given),
+                        given.len(),
+                        found.hidden.len(),
+                        (0..found.hidden.len())
+                            .map(FileShape::layer_key)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        widths(&found.hidden)
+                    ),
+                )
+                .into());
+            }
+            Some(given) => {
+                if let Some(i) = (0..given.len()).find(|&i| given[i] != found.hidden[i]) {
+                    return Err(Error::bad_argument(
+                        "--hidden",
+                        format!(
+                            "{} asks {} units of hidden layer {}, but {} in {file} has {} rows",
+                            widths(given),
+                            given[i],
+                            i + 1,
+                            FileShape::layer_key(i),
+                            found.hidden[i]
+                        ),
+                    )
+                    .into());
+                }
+            }
+            None => self.hidden = Some(found.hidden.clone()),
+        }
+        let held = if found.outputs == 1 {
+            Task::Regress
+        } else {
+            Task::Classify
+        };
+        if let Some(task) = self.task
+            && task != held
+        {
+            return Err(Error::bad_argument(
+                &format!("--task {}", flag_name(&task)),
+                match held {
+                    Task::Regress => format!(
+                        "out_layer.weight in {file} has 1 row, a regression's single output"
+                    ),
+                    Task::Classify => format!(
+                        "out_layer.weight in {file} has {} rows, a classifier's classes",
+                        found.outputs
+                    ),
+                },
+            )
+            .into());
+        }
+        self.task = Some(held);
+        if held == Task::Classify {
+            match self.classes {
+                Some(c) if c != found.outputs => {
+                    return Err(Error::bad_argument(
+                        "--classes",
+                        format!(
+                            "{c}, but out_layer.weight in {file} has {} rows (classes)",
+                            found.outputs
+                        ),
+                    )
+                    .into());
+                }
+                _ => self.classes = Some(found.outputs),
+            }
+        }
+        Ok(())
+    }
+
     /// The orientation bins of --task classify: --classes, or 20.
     pub fn classes(&self) -> usize {
         self.classes.unwrap_or(20)
@@ -230,7 +364,7 @@ impl ModelArgs {
 
     /// The loss, from --task, --loss and --classes.
     pub fn objective(&self) -> Result<Objective, Error> {
-        if self.task == Task::Regress
+        if self.task() == Task::Regress
             && let Some(c) = self.classes
         {
             return Err(Error::bad_argument(
@@ -240,7 +374,7 @@ impl ModelArgs {
                 ),
             ));
         }
-        match (self.task, self.loss) {
+        match (self.task(), self.loss) {
             (Task::Regress, Loss::Mse) => Ok(Objective::Mse),
             (Task::Regress, Loss::Circular) => Ok(Objective::Circular),
             (Task::Classify, Loss::Mse) => Ok(Objective::Nll {
@@ -255,7 +389,7 @@ impl ModelArgs {
 
     /// The network for `neurons` inputs, checked, and its initial weights.
     pub fn network(&self, neurons: usize) -> Result<(Spec, Params)> {
-        let hidden = self.hidden.clone().unwrap_or(match self.task {
+        let hidden = self.hidden.clone().unwrap_or(match self.task() {
             Task::Regress => vec![10],
             Task::Classify => vec![20],
         });

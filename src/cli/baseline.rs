@@ -46,13 +46,14 @@ pub struct BaselineArgs {
 
 /// The ridge baseline and the tutorial's network (train's defaults: M = 10, ReLU, init seed 1, 50 epochs,
 /// lr 1e-4) on the same split, their test angular errors side by side.
-pub fn run(args: BaselineArgs) -> Result<ExitCode> {
+pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     let cv_config = CvConfig {
         folds: args.folds,
         ..CvConfig::default()
     };
     cv_config.check()?;
-    let config = args.optim.config(args.epochs, args.model.task)?;
+    args.model.shape_from_init()?;
+    let config = args.optim.config(args.epochs, args.model.task())?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;
     let started = Instant::now();

@@ -79,8 +79,9 @@ fn comparisons<'a>(stage: &'static str, list: &'a [Comparison]) -> Vec<Compariso
         .collect()
 }
 
-pub fn run(args: CheckArgs) -> Result<ExitCode> {
-    let config = args.optim.config(args.epochs, args.model.task)?;
+pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
+    args.model.shape_from_init()?;
+    let config = args.optim.config(args.epochs, args.model.task())?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;
     let mut backend = match args.on.open() {

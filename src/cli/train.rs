@@ -54,9 +54,10 @@ pub struct TrainArgs {
     pub run: RunArgs,
 }
 
-pub fn run(args: TrainArgs) -> Result<ExitCode> {
+pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let launched = Instant::now();
-    let config = args.optim.config(args.epochs, args.model.task)?;
+    args.model.shape_from_init()?;
+    let config = args.optim.config(args.epochs, args.model.task())?;
     let inputs = [
         ("--data", args.data.data.as_deref()),
         ("--split", args.data.split.as_deref()),
@@ -193,9 +194,9 @@ impl RunConfiguration {
             split: shown(&d.split),
             train_fraction: drawn.then_some(d.train_fraction),
             seed: drawn.then_some(d.seed),
-            task: flag_name(&m.task),
-            classes: (m.task == Task::Classify).then_some(m.classes()),
-            loss: (m.task == Task::Regress).then(|| flag_name(&m.loss)),
+            task: flag_name(&m.task()),
+            classes: (m.task() == Task::Classify).then_some(m.classes()),
+            loss: (m.task() == Task::Regress).then(|| flag_name(&m.loss)),
             hidden: spec.hidden.clone(),
             activation: flag_name(&m.activation),
             init: shown(&m.init),
