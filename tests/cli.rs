@@ -853,7 +853,31 @@ fn flags_that_would_be_ignored_are_refused_naming_both_flags() {
             &["--init", "w.npz", "--init-seed", "3"],
             &["--init-seed", "--init"],
         );
+        run(
+            &["--task", "classify", "--loss", "mse"],
+            &["--loss mse", "--task classify"],
+        );
+        for backend in ["cpu", "reference"] {
+            run(
+                &["--backend", backend, "--adapter", "llvmpipe"],
+                &["--adapter", &format!("--backend {backend}")],
+            );
+        }
     }
+    fails_with(
+        &["bench", "--backend", "cpu", "--classes", "5"],
+        &["--classes", "--task classify"],
+    );
+    fails_with(
+        &[
+            "bench",
+            "--backend",
+            "cpu,reference",
+            "--adapter",
+            "llvmpipe",
+        ],
+        &["--adapter", "--backend cpu,reference"],
+    );
 }
 
 #[test]

@@ -205,9 +205,9 @@ pub struct ModelArgs {
     /// Refused with --task regress.
     #[arg(long, value_name = "C")]
     pub classes: Option<usize>,
-    /// The regression loss (classification always uses NLL).
-    #[arg(long, value_enum, default_value_t = Loss::Mse)]
-    pub loss: Loss,
+    /// The regression loss [default: mse]. Refused with --task classify, which is always trained on NLL.
+    #[arg(long, value_enum)]
+    pub loss: Option<Loss>,
     /// Hidden units M, or several hidden layers' widths, e.g. 200,100,50 [default: 10 for regress, 20 for
     /// classify, or the --init file's widths].
     #[arg(long, value_name = "M[,M2,...]", value_delimiter = ',')]
@@ -375,14 +375,14 @@ impl ModelArgs {
             ));
         }
         match (self.task(), self.loss) {
-            (Task::Regress, Loss::Mse) => Ok(Objective::Mse),
-            (Task::Regress, Loss::Circular) => Ok(Objective::Circular),
-            (Task::Classify, Loss::Mse) => Ok(Objective::Nll {
+            (Task::Regress, None | Some(Loss::Mse)) => Ok(Objective::Mse),
+            (Task::Regress, Some(Loss::Circular)) => Ok(Objective::Circular),
+            (Task::Classify, None) => Ok(Objective::Nll {
                 classes: self.classes(),
             }),
-            (Task::Classify, Loss::Circular) => Err(Error::bad_argument(
-                "--loss circular",
-                "is for --task regress; classification is trained on NLL",
+            (Task::Classify, Some(loss)) => Err(Error::bad_argument(
+                &format!("--loss {}", flag_name(&loss)),
+                "is for --task regress; --task classify is trained on NLL",
             )),
         }
     }
@@ -569,14 +569,31 @@ impl BackendArgs {
 
     /// The backend `--backend` names (not `all`), and a note on stderr saying which `auto` picked and why.
     pub fn open(&self) -> Result<Box<dyn Backend>, Error> {
-        let choice = self.backend.choice().ok_or_else(|| {
-            Error::bad_argument("--backend", "`all` names several backends; choose one")
-        })?;
+        let choice = self.check()?;
         let (backend, note) = open_backend(choice, self.adapter.as_deref())?;
         if let Some(note) = note {
             eprintln!("note: {note}");
         }
         Ok(backend)
+    }
+
+    /// The backend `--backend` names, checked against `--adapter` (which only a GPU takes), before any work.
+    pub fn check(&self) -> Result<BackendChoice, Error> {
+        let choice = self.backend.choice().ok_or_else(|| {
+            Error::bad_argument("--backend", "`all` names several backends; choose one")
+        })?;
+        if let Some(adapter) = &self.adapter
+            && matches!(choice, BackendChoice::Cpu | BackendChoice::Reference)
+        {
+            return Err(Error::bad_argument(
+                "--adapter",
+                format!(
+                    "{adapter:?} picks a GPU adapter, and --backend {} runs on none (use --backend gpu or auto)",
+                    self.backend.name()
+                ),
+            ));
+        }
+        Ok(choice)
     }
 }
 

@@ -53,6 +53,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     };
     cv_config.check()?;
     args.model.shape_from_init()?;
+    args.on.check()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;

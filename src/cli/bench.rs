@@ -51,9 +51,9 @@ pub struct BenchArgs {
     /// tutorial's classifier).
     #[arg(long, value_enum, default_value_t = Task::Regress)]
     pub task: Task,
-    /// Orientation bins for --task classify.
-    #[arg(long, value_name = "C", default_value_t = 20)]
-    pub classes: usize,
+    /// Orientation bins for --task classify [default: 20]. Refused with --task regress.
+    #[arg(long, value_name = "C")]
+    pub classes: Option<usize>,
     /// The optimizer (with its defaults; the learning rate is 1e-6, as speed does not depend on it).
     #[arg(long, default_value = "sgd", value_name = "NAME")]
     pub optimizer: String,
@@ -120,8 +120,34 @@ impl BenchArgs {
                 return Err(Error::bad_argument(flag, "expected at least 1"));
             }
         }
-        if self.task == Task::Classify && self.classes < 2 {
-            return Err(Error::bad_argument("--classes", "expected at least 2"));
+        match (self.task, self.classes) {
+            (Task::Classify, Some(c)) if c < 2 => {
+                return Err(Error::bad_argument("--classes", "expected at least 2"));
+            }
+            (Task::Regress, Some(c)) => {
+                return Err(Error::bad_argument(
+                    "--classes",
+                    format!(
+                        "{c} is for --task classify; --task regress has no classes (add --task classify)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        if let Some(adapter) = &self.adapter
+            && !self.wants(BackendName::Gpu)
+        {
+            return Err(Error::bad_argument(
+                "--adapter",
+                format!(
+                    "{adapter:?} picks a GPU adapter, and --backend {} times none (add gpu)",
+                    self.backend
+                        .iter()
+                        .map(|b| b.name())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ));
         }
         if self.backend.contains(&BackendName::Auto) {
             return Err(Error::bad_argument(
@@ -151,7 +177,7 @@ impl BenchArgs {
             objective: match self.task {
                 Task::Regress => Objective::Mse,
                 Task::Classify => Objective::Nll {
-                    classes: self.classes,
+                    classes: self.classes.unwrap_or(20),
                 },
             },
             optimizer: optim::build(&self.optimizer, &HyperParameters::default())?,

@@ -17,8 +17,8 @@ use popdecode::run::record::{RunInputs, record};
 use popdecode::training::Config;
 
 use super::args::{
-    BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs, RunArgs, Task, check_not_an_input,
-    check_output_path, flag_name, shown,
+    BackendArgs, BackendName, DataArgs, Loss, ModelArgs, OptimArgs, RunArgs, Task,
+    check_not_an_input, check_output_path, flag_name, shown,
 };
 use super::print::{describe_network, describe_recorded, describe_training, summary_lines};
 
@@ -196,7 +196,7 @@ impl RunConfiguration {
             seed: drawn.then_some(d.seed),
             task: flag_name(&m.task()),
             classes: (m.task() == Task::Classify).then_some(m.classes()),
-            loss: (m.task() == Task::Regress).then(|| flag_name(&m.loss)),
+            loss: (m.task() == Task::Regress).then(|| flag_name(&m.loss.unwrap_or(Loss::Mse))),
             hidden: spec.hidden.clone(),
             activation: flag_name(&m.activation),
             init: shown(&m.init),
