@@ -878,6 +878,10 @@ fn flags_that_would_be_ignored_are_refused_naming_both_flags() {
         ],
         &["--adapter", "--backend cpu,reference"],
     );
+    fails_with(
+        &["bench", "--backend", "cpu", "--k-split", "4"],
+        &["--k-split", "--backend cpu"],
+    );
 }
 
 #[test]

@@ -134,6 +134,30 @@ impl BenchArgs {
             }
             _ => {}
         }
+        let gpu_flags = [
+            ("--k-split", self.k_split.is_some()),
+            ("--tiles", self.tiles.is_some()),
+            ("--row-split", self.row_split.is_some()),
+            ("--k-lanes", self.k_lanes.is_some()),
+            ("--grad-unroll", self.grad_unroll.is_some()),
+            ("--forward-unroll", self.forward_unroll.is_some()),
+            ("--gemm", self.gemm.is_some()),
+        ];
+        if let Some((flag, _)) = gpu_flags.iter().find(|(_, given)| *given)
+            && !self.wants(BackendName::Gpu)
+        {
+            return Err(Error::bad_argument(
+                flag,
+                format!(
+                    "sets a GPU kernel, and --backend {} times no GPU (add gpu)",
+                    self.backend
+                        .iter()
+                        .map(|b| b.name())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                ),
+            ));
+        }
         if let Some(adapter) = &self.adapter
             && !self.wants(BackendName::Gpu)
         {
