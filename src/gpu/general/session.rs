@@ -63,33 +63,47 @@ const PENALTY_GROUPS: usize = 256;
 
 /// Where one layer lives in the flat buffers.
 #[derive(Clone, Debug)]
-struct LayerPlan {
-    inputs: usize,
-    outputs: usize,
-    w_off: usize,
-    b_off: usize,
+pub struct LayerPlan {
+    pub inputs: usize,
+    pub outputs: usize,
+    pub w_off: usize,
+    pub b_off: usize,
     /// Its block in the activations and deltas (max_rows x outputs).
-    act_off: usize,
+    pub act_off: usize,
 }
 
-/// The shapes and offsets of one problem and network.
+/// The shapes and offsets of one problem and network in the flat buffers of shaders/general/bindings.wgsl: W_in
+/// (rows padded to whole vec4s) at 0, b_in at `win_len`, each later layer's weight and bias after it, each tensor
+/// at a multiple of 4 floats; a block of max_rows x outputs per layer in the activations and deltas. The session
+/// and the per-kernel harness both lay their buffers out by it.
 #[derive(Clone, Debug)]
-struct BufferLayout {
-    n_train: usize,
-    n_test: usize,
-    neurons: usize,
-    n4: usize,
-    classes: usize,
-    layers: Vec<LayerPlan>,
-    win_len: usize,
-    p_len: usize,
-    acts_len: usize,
+pub struct BufferLayout {
+    pub n_train: usize,
+    pub n_test: usize,
+    pub neurons: usize,
+    pub n4: usize,
+    pub classes: usize,
+    pub layers: Vec<LayerPlan>,
+    pub win_len: usize,
+    pub p_len: usize,
+    pub acts_len: usize,
 }
 
 impl BufferLayout {
-    fn new(n_train: usize, n_test: usize, spec: &Spec) -> BufferLayout {
+    /// The layout for steps of at most as many rows as the training or the test set has.
+    pub fn new(n_train: usize, n_test: usize, spec: &Spec) -> BufferLayout {
+        BufferLayout::with_max_rows(n_train, n_test, spec, n_train.max(n_test))
+    }
+
+    /// The layout for steps of at most `max_rows` rows.
+    pub fn with_max_rows(
+        n_train: usize,
+        n_test: usize,
+        spec: &Spec,
+        max_rows: usize,
+    ) -> BufferLayout {
         let n4 = spec.neurons.div_ceil(4);
-        let max_rows = n_train.max(n_test).max(1);
+        let max_rows = max_rows.max(1);
         let align = |v: usize| v.next_multiple_of(4);
         let (mut p, mut a) = (0, 0);
         let mut layers = Vec::new();
@@ -131,6 +145,25 @@ impl BufferLayout {
 
     fn m0(&self) -> usize {
         self.layers[0].outputs
+    }
+
+    /// Layer `l`'s `Layer` uniform.
+    pub fn layer_uniform(&self, l: usize) -> LayerUniform {
+        let p = &self.layers[l];
+        LayerUniform {
+            inputs: if l == 0 { self.n4 * 4 } else { p.inputs } as u32,
+            outputs: p.outputs as u32,
+            w_off: p.w_off as u32,
+            b_off: p.b_off as u32,
+            in_off: if l == 0 {
+                0
+            } else {
+                self.layers[l - 1].act_off
+            } as u32,
+            out_off: p.act_off as u32,
+            hidden: u32::from(l + 1 < self.layers.len()),
+            first: u32::from(l == 0),
+        }
     }
 
     /// Every tensor of `params` in the flat layout.
@@ -657,26 +690,10 @@ fn host_data(
 
 /// Each layer's `Layer` uniform in its own slot.
 fn layer_uniforms(plan: &BufferLayout) -> Vec<u8> {
-    let width = plan.n4 * 4;
     let mut layer_slots = vec![0u8; plan.layers.len() * SLOT];
-    let n_layers = plan.layers.len();
-    for (l, p) in plan.layers.iter().enumerate() {
-        let u = LayerUniform {
-            inputs: if l == 0 { width } else { p.inputs } as u32,
-            outputs: p.outputs as u32,
-            w_off: p.w_off as u32,
-            b_off: p.b_off as u32,
-            in_off: if l == 0 {
-                0
-            } else {
-                plan.layers[l - 1].act_off
-            } as u32,
-            out_off: p.act_off as u32,
-            hidden: u32::from(l + 1 < n_layers),
-            first: u32::from(l == 0),
-        };
+    for l in 0..plan.layers.len() {
         layer_slots[l * SLOT..l * SLOT + size_of::<LayerUniform>()]
-            .copy_from_slice(bytemuck::bytes_of(&u));
+            .copy_from_slice(bytemuck::bytes_of(&plan.layer_uniform(l)));
     }
     layer_slots
 }

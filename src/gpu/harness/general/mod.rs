@@ -14,9 +14,10 @@ use super::Size;
 use super::case::{BufId, Case, CaseBuilder};
 use crate::compare::tolerance;
 use crate::error::{Error, Result};
+use crate::gpu::general::session::{BufferLayout, LayerPlan};
 use crate::gpu::general::shaders::{self, Constants, KERNELS, Use};
 use crate::gpu::general::tiles_for;
-use crate::gpu::general::uniforms::{LayerUniform, SLOT, StepUniform};
+use crate::gpu::general::uniforms::{SLOT, StepUniform};
 use crate::gpu::runtime::device::Gpu;
 use crate::gpu::runtime::kernel::Access;
 use crate::gpu::runtime::wgsl::{Tiles, grid};
@@ -295,78 +296,6 @@ pub fn variants(kernel: &str, size: Size) -> Vec<Variant> {
     }
 }
 
-/// Where one layer lives in the flat buffers.
-struct LayerAt {
-    inputs: usize,
-    outputs: usize,
-    w_off: usize,
-    b_off: usize,
-    act_off: usize,
-}
-
-/// The flat layouts of bindings.wgsl: W_in (rows padded to whole vec4s) at 0, b_in at WIN_LEN, each later
-/// layer's weight and bias after it, each tensor at a multiple of 4 floats; a block of `max_rows` x outputs per
-/// layer in the activations and deltas.
-struct Flat {
-    n4: usize,
-    layers: Vec<LayerAt>,
-    win_len: usize,
-    p_len: usize,
-    acts_len: usize,
-}
-
-impl Flat {
-    fn new(spec: &Spec, max_rows: usize) -> Flat {
-        let n4 = spec.neurons.div_ceil(4);
-        let (mut p, mut a) = (0, 0);
-        let mut layers = Vec::new();
-        for (l, (outputs, inputs)) in spec.layer_shapes().into_iter().enumerate() {
-            let stored = if l == 0 {
-                outputs * n4 * 4
-            } else {
-                outputs * inputs
-            };
-            let w_off = p;
-            let b_off = (w_off + stored).next_multiple_of(4);
-            p = (b_off + outputs).next_multiple_of(4);
-            layers.push(LayerAt {
-                inputs,
-                outputs,
-                w_off,
-                b_off,
-                act_off: a,
-            });
-            a += max_rows * outputs;
-        }
-        Flat {
-            n4,
-            win_len: layers[0].b_off,
-            layers,
-            p_len: p,
-            acts_len: a,
-        }
-    }
-
-    /// Layer `l`'s `Layer` uniform.
-    fn uniform(&self, l: usize) -> LayerUniform {
-        let p = &self.layers[l];
-        LayerUniform {
-            inputs: if l == 0 { self.n4 * 4 } else { p.inputs } as u32,
-            outputs: p.outputs as u32,
-            w_off: p.w_off as u32,
-            b_off: p.b_off as u32,
-            in_off: if l == 0 {
-                0
-            } else {
-                self.layers[l - 1].act_off
-            } as u32,
-            out_off: p.act_off as u32,
-            hidden: u32::from(l + 1 < self.layers.len()),
-            first: u32::from(l == 0),
-        }
-    }
-}
-
 /// A 256-byte slot holding `value`.
 fn slot<T: bytemuck::Pod>(value: &T) -> Vec<u8> {
     let mut s = vec![0u8; SLOT];
@@ -405,7 +334,12 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
             s.rows, s.row_base
         )));
     }
-    let flat = Flat::new(&spec, s.n_train.max(s.n_test).max(s.rows));
+    let flat = BufferLayout::with_max_rows(
+        s.n_train,
+        s.n_test,
+        &spec,
+        s.n_train.max(s.n_test).max(s.rows),
+    );
     let n_layers = flat.layers.len();
     if s.layer >= n_layers {
         return Err(Error::Usage(format!(
@@ -550,7 +484,7 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
         opt: opt.map(|v| v as f32),
         ..Default::default()
     };
-    let layer_u = flat.uniform(s.layer);
+    let layer_u = flat.layer_uniform(s.layer);
 
     // Buffers, by their names in bindings.wgsl (one buffer may go by several names, one per access); only
     // those the kernel binds are made.
@@ -831,7 +765,7 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
     b.finish()
 }
 
-fn la_last(flat: &Flat) -> &LayerAt {
+fn la_last(flat: &BufferLayout) -> &LayerPlan {
     &flat.layers[flat.layers.len() - 1]
 }
 
