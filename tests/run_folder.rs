@@ -559,11 +559,17 @@ fn a_classifiers_folder_holds_every_number_the_console_printed() {
         assert_eq!(format!("{p:.digits$}"), format!("{j:.digits$}"), "{stdout}");
     }
     let printed = numbers_after(&stdout, "test fraction correct: ");
-    assert_eq!(format!("{:.3}", printed[0]), format!("{:.3}", f(&t["accuracy"])));
+    assert_eq!(
+        format!("{:.3}", printed[0]),
+        format!("{:.3}", f(&t["accuracy"]))
+    );
     assert_eq!(printed[1], f(&t["correct"]));
     assert_eq!(printed[2], f(&t["rows"]));
     assert_eq!(printed[2], TEST_ROWS as f64);
-    assert_eq!(format!("{:.3}", printed[3]), format!("{:.3}", f(&t["chance"])));
+    assert_eq!(
+        format!("{:.3}", printed[3]),
+        format!("{:.3}", f(&t["chance"]))
+    );
     assert_eq!(f(&t["bin_width_deg"]), 60.0);
     assert!(stdout.contains("bins of 60 deg"), "{stdout}");
     let confusion: Vec<Vec<f64>> = stdout
@@ -571,7 +577,14 @@ fn a_classifiers_folder_holds_every_number_the_console_printed() {
         .skip_while(|l| !l.starts_with("confusion"))
         .skip(1)
         .take(6)
-        .map(|l| l.split('|').nth(1).unwrap().split_whitespace().map(|v| v.parse().unwrap()).collect())
+        .map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
         .collect();
     let json_confusion: Vec<Vec<f64>> = m["confusion"]
         .as_array()
@@ -590,16 +603,29 @@ fn a_classifiers_folder_holds_every_number_the_console_printed() {
     let (mut correct, mut errors) = (0, Vec::new());
     for l in lines {
         let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
-        assert_eq!(v[4], (v[3] + 0.5) * 60.0, "the decoded angle is the bin's centre: {l}");
+        assert_eq!(
+            v[4],
+            (v[3] + 0.5) * 60.0,
+            "the decoded angle is the bin's centre: {l}"
+        );
         let p = &v[7..];
-        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-9, "probabilities sum to 1: {l}");
+        assert!(
+            (p.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+            "probabilities sum to 1: {l}"
+        );
         let most = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        assert_eq!(p[v[3] as usize], most, "the decoded bin is the most probable: {l}");
+        assert_eq!(
+            p[v[3] as usize], most,
+            "the decoded bin is the most probable: {l}"
+        );
         correct += usize::from(v[2] == v[3]);
         errors.push(v[6]);
     }
     assert_eq!(correct as f64, f(&t["correct"]));
-    assert_eq!(errors.iter().sum::<f64>() / errors.len() as f64, f(&t["mean_angular_error_deg"]));
+    assert_eq!(
+        errors.iter().sum::<f64>() / errors.len() as f64,
+        f(&t["mean_angular_error_deg"])
+    );
 }
 
 /// With the circular loss the decoded angles are wrapped into [0, 360): the network's outputs are angles only
@@ -637,7 +663,11 @@ fn circular_loss_predictions_are_wrapped_into_0_360() {
                 + f64::from(first.bias[j]);
             z.max(0.0)
         });
-        hidden.zip(&last.weight).map(|(h, &v)| h * f64::from(v)).sum::<f64>() + f64::from(last.bias[0])
+        hidden
+            .zip(&last.weight)
+            .map(|(h, &v)| h * f64::from(v))
+            .sum::<f64>()
+            + f64::from(last.bias[0])
     };
     let mut outside = 0;
     for l in csv.lines().skip(1) {
@@ -648,7 +678,13 @@ fn circular_loss_predictions_are_wrapped_into_0_360() {
         let out = raw(v[0] as usize);
         outside += usize::from(!(0.0..360.0).contains(&out));
         let apart = (out - v[2]).rem_euclid(360.0);
-        assert!(apart.min(360.0 - apart) < 1e-2, "{l}: the output {out} wrapped");
+        assert!(
+            apart.min(360.0 - apart) < 1e-2,
+            "{l}: the output {out} wrapped"
+        );
     }
-    assert!(outside > 0, "no output outside [0, 360): the test shows nothing");
+    assert!(
+        outside > 0,
+        "no output outside [0, 360): the test shows nothing"
+    );
 }

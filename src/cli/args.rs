@@ -49,7 +49,12 @@ pub struct DataArgs {
     #[arg(long, value_name = "W", default_value_t = 1.0)]
     pub bin_width: f64,
     /// Seed of the synthetic data.
-    #[arg(long, value_name = "SEED", default_value_t = 0, conflicts_with = "data")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 0,
+        conflicts_with = "data"
+    )]
     pub data_seed: u64,
     /// Neurons in the synthetic data.
     #[arg(
@@ -235,7 +240,12 @@ pub struct ModelArgs {
     #[arg(long, value_name = "FILE.npz")]
     pub init: Option<PathBuf>,
     /// Seed of PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-    #[arg(long, value_name = "SEED", default_value_t = 1, conflicts_with = "init")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        conflicts_with = "init"
+    )]
     pub init_seed: u64,
 }
 

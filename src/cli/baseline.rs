@@ -7,8 +7,8 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Args;
 
-use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
 use popdecode::data::npz::write_atomically;
+use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
 use popdecode::run::folder::RunFolder;
 use popdecode::run::history::progress_line;
 use popdecode::run::outcome::Outcome;
@@ -124,28 +124,28 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     let network = Outcome::new(&trained, &problem, &spec, &config.penalty);
 
     let object = serde_json::json!({
-            "n_train": problem.n_train(),
-            "n_test": problem.n_test(),
-            "folds": cv.folds,
-            "lambda": cv.lambda,
-            "lambda_grid": cv.grid,
-            "cv_errors": cv.cv_errors,
-            "ridge": {
-                "test_median_deg": ridge.median_deg,
-                "test_mean_deg": ridge.mean_deg,
-                "seconds": ridge_seconds,
-            },
-            "network": {
-                "describe": describe_network(&spec),
-                "backend": backend.describe(),
-                "epochs": config.epochs,
-                "lr": config.lr,
-                "test_median_deg": network.test_angular.median_deg,
-                "test_mean_deg": network.test_angular.mean_deg,
-                "test_loss": network.test_loss,
-                "seconds": network.train_seconds + network.setup_seconds,
-            },
-        });
+        "n_train": problem.n_train(),
+        "n_test": problem.n_test(),
+        "folds": cv.folds,
+        "lambda": cv.lambda,
+        "lambda_grid": cv.grid,
+        "cv_errors": cv.cv_errors,
+        "ridge": {
+            "test_median_deg": ridge.median_deg,
+            "test_mean_deg": ridge.mean_deg,
+            "seconds": ridge_seconds,
+        },
+        "network": {
+            "describe": describe_network(&spec),
+            "backend": backend.describe(),
+            "epochs": config.epochs,
+            "lr": config.lr,
+            "test_median_deg": network.test_angular.median_deg,
+            "test_mean_deg": network.test_angular.mean_deg,
+            "test_loss": network.test_loss,
+            "seconds": network.train_seconds + network.setup_seconds,
+        },
+    });
     let recorded = match folder {
         None => None,
         Some(folder) => {
@@ -215,10 +215,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
         );
     }
     if let Some(recorded) = recorded {
-        popdecode::say!(
-            "run: {} and {BASELINE_JSON}",
-            describe_recorded(&recorded)
-        );
+        popdecode::say!("run: {} and {BASELINE_JSON}", describe_recorded(&recorded));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,8 +19,7 @@ use popdecode::run::record::{RunInputs, record};
 use popdecode::training::Config;
 
 use super::args::{
-    ActivationArg, BackendArgs, BackendName, DataArgs, Loss, ModelArgs, Task, flag_name,
-    shown,
+    ActivationArg, BackendArgs, BackendName, DataArgs, Loss, ModelArgs, Task, flag_name, shown,
 };
 use super::print::{describe_network, describe_recorded, summary_lines};
 
@@ -56,10 +55,20 @@ pub struct EvaluateArgs {
     #[arg(long, value_enum, help_heading = "Network")]
     pub loss: Option<Loss>,
     /// L2 penalty on the input weights, part of both losses as in train: adds L2 * sum(W_in ** 2).
-    #[arg(long, value_name = "L2", default_value_t = 0.0, help_heading = "Training")]
+    #[arg(
+        long,
+        value_name = "L2",
+        default_value_t = 0.0,
+        help_heading = "Training"
+    )]
     pub l2: f64,
     /// L1 penalty on the input weights, part of both losses as in train: adds L1 * sum(|W_in|).
-    #[arg(long, value_name = "L1", default_value_t = 0.0, help_heading = "Training")]
+    #[arg(
+        long,
+        value_name = "L1",
+        default_value_t = 0.0,
+        help_heading = "Training"
+    )]
     pub l1: f64,
     #[command(flatten)]
     pub on: BackendArgs,

@@ -221,8 +221,8 @@ impl Predictions {
         match task {
             Task::Regression => "row,true_deg,decoded_deg,error_deg".to_string(),
             Task::Classification { classes } => {
-                let mut h =
-                    "row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg".to_string();
+                let mut h = "row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg"
+                    .to_string();
                 if probabilities {
                     for c in 0..classes {
                         h += &format!(",p_{c}");
@@ -495,8 +495,20 @@ mod tests {
     fn probabilities_round_trip_and_bad_bins_are_refused_naming_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.csv");
-        let log_p = [0.7f64.ln(), 0.2f64.ln(), 0.1f64.ln(), 0.25f64.ln(), 0.25f64.ln(), 0.5f64.ln()];
-        let cls = Predictions::of(Objective::Nll { classes: 3 }, &[5, 9], &[10.0, 359.0], &log_p);
+        let log_p = [
+            0.7f64.ln(),
+            0.2f64.ln(),
+            0.1f64.ln(),
+            0.25f64.ln(),
+            0.25f64.ln(),
+            0.5f64.ln(),
+        ];
+        let cls = Predictions::of(
+            Objective::Nll { classes: 3 },
+            &[5, 9],
+            &[10.0, 359.0],
+            &log_p,
+        );
         cls.write_csv(&path).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let mut lines = text.lines();
@@ -504,29 +516,68 @@ mod tests {
             lines.next(),
             Some("row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg,p_0,p_1,p_2")
         );
-        let first: Vec<f64> = lines.next().unwrap().split(',').map(|f| f.parse().unwrap()).collect();
+        let first: Vec<f64> = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .map(|f| f.parse().unwrap())
+            .collect();
         assert_eq!(&first[..7], &[5.0, 10.0, 0.0, 0.0, 60.0, 0.0, 50.0]);
         assert!((first[7] - 0.7).abs() < 1e-12 && (first[9] - 0.1).abs() < 1e-12);
         let task = Task::Classification { classes: 3 };
         assert_eq!(Predictions::read_csv(&path, task).unwrap(), cls);
 
-        let header = "row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg,p_0,p_1,p_2";
+        let header =
+            "row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg,p_0,p_1,p_2";
         for (line, expected) in [
-            ("0,10,0,-1,60,0,50,0.7,0.2,0.1", "column decoded_bin: expected a non-negative integer, found `-1`"),
-            ("0,10,0,18446744073709551615,60,0,50,0.7,0.2,0.1", "bin 18446744073709551615 is not one of the 3"),
-            ("0,10,0,3,60,0,50,0.7,0.2,0.1", "column decoded_bin: bin 3 is not one of the 3 classes"),
-            ("0,10,-1,0,60,0,50,0.7,0.2,0.1", "column true_bin: expected a non-negative integer"),
-            ("0,10,2,0,60,0,50,0.7,0.2,0.1", "true_bin: 2, but true_deg 10 lies in bin 0"),
-            ("-1,10,0,0,60,0,50,0.7,0.2,0.1", "column row: expected a non-negative integer"),
-            ("0,10,0,0,61,0,50,0.7,0.2,0.1", "decoded_deg: 61, but the centre of decoded bin 0 is 60"),
-            ("0,10,0,0,60,0,50,1.7,0.2,0.1", "column p_0: 1.7 is not a probability"),
-            ("0,10,0,0,60,0,50,0.1,0.2,0.7", "decoded bin 0 is not the most probable"),
+            (
+                "0,10,0,-1,60,0,50,0.7,0.2,0.1",
+                "column decoded_bin: expected a non-negative integer, found `-1`",
+            ),
+            (
+                "0,10,0,18446744073709551615,60,0,50,0.7,0.2,0.1",
+                "bin 18446744073709551615 is not one of the 3",
+            ),
+            (
+                "0,10,0,3,60,0,50,0.7,0.2,0.1",
+                "column decoded_bin: bin 3 is not one of the 3 classes",
+            ),
+            (
+                "0,10,-1,0,60,0,50,0.7,0.2,0.1",
+                "column true_bin: expected a non-negative integer",
+            ),
+            (
+                "0,10,2,0,60,0,50,0.7,0.2,0.1",
+                "true_bin: 2, but true_deg 10 lies in bin 0",
+            ),
+            (
+                "-1,10,0,0,60,0,50,0.7,0.2,0.1",
+                "column row: expected a non-negative integer",
+            ),
+            (
+                "0,10,0,0,61,0,50,0.7,0.2,0.1",
+                "decoded_deg: 61, but the centre of decoded bin 0 is 60",
+            ),
+            (
+                "0,10,0,0,60,0,50,1.7,0.2,0.1",
+                "column p_0: 1.7 is not a probability",
+            ),
+            (
+                "0,10,0,0,60,0,50,0.1,0.2,0.7",
+                "decoded bin 0 is not the most probable",
+            ),
             ("0,10,0,0,60,0,50,0.7,0.2", "expected 10 columns, found 9"),
         ] {
             std::fs::write(&path, format!("{header}\n{line}\n")).unwrap();
             let err = Predictions::read_csv(&path, task).unwrap_err().to_string();
-            assert!(err.contains("p.csv") && err.contains("line 2"), "{line}: {err}");
-            assert!(err.contains(expected), "{line}: expected {expected:?} in {err}");
+            assert!(
+                err.contains("p.csv") && err.contains("line 2"),
+                "{line}: {err}"
+            );
+            assert!(
+                err.contains(expected),
+                "{line}: expected {expected:?} in {err}"
+            );
         }
     }
 }
