@@ -18,6 +18,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Train(args) => cli::train::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Evaluate(args) => cli::evaluate::run(args),
         Command::Info => cli::info::run(),
         Command::Synth(args) => cli::synth::run(args),
         Command::Bench(args) => cli::bench::run(args),

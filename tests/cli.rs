@@ -386,7 +386,7 @@ fn info_lists_the_adapter() {
 fn help_names_every_command() {
     let (stdout, _) = text(&popdecode(&["--help"]));
     for c in [
-        "train", "check", "info", "synth", "bench", "baseline", "plot",
+        "train", "check", "evaluate", "info", "synth", "bench", "baseline", "plot",
     ] {
         assert!(stdout.contains(c), "{stdout}");
     }
@@ -566,7 +566,22 @@ fn check_without_an_adapter_says_so_and_does_not_offer_the_reference() {
     let (stdout, stderr) = text(&out);
     assert!(!out.status.success(), "{stdout}\n{stderr}");
     assert!(stderr.contains("no GPU adapter found"), "{stderr}");
-    assert!(!stderr.contains("--backend cpu"), "{stderr}");
+    // What it suggests, check takes.
+    assert!(
+        stderr.contains("`popdecode check --backend cpu`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--backend auto"), "{stderr}");
+    let out = popdecode(&[
+        "check",
+        "--backend",
+        "cpu",
+        "--neurons",
+        "50",
+        "--stimuli",
+        "10",
+    ]);
+    assert!(out.status.success(), "{}", text(&out).1);
 }
 
 #[test]
@@ -840,7 +855,14 @@ fn flags_that_would_be_ignored_are_refused_naming_both_flags() {
             &["--task", "classify", "--loss", "circular"],
             &["--loss circular", "--task regress"],
         );
-        run(&["--split", "s.npz", "--seed", "3"], &["--seed", "--split"]);
+        run(
+            &["--split", "s.npz", "--seed", "3"],
+            &["--split-seed", "--split"],
+        );
+        run(
+            &["--split", "s.npz", "--split-seed", "3"],
+            &["--split-seed", "--split"],
+        );
         run(
             &["--split", "s.npz", "--train-fraction", "0.5"],
             &["--train-fraction", "--split"],
@@ -1013,4 +1035,313 @@ fn init_takes_the_shape_and_task_from_the_file_and_refuses_a_conflict() {
         &[&args[..], &["--hidden", "20"]].concat(),
         &["--hidden", "20", "in_layer.weight", "has 12 rows"],
     );
+}
+
+const COMMANDS: [&str; 8] = [
+    "train", "check", "evaluate", "info", "synth", "bench", "baseline", "plot",
+];
+
+/// Every subcommand's `--help`: every flag and every possible value has a description, seeds share one
+/// placeholder, and -q (where a command has it) and -v come last.
+#[test]
+fn every_flag_of_every_command_is_described_and_v_q_come_last() {
+    for command in COMMANDS {
+        let out = popdecode(&[command, "--help"]);
+        let (help, stderr) = text(&out);
+        assert!(out.status.success(), "{command}: {stderr}");
+        let lines: Vec<&str> = help.lines().collect();
+        let mut flags = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            if !(trimmed.starts_with("--") || trimmed.starts_with('-')) || indent > 6 {
+                continue;
+            }
+            let signature = trimmed.split("  ").next().unwrap();
+            let flag = signature
+                .split([',', ' '])
+                .find(|w| w.starts_with("--"))
+                .unwrap_or(signature)
+                .trim_end_matches("...")
+                .to_string();
+            // The description is on the same line after two spaces, or on the next lines, further indented.
+            let same_line = trimmed[signature.len()..].trim();
+            let next = lines.get(i + 1).copied().unwrap_or("");
+            let described = !same_line.is_empty()
+                || (next.len() - next.trim_start().len() > indent && !next.trim().is_empty());
+            assert!(
+                described,
+                "{command} --help: {flag} has no description:\n{help}"
+            );
+            if flag.ends_with("-seed") {
+                assert!(signature.contains("<SEED>"), "{command}: {signature}");
+            }
+            flags.push(flag);
+        }
+        // Named values are described one by one; a boolean's true and false are its flag's description.
+        let listed = help.replace("[possible values: true, false]", "");
+        assert!(
+            !listed.contains("[possible values:"),
+            "{command}: a value without a description:\n{help}"
+        );
+        for line in lines.iter().filter(|l| l.trim_start().starts_with("- ")) {
+            let (_, description) = line.split_once(':').unwrap_or(("", ""));
+            assert!(!description.trim().is_empty(), "{command}: {line}");
+        }
+        let last = flags.last().map(String::as_str);
+        assert_eq!(last, Some("--verbose"), "{command}: -v last:\n{help}");
+        if flags.iter().any(|f| f == "--quiet") {
+            assert_eq!(
+                flags[flags.len() - 2],
+                "--quiet",
+                "{command}: -q before -v, last:\n{help}"
+            );
+        }
+    }
+    // Every run-like command groups its flags under the same headings.
+    for command in ["train", "check", "evaluate", "baseline"] {
+        let (help, _) = text(&popdecode(&[command, "--help"]));
+        let headings: Vec<&str> = help
+            .lines()
+            .filter(|l| l.ends_with(':') && !l.starts_with(' ') && !l.starts_with("Usage"))
+            .collect();
+        assert_eq!(
+            headings.first(),
+            Some(&"Options:"),
+            "{command}: {headings:?}"
+        );
+        assert_eq!(headings.last(), Some(&"Output:"), "{command}: {headings:?}");
+        for h in ["Data:", "Network:", "Training:", "Backend:"] {
+            assert!(headings.contains(&h), "{command}: no {h} in {headings:?}");
+        }
+    }
+    // --seed stays a visible alias of --split-seed, and both draw the same split.
+    let (help, _) = text(&popdecode(&["train", "--help"]));
+    assert!(help.contains("[alias: --seed]"), "{help}");
+}
+
+#[test]
+fn seed_and_split_seed_draw_the_same_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = [
+        "--backend",
+        "cpu",
+        "--neurons",
+        "30",
+        "--stimuli",
+        "20",
+        "--epochs",
+        "0",
+        "-q",
+    ];
+    let mut splits = Vec::new();
+    for (flag, name) in [
+        ("--seed", "a"),
+        ("--split-seed", "b"),
+        ("--split-seed", "c"),
+    ] {
+        let out = dir.path().join(name);
+        let value = if name == "c" { "5" } else { "3" };
+        let mut args = vec!["train", flag, value, "--out", out.to_str().unwrap()];
+        args.extend(small);
+        let run = popdecode(&args);
+        assert!(run.status.success(), "{}", text(&run).1);
+        splits.push(std::fs::read(out.join("split.npz")).unwrap());
+    }
+    assert_eq!(splits[0], splits[1]);
+    assert_ne!(splits[1], splits[2]);
+}
+
+/// One epoch is "1 epoch".
+#[test]
+fn one_epoch_is_singular() {
+    let out = popdecode(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--neurons",
+        "30",
+        "--stimuli",
+        "20",
+        "--epochs",
+        "1",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains(", 1 epoch, init seed 1"), "{stdout}");
+    assert!(stdout.contains("s for 1 epoch ("), "{stdout}");
+    assert!(!stdout.contains("1 epochs"), "{stdout}");
+    let out = popdecode(&[
+        "check",
+        "--backend",
+        "reference",
+        "--neurons",
+        "30",
+        "--stimuli",
+        "20",
+        "--epochs",
+        "1",
+    ]);
+    let (stdout, _) = text(&out);
+    assert!(stdout.contains("training 1 epoch (train"), "{stdout}");
+}
+
+/// check's lines are columns: "rel. error", "(tolerance" and the verdict start at the same place on every line,
+/// whatever the names' and errors' lengths (a deep net's long names, an error of exactly 0).
+#[test]
+fn check_lines_up_its_columns() {
+    let out = popdecode(&[
+        "check",
+        "--backend",
+        "reference",
+        "--neurons",
+        "30",
+        "--stimuli",
+        "20",
+        "--epochs",
+        "2",
+        "--hidden",
+        "8,6",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.contains("rel. error "))
+        .collect();
+    assert!(rows.len() > 10, "{stdout}");
+    assert!(
+        rows.iter().any(|l| l.contains("hidden_layers.0.weight")),
+        "{stdout}"
+    );
+    for column in ["rel. error ", "(tolerance ", ")  ok"] {
+        let at: Vec<usize> = rows.iter().map(|l| l.find(column).unwrap()).collect();
+        assert!(
+            at.iter().all(|&a| a == at[0]),
+            "{column:?} at {at:?}:\n{stdout}"
+        );
+    }
+}
+
+/// `--adapter` matches an adapter's API as `info` prints it (here Vulkan, in any case), not only its name.
+#[test]
+fn adapter_matches_the_api_case_insensitively() {
+    let out = popdecode(&["info"]);
+    let (info, _) = text(&out);
+    assert!(
+        info.contains("backend Vulkan"),
+        "needs a Vulkan adapter (apt-get install -y mesa-vulkan-drivers):\n{info}"
+    );
+    for name in ["VULKAN", "vulkan"] {
+        let out = popdecode(&[
+            "train",
+            "--backend",
+            "gpu",
+            "--adapter",
+            name,
+            "--neurons",
+            "30",
+            "--stimuli",
+            "20",
+            "--epochs",
+            "1",
+        ]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "--adapter {name}: {stderr}");
+        assert!(stdout.contains("(Vulkan, "), "{stdout}");
+    }
+    fails_with(
+        &[
+            "train",
+            "--backend",
+            "gpu",
+            "--adapter",
+            "nosuchapi",
+            "--neurons",
+            "30",
+            "--stimuli",
+            "20",
+        ],
+        &["--adapter", "\"nosuchapi\"", "the adapters are"],
+    );
+}
+
+/// `baseline --out DIR` leaves the network's run folder with baseline.json (what --json prints), and `--quiet`
+/// drops the progress lines but not the table.
+#[test]
+fn baseline_out_leaves_a_run_folder_and_quiet_drops_the_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("b");
+    let out = popdecode(&[
+        "baseline",
+        "--backend",
+        "cpu",
+        "--neurons",
+        "300",
+        "--stimuli",
+        "60",
+        "--epochs",
+        "10",
+        "--out",
+        folder.to_str().unwrap(),
+        "-q",
+    ]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stdout.contains("iteration"), "{stdout}");
+    let row = |name: &str| -> Vec<f64> {
+        let line = stdout
+            .lines()
+            .find(|l| {
+                l.starts_with(name)
+                    && l.split_whitespace()
+                        .nth(1)
+                        .is_some_and(|v| v.parse::<f64>().is_ok())
+            })
+            .unwrap_or_else(|| panic!("{stdout}"));
+        line.split_whitespace()
+            .skip(1)
+            .take(2)
+            .map(|v| v.parse().unwrap())
+            .collect()
+    };
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("baseline.json")).unwrap()).unwrap();
+    for (name, key) in [("ridge", "ridge"), ("network", "network")] {
+        let printed = row(name);
+        let median = saved[key]["test_median_deg"].as_f64().unwrap();
+        assert_eq!(
+            format!("{:.2}", printed[0]),
+            format!("{median:.2}"),
+            "{name}"
+        );
+    }
+    for file in [
+        "summary.json",
+        "predictions.csv",
+        "weights.npz",
+        "decoded.svg",
+        "loss.svg",
+    ] {
+        assert!(folder.join(file).is_file(), "{file}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(folder.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["metrics"]["test"]["median_angular_error_deg"],
+        saved["network"]["test_median_deg"]
+    );
+    // Without --quiet the progress lines are there.
+    let out = popdecode(&[
+        "baseline",
+        "--backend",
+        "cpu",
+        "--neurons",
+        "300",
+        "--stimuli",
+        "60",
+        "--epochs",
+        "10",
+    ]);
+    assert!(text(&out).0.contains("iteration 10/10"), "{}", text(&out).0);
 }

@@ -517,3 +517,174 @@ fn the_folders_split_and_initial_weights_are_pytorchs_and_the_run_replays_in_pyt
         }
     }
 }
+
+/// The numbers after `label` in a console line, in order ("0.958 (138 of 144 ...; chance 0.125)" -> 0.958, 138,
+/// 144, 0.125).
+fn numbers_after(stdout: &str, label: &str) -> Vec<f64> {
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no line {label:?} in:\n{stdout}"));
+    line[label.len()..]
+        .split(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == 'e'))
+        .filter_map(|w| w.trim_matches(|c| c == '.' || c == 'e').parse().ok())
+        .collect()
+}
+
+/// Everything the console's final summary says is in summary.json, to its printed precision: a classifier's
+/// losses, angular errors of the decoded bins' centres, fraction correct (with the rows and chance) and the
+/// confusion; and predictions.csv holds each bin's probability and the decoded angle, the bin's centre.
+#[test]
+fn a_classifiers_folder_holds_every_number_the_console_printed() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = cwd.path().join("run");
+    let out = train_into(cwd.path(), &run, &["--task", "classify", "--classes", "6"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    let m = &summary["metrics"];
+    let t = &m["test"];
+    let f = |v: &serde_json::Value| v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"));
+    let printed = numbers_after(&stdout, "final: ");
+    // train loss, test loss, median, mean (no unit number for NLL).
+    let json = [
+        f(&m["final_train_loss"]),
+        f(&m["final_test_loss"]),
+        f(&t["median_angular_error_deg"]),
+        f(&t["mean_angular_error_deg"]),
+    ];
+    assert_eq!(printed.len(), 4, "{printed:?}");
+    for (p, (j, digits)) in printed.iter().zip(json.iter().zip([4, 4, 2, 2])) {
+        assert_eq!(format!("{p:.digits$}"), format!("{j:.digits$}"), "{stdout}");
+    }
+    let printed = numbers_after(&stdout, "test fraction correct: ");
+    assert_eq!(
+        format!("{:.3}", printed[0]),
+        format!("{:.3}", f(&t["accuracy"]))
+    );
+    assert_eq!(printed[1], f(&t["correct"]));
+    assert_eq!(printed[2], f(&t["rows"]));
+    assert_eq!(printed[2], TEST_ROWS as f64);
+    assert_eq!(
+        format!("{:.3}", printed[3]),
+        format!("{:.3}", f(&t["chance"]))
+    );
+    assert_eq!(f(&t["bin_width_deg"]), 60.0);
+    assert!(stdout.contains("bins of 60 deg"), "{stdout}");
+    let confusion: Vec<Vec<f64>> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("confusion"))
+        .skip(1)
+        .take(6)
+        .map(|l| {
+            l.split('|')
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .map(|v| v.parse().unwrap())
+                .collect()
+        })
+        .collect();
+    let json_confusion: Vec<Vec<f64>> = m["confusion"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().iter().map(f).collect())
+        .collect();
+    assert_eq!(confusion, json_confusion);
+
+    let csv = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "row,true_deg,true_bin,decoded_bin,decoded_deg,error_bins,error_deg,p_0,p_1,p_2,p_3,p_4,p_5"
+    );
+    let (mut correct, mut errors) = (0, Vec::new());
+    for l in lines {
+        let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(
+            v[4],
+            (v[3] + 0.5) * 60.0,
+            "the decoded angle is the bin's centre: {l}"
+        );
+        let p = &v[7..];
+        assert!(
+            (p.iter().sum::<f64>() - 1.0).abs() < 1e-9,
+            "probabilities sum to 1: {l}"
+        );
+        let most = p.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(
+            p[v[3] as usize], most,
+            "the decoded bin is the most probable: {l}"
+        );
+        correct += usize::from(v[2] == v[3]);
+        errors.push(v[6]);
+    }
+    assert_eq!(correct as f64, f(&t["correct"]));
+    assert_eq!(
+        errors.iter().sum::<f64>() / errors.len() as f64,
+        f(&t["mean_angular_error_deg"])
+    );
+}
+
+/// With the circular loss the decoded angles are wrapped into [0, 360): the network's outputs are angles only
+/// modulo 360, and its errors are the same either way.
+#[test]
+fn circular_loss_predictions_are_wrapped_into_0_360() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = cwd.path().join("run");
+    // A large step sends some outputs well past the circle's ends.
+    let out = train_into(cwd.path(), &run, &["--loss", "circular", "--lr", "20"]);
+    let (_, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    let csv = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
+    let spec = Spec::new(
+        300,
+        vec![10],
+        popdecode::model::Activation::Relu,
+        popdecode::objective::Objective::Circular,
+    )
+    .unwrap();
+    // The network's own outputs, from its saved weights and the data: some lie outside [0, 360).
+    let w = Params::load(&run.join("weights.npz"), &spec).unwrap();
+    let data = popdecode::data::synth::generate(&popdecode::data::synth::SynthConfig {
+        neurons: 300,
+        stimuli: 60,
+        seed: 0,
+    });
+    let (first, last) = (&w.layers[0], &w.layers[1]);
+    let raw = |row: usize| -> f64 {
+        let x = &data.resp.data[row * 300..(row + 1) * 300];
+        let hidden = (0..10).map(|j| {
+            let z: f64 = (0..300)
+                .map(|i| f64::from(first.weight[j * 300 + i]) * f64::from(x[i]))
+                .sum::<f64>()
+                + f64::from(first.bias[j]);
+            z.max(0.0)
+        });
+        hidden
+            .zip(&last.weight)
+            .map(|(h, &v)| h * f64::from(v))
+            .sum::<f64>()
+            + f64::from(last.bias[0])
+    };
+    let mut outside = 0;
+    for l in csv.lines().skip(1) {
+        let v: Vec<f64> = l.split(',').map(|x| x.parse().unwrap()).collect();
+        assert!((0.0..360.0).contains(&v[2]), "decoded_deg in [0, 360): {l}");
+        let d = (v[2] - v[1]).rem_euclid(360.0);
+        assert_eq!(d.min(360.0 - d), v[3], "{l}");
+        let out = raw(v[0] as usize);
+        outside += usize::from(!(0.0..360.0).contains(&out));
+        let apart = (out - v[2]).rem_euclid(360.0);
+        assert!(
+            apart.min(360.0 - apart) < 1e-2,
+            "{l}: the output {out} wrapped"
+        );
+    }
+    assert!(
+        outside > 0,
+        "no output outside [0, 360): the test shows nothing"
+    );
+}

@@ -35,7 +35,11 @@ pub fn shown(path: &Option<PathBuf>) -> Option<String> {
     path.as_ref().map(|p| p.display().to_string())
 }
 
+/// The `display_order` of `-q` and `-v`, which come last in every command's help.
+pub const LAST: usize = 10_000;
+
 #[derive(Args)]
+#[command(next_help_heading = "Data")]
 pub struct DataArgs {
     /// The tutorial's data file (.npz with `resp`: stimuli x neurons and `stimuli`: degrees). Without it, the
     /// built-in synthetic stand-in of the same shape is used.
@@ -45,7 +49,12 @@ pub struct DataArgs {
     #[arg(long, value_name = "W", default_value_t = 1.0)]
     pub bin_width: f64,
     /// Seed of the synthetic data.
-    #[arg(long, value_name = "K", default_value_t = 0, conflicts_with = "data")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 0,
+        conflicts_with = "data"
+    )]
     pub data_seed: u64,
     /// Neurons in the synthetic data.
     #[arg(
@@ -69,8 +78,15 @@ pub struct DataArgs {
         conflicts_with = "split"
     )]
     pub train_fraction: f64,
-    /// Seed of the shuffle that draws the split.
-    #[arg(long, default_value_t = 4, conflicts_with = "split")]
+    /// Seed of the split: torch.manual_seed(SEED); torch.randperm(stimuli), as the tutorial (--seed is the same
+    /// flag).
+    #[arg(
+        long = "split-seed",
+        visible_alias = "seed",
+        value_name = "SEED",
+        default_value_t = 4,
+        conflicts_with = "split"
+    )]
     pub seed: u64,
 }
 
@@ -181,7 +197,9 @@ pub enum Loss {
 /// The command line's names for `model::Activation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ActivationArg {
+    /// ReLU between the layers (the tutorial's DeepNetReLU).
     Relu,
+    /// No nonlinearity: a linear network (the tutorial's DeepNet).
     Linear,
 }
 
@@ -195,6 +213,7 @@ impl From<ActivationArg> for Activation {
 }
 
 #[derive(Args)]
+#[command(next_help_heading = "Network")]
 pub struct ModelArgs {
     /// Regress the angle, or classify it into orientation bins (Linear -> ReLU -> Linear(M, C) ->
     /// LogSoftmax, NLL loss) [default: regress, or what the --init file holds].
@@ -221,7 +240,12 @@ pub struct ModelArgs {
     #[arg(long, value_name = "FILE.npz")]
     pub init: Option<PathBuf>,
     /// Seed of PyTorch's default initialisation, U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
-    #[arg(long, value_name = "K", default_value_t = 1, conflicts_with = "init")]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        conflicts_with = "init"
+    )]
     pub init_seed: u64,
 }
 
@@ -421,11 +445,12 @@ fn optimizer_parser() -> PossibleValuesParser {
 
 /// How to train, shared by `train`, `check` and `baseline`.
 #[derive(Args)]
+#[command(next_help_heading = "Training")]
 pub struct OptimArgs {
     /// Learning rate [default: 1e-4 for regress, 0.1 for classify, as in the tutorials].
     #[arg(long)]
     pub lr: Option<f64>,
-    /// How the parameters follow their gradients
+    /// The optimizer: how the parameters follow their gradients.
     #[arg(long, value_name = "NAME", default_value = "sgd", value_parser = optimizer_parser())]
     pub optimizer: String,
     /// SGD momentum (torch.optim.SGD's `momentum`) [default: 0 for sgd].
@@ -438,7 +463,7 @@ pub struct OptimArgs {
     #[arg(long, value_name = "B")]
     pub batch_size: Option<usize>,
     /// Seed of the mini-batch shuffles [default: 0]. Refused without --batch-size.
-    #[arg(long, value_name = "K")]
+    #[arg(long, value_name = "SEED")]
     pub shuffle_seed: Option<u64>,
     /// L2 penalty on the input weights: adds L2 * sum(W_in ** 2) to the loss.
     #[arg(long, value_name = "L2", default_value_t = 0.0)]
@@ -530,11 +555,13 @@ impl BackendName {
 /// Where a command runs: `--backend` and the one `--adapter`. Each command states what `--backend` means to it,
 /// its default and the values it takes, through `BackendArgs::values` in a `mut_arg` of its own arguments.
 #[derive(Args)]
+#[command(next_help_heading = "Backend")]
 pub struct BackendArgs {
     #[arg(long, value_enum, default_value_t = BackendName::Auto)]
     pub backend: BackendName,
-    /// Pick the GPU adapter whose name contains this (case-insensitive); see `popdecode info`.
-    #[arg(long, value_name = "SUBSTRING")]
+    /// Pick the GPU adapter whose name contains this, or whose API is this (vulkan, metal, dx12, gl), both
+    /// case-insensitive, as `popdecode info` lists them.
+    #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
 }
 
@@ -599,6 +626,7 @@ impl BackendArgs {
 
 /// What a training run leaves.
 #[derive(Args)]
+#[command(next_help_heading = "Output")]
 pub struct RunArgs {
     /// The run folder, new or empty: summary.json, history.csv, predictions.csv, weights.npz, tuning.npz and the
     /// figures. A run never writes into another's folder [default: runs/<UTC date and time>, with -2, -3, ...
@@ -609,7 +637,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: bool,
     /// No progress lines or progress bar.
-    #[arg(long, short)]
+    #[arg(long, short, display_order = LAST)]
     pub quiet: bool,
 }
 

@@ -1,17 +1,24 @@
 //! `popdecode baseline`: the cross-validated ridge decoder beside the network, on the same split.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
 
+use popdecode::data::npz::write_atomically;
 use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
+use popdecode::run::folder::RunFolder;
 use popdecode::run::history::progress_line;
 use popdecode::run::outcome::Outcome;
+use popdecode::run::record::{RunInputs, record};
 
-use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
-use super::print::{describe_network, describe_training};
+use super::args::{BackendArgs, BackendName, DataArgs, LAST, ModelArgs, OptimArgs, flag_name};
+use super::print::{count, describe_network, describe_recorded, describe_training};
+
+/// The file of a baseline's run folder that holds the ridge and the comparison (`--json`'s object).
+pub const BASELINE_JSON: &str = "baseline.json";
 
 #[derive(Args)]
 #[command(mut_arg(
@@ -26,27 +33,35 @@ use super::print::{describe_network, describe_training};
 pub struct BaselineArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Folds of the cross-validation that chooses the ridge penalty (on the training rows only).
-    #[arg(long, value_name = "K", default_value_t = DEFAULT_FOLDS)]
-    pub folds: usize,
     /// The network trained beside the ridge, as for `train` (default: the tutorial's).
     #[command(flatten)]
     pub model: ModelArgs,
+    /// Folds of the cross-validation that chooses the ridge penalty (on the training rows only).
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_FOLDS, help_heading = "Training")]
+    pub folds: usize,
     /// Passes over the training rows of the network.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, help_heading = "Training")]
     pub epochs: usize,
     #[command(flatten)]
     pub optim: OptimArgs,
     #[command(flatten)]
     pub on: BackendArgs,
+    /// Also leave a run folder, new or empty: the network's files and figures as train leaves them, and
+    /// baseline.json, the ridge and both decoders' test errors (what --json prints).
+    #[arg(long, value_name = "DIR", help_heading = "Output")]
+    pub out: Option<PathBuf>,
     /// Print one JSON object instead of the table.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// No progress lines.
+    #[arg(long, short, help_heading = "Output", display_order = LAST)]
+    pub quiet: bool,
 }
 
 /// The ridge baseline and the tutorial's network (train's defaults: M = 10, ReLU, init seed 1, 50 epochs,
 /// lr 1e-4) on the same split, their test angular errors side by side.
 pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
+    let launched = Instant::now();
     let cv_config = CvConfig {
         folds: args.folds,
         ..CvConfig::default()
@@ -55,7 +70,11 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     args.model.shape_from_init()?;
     args.on.check()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
-    let (problem, described) = args.data.problem()?;
+    if let Some(out) = &args.out {
+        popdecode::run::folder::check_available(out)?;
+    }
+    let loaded = args.data.load()?;
+    let (problem, described) = (loaded.problem(), loaded.described.clone());
     let (spec, params) = args.model.network(problem.neurons())?;
     let started = Instant::now();
     let cv = fit_cv(&problem.x_train, &problem.y_train, &cv_config)?;
@@ -85,44 +104,93 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     let mut backend = args.on.open()?;
     if !args.json {
         popdecode::say!(
-            "network: {}; {}, {} epochs",
+            "network: {}; {}, {}",
             describe_network(&spec),
             describe_training(&config, problem.n_train()),
-            config.epochs
+            count(config.epochs, "epoch")
         );
         popdecode::say!("backend: {}", backend.describe());
     }
+    let folder = args
+        .out
+        .as_deref()
+        .map(|out| RunFolder::claim(Some(out)))
+        .transpose()?;
     let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
-        if !args.json {
+        if !args.json && !args.quiet {
             popdecode::say!("{}", progress_line(p.epoch, config.epochs, p.history));
         }
     })?;
     let network = Outcome::new(&trained, &problem, &spec, &config.penalty);
 
-    if args.json {
-        let object = serde_json::json!({
-            "n_train": problem.n_train(),
-            "n_test": problem.n_test(),
-            "folds": cv.folds,
-            "lambda": cv.lambda,
-            "lambda_grid": cv.grid,
-            "cv_errors": cv.cv_errors,
-            "ridge": {
-                "test_median_deg": ridge.median_deg,
-                "test_mean_deg": ridge.mean_deg,
-                "seconds": ridge_seconds,
-            },
-            "network": {
-                "describe": describe_network(&spec),
-                "backend": backend.describe(),
+    let object = serde_json::json!({
+        "n_train": problem.n_train(),
+        "n_test": problem.n_test(),
+        "folds": cv.folds,
+        "lambda": cv.lambda,
+        "lambda_grid": cv.grid,
+        "cv_errors": cv.cv_errors,
+        "ridge": {
+            "test_median_deg": ridge.median_deg,
+            "test_mean_deg": ridge.mean_deg,
+            "seconds": ridge_seconds,
+        },
+        "network": {
+            "describe": describe_network(&spec),
+            "backend": backend.describe(),
+            "epochs": config.epochs,
+            "lr": config.lr,
+            "test_median_deg": network.test_angular.median_deg,
+            "test_mean_deg": network.test_angular.mean_deg,
+            "test_loss": network.test_loss,
+            "seconds": network.train_seconds + network.setup_seconds,
+        },
+    });
+    let recorded = match folder {
+        None => None,
+        Some(folder) => {
+            let text = serde_json::to_string_pretty(&object)?;
+            write_atomically(&folder.file(BASELINE_JSON), |mut file| {
+                use std::io::Write;
+                file.write_all(text.as_bytes())?;
+                file.write_all(b"\n")
+            })?;
+            let configuration = serde_json::json!({
+                "command": "baseline",
+                "folds": cv.folds,
+                "data": args.data.data.as_ref().map(|p| p.display().to_string()),
+                "split": args.data.split.as_ref().map(|p| p.display().to_string()),
+                "task": flag_name(&args.model.task()),
+                "hidden": spec.hidden,
                 "epochs": config.epochs,
                 "lr": config.lr,
-                "test_median_deg": network.test_angular.median_deg,
-                "test_mean_deg": network.test_angular.mean_deg,
-                "test_loss": network.test_loss,
-                "seconds": network.train_seconds + network.setup_seconds,
-            },
-        });
+                "optimizer": args.optim.optimizer,
+                "backend": flag_name(&args.on.backend),
+                "adapter": args.on.adapter,
+                "out": args.out.as_ref().map(|p| p.display().to_string()),
+            });
+            Some(record(
+                folder,
+                &RunInputs {
+                    command: std::env::args().collect(),
+                    config: configuration,
+                    data: &loaded.data,
+                    data_description: described.clone(),
+                    split: &loaded.split,
+                    problem: &problem,
+                    spec: &spec,
+                    initial: &params,
+                    network_description: describe_network(&spec),
+                    backend: backend.name(),
+                    adapter: backend.describe(),
+                    trained: &trained,
+                    test_loss: network.test_loss,
+                    launched,
+                },
+            )?)
+        }
+    };
+    if args.json {
         popdecode::say!("{object}");
         return Ok(ExitCode::SUCCESS);
     }
@@ -145,6 +213,9 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
             s.mean_deg,
             seconds
         );
+    }
+    if let Some(recorded) = recorded {
+        popdecode::say!("run: {} and {BASELINE_JSON}", describe_recorded(&recorded));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,7 +12,7 @@ use popdecode::compare::Comparison;
 use popdecode::select::{BackendChoice, open_backend};
 
 use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
-use super::print::{describe_network, describe_training};
+use super::print::{count, describe_network, describe_training};
 
 #[derive(Args)]
 #[command(mut_arg("backend", BackendArgs::values(
@@ -27,7 +27,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub model: ModelArgs,
     /// Epochs of the short training run compared epoch by epoch.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, help_heading = "Training")]
     pub epochs: usize,
     #[command(flatten)]
     pub optim: OptimArgs,
@@ -35,7 +35,7 @@ pub struct CheckArgs {
     pub on: BackendArgs,
     /// Print one JSON object instead: the backends, the network, every comparison (name, stage, rel_error,
     /// tolerance, passed) and the counts passed and failed.
-    #[arg(long)]
+    #[arg(long, help_heading = "Output")]
     pub json: bool,
 }
 
@@ -67,6 +67,18 @@ struct ComparisonJson<'a> {
     passed: bool,
 }
 
+/// One comparison as a line whose columns line up with the others': the name padded to `width`, the error to
+/// the longest `{:.2e}` ("1.23e-10").
+fn comparison_line(c: &Comparison, width: usize) -> String {
+    format!(
+        "{:<width$}  rel. error {:<8}  (tolerance {:.0e})  {}",
+        c.name,
+        format!("{:.2e}", c.rel_error),
+        c.tolerance,
+        if c.passed() { "ok" } else { "FAIL" }
+    )
+}
+
 fn comparisons<'a>(stage: &'static str, list: &'a [Comparison]) -> Vec<ComparisonJson<'a>> {
     list.iter()
         .map(|c| ComparisonJson {
@@ -88,7 +100,8 @@ pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
         Err(Error::NoAdapter) => {
             return Err(anyhow!(
                 "no GPU adapter found, so there is no GPU to check. On Debian/Ubuntu a software Vulkan adapter \
-                 is one command away: `apt-get install -y mesa-vulkan-drivers`"
+                 is one command away: `apt-get install -y mesa-vulkan-drivers`; or check the fast CPU backend \
+                 instead: `popdecode check --backend cpu`"
             ));
         }
         opened => opened?,
@@ -142,15 +155,16 @@ pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
             "at the initial weights, on the {} training rows (relative error ||{name} - reference|| / ||reference||):",
             problem.n_train()
         );
+        let width = report.all().map(|c| c.name.len()).max().unwrap_or(0);
         for c in &report.evaluation {
-            popdecode::say!("  {c}");
+            popdecode::say!("  {}", comparison_line(c, width));
         }
         popdecode::say!(
-            "training {} epochs (train and test loss of each epoch):",
-            config.epochs
+            "training {} (train and test loss of each epoch):",
+            count(config.epochs, "epoch")
         );
         for c in report.epochs.iter().chain(&report.final_weights) {
-            popdecode::say!("  {c}");
+            popdecode::say!("  {}", comparison_line(c, width));
         }
         let worst = report
             .worst()

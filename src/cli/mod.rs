@@ -6,6 +6,7 @@ pub mod args;
 pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod evaluate;
 pub mod info;
 pub mod logging;
 pub mod plot;
@@ -28,7 +29,14 @@ pub struct Cli {
     pub command: Command,
     /// Log more on stderr: -v popdecode's steps and timings, -vv debug messages, -vvv everything. RUST_LOG, when
     /// set, decides instead.
-    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    #[arg(
+        short,
+        long,
+        action = clap::ArgAction::Count,
+        global = true,
+        help_heading = "Output",
+        display_order = args::LAST + 1
+    )]
     pub verbose: u8,
 }
 
@@ -41,6 +49,9 @@ pub enum Command {
     /// Compare a backend (the GPU by default, or the fast CPU backend) with the f64 reference: outputs, loss,
     /// every gradient and a short training run.
     Check(check::CheckArgs),
+    /// Evaluate saved weights on data without training: the final losses, angular errors (and a classifier's
+    /// fraction correct and confusion) on the test rows, and a run folder as train's, with no history.
+    Evaluate(evaluate::EvaluateArgs),
     /// List the backends: the fast CPU backend (threads, SIMD) and the GPU adapters wgpu finds, with their
     /// backend, type, driver and limits.
     Info,

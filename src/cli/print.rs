@@ -8,6 +8,15 @@ use popdecode::run::outcome::Outcome;
 use popdecode::run::record::Recorded;
 use popdecode::training::Config;
 
+/// "1 epoch", "50 epochs".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// "Linear(23589, 10) -> ReLU -> Linear(10, 1)", with "-> LogSoftmax" for classifiers.
 pub fn describe_network(spec: &Spec) -> String {
     let act = match spec.activation {

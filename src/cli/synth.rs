@@ -14,20 +14,24 @@ use super::args::{check_output_path, synth_config};
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// Where to write the .npz (keys `resp` and `stimuli`, float32).
-    #[arg(long, value_name = "FILE.npz")]
-    pub out: PathBuf,
-    #[arg(long, value_name = "N", default_value_t = 23589)]
+    /// Neurons (columns of `resp`).
+    #[arg(long, value_name = "N", default_value_t = 23589, help_heading = "Data")]
     pub neurons: usize,
-    /// Bins of 360 / S degrees (with --trials: the bins every one of which gets a trial).
-    #[arg(long, value_name = "S", default_value_t = 360)]
+    /// Stimuli: bins of 360 / S degrees (with --trials: the bins every one of which gets a trial).
+    #[arg(long, value_name = "S", default_value_t = 360, help_heading = "Data")]
     pub stimuli: usize,
-    #[arg(long, value_name = "K", default_value_t = 0)]
+    /// Seed of the synthetic data: the same seed gives the same file, and train --data-seed the same data.
+    #[arg(long, value_name = "SEED", default_value_t = 0, help_heading = "Data")]
     pub data_seed: u64,
     /// Write T single trials instead of the binned matrix: `resp` T x neurons (each neuron z-scored across the
     /// trials), `stimuli` each trial's direction in degrees. 4598 gives the trials the binned stand-in averages.
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", help_heading = "Data")]
     pub trials: Option<usize>,
+    /// The .npz file to write (keys `resp` and `stimuli`, float32; a file of that name is replaced). synth's
+    /// output is one file, so its --out names that file; the commands that leave a run folder (train, evaluate,
+    /// baseline) take --out DIR.
+    #[arg(long, value_name = "FILE.npz", help_heading = "Output")]
+    pub out: PathBuf,
 }
 
 pub fn run(args: SynthArgs) -> Result<ExitCode> {

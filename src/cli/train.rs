@@ -20,7 +20,7 @@ use super::args::{
     BackendArgs, BackendName, DataArgs, Loss, ModelArgs, OptimArgs, RunArgs, Task,
     check_not_an_input, check_output_path, flag_name, shown,
 };
-use super::print::{describe_network, describe_recorded, describe_training, summary_lines};
+use super::print::{count, describe_network, describe_recorded, describe_training, summary_lines};
 
 #[derive(Args)]
 #[command(mut_arg(
@@ -37,18 +37,18 @@ pub struct TrainArgs {
     pub data: DataArgs,
     #[command(flatten)]
     pub model: ModelArgs,
-    /// Passes over the training rows.
-    #[arg(long, default_value_t = 50)]
+    /// Passes over the training rows (0 evaluates the initial network).
+    #[arg(long, default_value_t = 50, help_heading = "Training")]
     pub epochs: usize,
     #[command(flatten)]
     pub optim: OptimArgs,
     #[command(flatten)]
     pub on: BackendArgs,
     /// Write the per-epoch losses as CSV: epoch,train_loss,test_loss.
-    #[arg(long, value_name = "FILE.csv")]
+    #[arg(long, value_name = "FILE.csv", help_heading = "Output")]
     pub history: Option<PathBuf>,
     /// Write the final weights (.npz, PyTorch state_dict names).
-    #[arg(long, value_name = "FILE.npz")]
+    #[arg(long, value_name = "FILE.npz", help_heading = "Output")]
     pub save: Option<PathBuf>,
     #[command(flatten)]
     pub run: RunArgs,
@@ -82,10 +82,10 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
     console.line(format_args!("data: {}", loaded.described));
     console.line(format_args!(
-        "network: {}; {}, {} epochs, {}",
+        "network: {}; {}, {}, {}",
         describe_network(&spec),
         describe_training(&config, problem.n_train()),
-        config.epochs,
+        count(config.epochs, "epoch"),
         args.model.describe_init()
     ));
     console.line(format_args!("backend: {}", backend.describe()));
@@ -126,9 +126,9 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     )?;
     console.line(format_args!("run: {}", describe_recorded(&recorded)));
     console.line(format_args!(
-        "time: {:.3} s for {} epochs ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
+        "time: {:.3} s for {} ({:.1} epochs/s) after {:.3} s setup, {:.2} s wall in all; backend: {}",
         summary.train_seconds,
-        summary.epochs,
+        count(summary.epochs, "epoch"),
         summary.epochs_per_second(),
         summary.setup_seconds,
         launched.elapsed().as_secs_f64(),

@@ -9,7 +9,7 @@ use crate::data::Dataset;
 use crate::data::problem::Problem;
 use crate::data::split::Split;
 use crate::error::Result;
-use crate::metrics::{class_summary, decoded_bins};
+use crate::metrics::class_summary;
 use crate::model::{Params, Spec};
 use crate::run::figures::{self, FigureData};
 use crate::run::folder::{
@@ -61,15 +61,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     run.split.save(&folder.file(SPLIT))?;
     run.initial.save(&folder.file(INIT))?;
     let (rows, truth) = (&run.split.test, &run.problem.y_test);
-    let predictions = match run.spec.objective.classes() {
-        Some(classes) => Predictions::classes(
-            rows,
-            truth,
-            &decoded_bins(&trained.test_outputs, classes),
-            classes,
-        ),
-        None => Predictions::regression(rows, truth, &trained.test_outputs),
-    };
+    let predictions = Predictions::of(run.spec.objective, rows, truth, &trained.test_outputs);
     predictions.write_csv(&folder.file(PREDICTIONS))?;
     write_history_csv(&folder.file(HISTORY), &trained.history)?;
     trained.params.save(&folder.file(WEIGHTS))?;

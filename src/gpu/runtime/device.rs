@@ -114,13 +114,19 @@ pub struct Gpu {
 }
 
 impl Gpu {
-    /// Opens the preferred adapter, or the best one whose name contains `name_part` (case-insensitive).
+    /// Opens the preferred adapter, or the best one whose name contains `name_part` or whose API is `name_part`
+    /// (`vulkan`, `gl`, ... as `info` prints them), case-insensitively.
     pub fn open(name_part: Option<&str>) -> Result<Gpu> {
         // GL only when no Vulkan, Metal or DX12 adapter exists: it is slower to compile for, and starting it
         // probes the window system, which prints noise on headless machines.
         let mut candidates = adapters(wgpu::Backends::PRIMARY);
         let matches = |a: &wgpu::Adapter| {
-            name_part.is_none_or(|p| a.get_info().name.to_lowercase().contains(&p.to_lowercase()))
+            let info = a.get_info();
+            name_part.is_none_or(|p| {
+                let p = p.to_lowercase();
+                info.name.to_lowercase().contains(&p)
+                    || format!("{:?}", info.backend).to_lowercase() == p
+            })
         };
         if !candidates.iter().any(matches) {
             candidates.extend(adapters(wgpu::Backends::SECONDARY));
@@ -138,7 +144,7 @@ impl Gpu {
                 return Err(Error::bad_argument(
                     "--adapter",
                     format!(
-                        "no adapter's name contains {part:?}; the adapters are: {}",
+                        "no adapter's name contains {part:?}, nor is its API; the adapters are: {}",
                         names.join("; ")
                     ),
                 ));
