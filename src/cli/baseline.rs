@@ -55,6 +55,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     args.model.shape_from_init()?;
     args.on.check()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
+    args.data.check_memory(&args.model, &config)?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;
     let started = Instant::now();
