@@ -18,6 +18,7 @@ pub mod cpu;
 pub mod data;
 pub mod error;
 pub mod gpu;
+pub mod memory;
 pub mod metrics;
 pub mod model;
 pub mod objective;

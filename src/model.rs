@@ -43,6 +43,11 @@ impl Activation {
     }
 }
 
+/// The most orientation bins a classifier may have: bins of at least 1 degree, the resolution of the tutorial's
+/// binned data (`load_data(bin_width=1)`). It also bounds what grows with the classes: the output layer, the
+/// confusion matrix in summary.json and on the console.
+pub const MAX_CLASSES: usize = 360;
+
 /// The shape of the network.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Spec {
@@ -149,14 +154,33 @@ impl Spec {
             ));
         }
         if let Objective::Nll { classes } = self.objective
-            && classes < 2
+            && !(2..=MAX_CLASSES).contains(&classes)
         {
             return Err(bad(
                 "--classes",
-                format!("expected at least 2 classes, got {classes}"),
+                format!(
+                    "expected 2 to {MAX_CLASSES} classes, got {classes}: the classes are orientation bins of \
+                     360/C degrees, and a bin narrower than 1 degree is finer than the stimuli are given"
+                ),
             ));
         }
         Ok(())
+    }
+
+    /// Weights and biases of every layer; saturating, so that no size a user asks for overflows.
+    pub fn parameter_count(&self) -> u128 {
+        self.layer_shapes()
+            .iter()
+            .map(|&(outputs, inputs)| (outputs as u128).saturating_mul(inputs as u128 + 1))
+            .fold(0u128, u128::saturating_add)
+    }
+
+    /// Units after the input: every hidden layer's and the outputs (saturating).
+    pub fn unit_count(&self) -> u128 {
+        self.hidden
+            .iter()
+            .map(|&h| h as u128)
+            .fold(self.outputs() as u128, u128::saturating_add)
     }
 }
 
@@ -257,13 +281,6 @@ impl Params {
             .collect()
     }
 
-    fn tensors_mut(&mut self) -> Vec<&mut Vec<f32>> {
-        self.layers
-            .iter_mut()
-            .flat_map(|l| [&mut l.weight, &mut l.bias])
-            .collect()
-    }
-
     /// Every number, tensor after tensor, in `tensors()` order.
     pub fn flat(&self) -> Vec<f32> {
         self.tensors()
@@ -275,24 +292,59 @@ impl Params {
     /// Reads weights saved from PyTorch (`{k: v.numpy() for k, v in net.state_dict().items()}`) or by `--save`,
     /// and checks them against the network they are for.
     pub fn load(path: &Path, spec: &Spec) -> Result<Params> {
+        Params::load_checked(path, spec, true)
+    }
+
+    /// As `load`, NaN and Inf allowed, for what a run wrote itself (the weights of a run that diverged); the file
+    /// must hold the network's tensors and nothing else, each of the network's shape.
+    pub fn load_written(path: &Path, spec: &Spec) -> Result<Params> {
+        let file = NpzFile::open(path)?;
+        let names = spec.tensor_names();
+        if let Some(extra) = file.keys().into_iter().find(|k| !names.contains(k)) {
+            return Err(file.bad(
+                &extra,
+                format!(
+                    "is not a tensor of the network {} (expected {})",
+                    spec.describe(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        Params::load_checked(path, spec, false)
+    }
+
+    /// Each tensor read at the size the file holds, then checked against the network's shape: nothing is
+    /// allocated at a size the network merely claims.
+    fn load_checked(path: &Path, spec: &Spec, finite: bool) -> Result<Params> {
         let mut file = NpzFile::open(path)?;
-        let mut params = Params::zeros(spec);
-        let shapes: Vec<(String, Vec<usize>)> = params
-            .tensors()
-            .iter()
-            .map(|(k, s, _)| (k.clone(), s.clone()))
-            .collect();
-        for ((key, shape), dst) in shapes.into_iter().zip(params.tensors_mut()) {
-            *dst = file.exact_f32(&key, &shape).map_err(|e| match e {
+        let mut read = |key: String, shape: &[usize]| {
+            let tensor = if finite {
+                file.exact_f32(&key, shape)
+            } else {
+                file.exact_f32_any(&key, shape)
+            };
+            tensor.map_err(|e| match e {
                 Error::BadArray { path, key, what } => Error::BadArray {
                     path,
                     key,
                     what: format!("{what} (the network is {})", spec.describe()),
                 },
                 other => other,
-            })?;
+            })
+        };
+        let mut layers = Vec::new();
+        for ((outputs, inputs), name) in spec.layer_shapes().into_iter().zip(spec.layer_names()) {
+            let weight = read(format!("{name}.weight"), &[outputs, inputs])?;
+            let bias = read(format!("{name}.bias"), &[outputs])?;
+            layers.push(Layer {
+                name,
+                inputs,
+                outputs,
+                weight,
+                bias,
+            });
         }
-        Ok(params)
+        Ok(Params { layers })
     }
 
     /// Writes float32 arrays under the `state_dict` names, atomically.

@@ -12,7 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
 use crate::objective::Penalty;
-use crate::optim::Optimizer;
+use crate::optim::{HyperParameters, Optimizer};
 
 /// How to train: the tutorial's full-batch gradient descent by default.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,7 +43,8 @@ impl Default for Config {
 
 impl Config {
     /// A configuration, checked: a finite, non-negative learning rate (`--lr`),
-    /// at least one row per batch (`--batch-size`) and finite, non-negative penalties (`--l1`, `--l2`). What is
+    /// at least one row per batch (`--batch-size`) and finite, non-negative penalties (`--l1`, `--l2`), each of
+    /// them and the optimizer's settings (`--momentum`, `--weight-decay`) representable in f32. What is
     /// wrong is a `BadArgument` naming the flag a user would change. The optimizer checks its own
     /// hyper-parameters when it is built (`optim::build`). Any number of epochs: 0 evaluates the initial
     /// network, as the tutorial does with its untrained net.
@@ -74,6 +75,16 @@ impl Config {
                     format!("expected a finite, non-negative penalty, got {v}"),
                 ));
             }
+        }
+        // The GPU and the fast CPU backend compute in f32: a value f32 cannot hold would become infinity or 0.
+        let mut scalars = vec![("--lr", lr), ("--l1", penalty.l1), ("--l2", penalty.l2)];
+        for (key, flag) in HyperParameters::KEYS {
+            if let Some(v) = optimizer.setting(key) {
+                scalars.push((flag, v));
+            }
+        }
+        for (flag, v) in scalars {
+            fits_f32(flag, v)?;
         }
         Ok(Config {
             epochs,
@@ -110,4 +121,21 @@ impl Config {
             .map(<[usize]>::to_vec)
             .collect()
     }
+}
+/// `value` as f32 would be the same number to within f32's rounding: not beyond f32's largest (about 3.4e38,
+/// which would become infinity) and not so small that it would become 0 (below about 1.4e-45).
+pub fn fits_f32(flag: &str, value: f64) -> Result<()> {
+    let rounded = value as f32;
+    if value.is_finite() && (rounded.is_infinite() || (rounded == 0.0 && value != 0.0)) {
+        return Err(Error::bad_argument(
+            flag,
+            format!(
+                "{value:e} does not fit in f32, which the GPU and the fast CPU backend compute in: expected a \
+                 magnitude from {:e} to {:e}, or 0",
+                f32::from_bits(1),
+                f32::MAX
+            ),
+        ));
+    }
+    Ok(())
 }

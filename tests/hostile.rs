@@ -287,3 +287,243 @@ fn a_fifo_as_an_input_is_refused_at_once() {
         refused(&args, &[f, "FIFO"]);
     }
 }
+
+/// Runs popdecode and expects success, returning its stdout.
+fn succeeds(args: &[&str]) -> String {
+    let out = popdecode(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{args:?} failed:\n{stderr}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Finding 3: a stimulus off the circle (1e9, 1e15, 1e38, or negative) is refused naming the file, the key and
+/// its row, before anything is trained or written.
+#[test]
+fn stimuli_off_the_circle_are_refused_naming_the_row() {
+    for name in ["stimuli_1e9.npz", "stimuli_1e15.npz", "stimuli_1e38.npz"] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("run");
+        train_data(
+            name,
+            &["--epochs", "2", "--out", out.to_str().unwrap()],
+            &[name, "`stimuli`", "row 5", "expected degrees in [0, 360]"],
+        );
+        assert!(!out.exists(), "{name}: a run folder was left behind");
+    }
+    train_data(
+        "stimuli_negative.npz",
+        &["--epochs", "2"],
+        &["`stimuli`", "row 0 is -180", "[0, 360]", "% 360"],
+    );
+}
+
+/// Finding 3: radians are refused with a hint, read with `--stimulus-units rad` (recorded in summary.json's
+/// config), and `--stimulus-units` without `--data` is refused; integer degrees (int64, int32) are read.
+#[test]
+fn radians_need_saying_and_integer_degrees_are_read() {
+    train_data(
+        "stimuli_radians.npz",
+        &["--epochs", "2"],
+        &[
+            "stimuli_radians.npz",
+            "`stimuli`",
+            "radians",
+            "--stimulus-units rad",
+        ],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let radians = fixture("stimuli_radians.npz");
+    let out = dir.path().join("rad");
+    succeeds(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--data",
+        radians.to_str().unwrap(),
+        "--stimulus-units",
+        "rad",
+        "--epochs",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["config"]["stimulus_units"], "rad");
+    // Converted to degrees: the tuning curves' stimuli are the eight directions 0, 45, ..., 315.
+    let tuning =
+        popdecode::run::tuning_curves::TuningCurves::load(&out.join("tuning.npz")).unwrap();
+    let expected: Vec<f32> = (0..8).map(|i| i as f32 * 45.0).collect();
+    for (got, want) in tuning.stimuli.iter().zip(&expected) {
+        assert!((got - want).abs() < 1e-3, "{:?}", tuning.stimuli);
+    }
+    let mut args = vec!["train", "--backend", "cpu", "--stimulus-units", "rad"];
+    args.extend(SMALL);
+    refused(&args, &["--stimulus-units", "--data"]);
+    for name in ["stimuli_int64.npz", "stimuli_int32.npz"] {
+        let data = fixture(name);
+        let out = dir.path().join(name);
+        succeeds(&[
+            "train",
+            "--backend",
+            "cpu",
+            "--quiet",
+            "--data",
+            data.to_str().unwrap(),
+            "--epochs",
+            "2",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let summary: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["config"]["stimulus_units"], "deg", "{name}");
+    }
+}
+
+/// A small run folder made by `train`, for `plot` to read.
+fn run_folder(dir: &Path, name: &str, extra: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let mut args = vec![
+        "train",
+        "--backend",
+        "cpu",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(SMALL);
+    args.extend(extra);
+    succeeds(&args);
+    out
+}
+
+/// Rewrites one key of a run folder's summary.json (a path of object keys).
+fn edit_summary(run: &Path, keys: &[&str], value: serde_json::Value) {
+    let path = run.join("summary.json");
+    let mut summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let mut at = &mut summary;
+    for k in keys {
+        at = &mut at[*k];
+    }
+    *at = value;
+    std::fs::write(&path, serde_json::to_string_pretty(&summary).unwrap()).unwrap();
+}
+
+/// Finding 5: `plot` checks what summary.json says against sane bounds and the other files before drawing:
+/// classes 4294967295, a neuron count or hidden width the weights do not have, weights of another hidden size,
+/// and more test rows than the predictions hold are refused naming the file and key.
+#[test]
+fn plot_checks_the_summary_against_the_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let classify = run_folder(
+        dir.path(),
+        "classify",
+        &["--task", "classify", "--classes", "4"],
+    );
+    let plot = |run: &Path, expected: &[&str]| refused(&["plot", run.to_str().unwrap()], expected);
+    edit_summary(&classify, &["task", "classes"], 4294967295u64.into());
+    plot(
+        &classify,
+        &["summary.json", "`task.classes`", "4294967295", "360"],
+    );
+    edit_summary(&classify, &["task", "classes"], 5.into());
+    plot(&classify, &["summary.json", "`config.classes`", "4"]);
+    edit_summary(&classify, &["config", "classes"], 5.into());
+    plot(&classify, &["weights.npz", "`out_layer.weight`", "(5, 20)"]);
+
+    let a = run_folder(dir.path(), "a", &[]);
+    let b = run_folder(dir.path(), "b", &["--hidden", "7"]);
+    std::fs::copy(b.join("weights.npz"), a.join("weights.npz")).unwrap();
+    plot(
+        &a,
+        &["weights.npz", "`in_layer.weight`", "(10, 300)", "(7, 300)"],
+    );
+    std::fs::copy(b.join("init.npz"), a.join("init.npz")).unwrap();
+    edit_summary(&a, &["network", "hidden"], serde_json::json!([7]));
+    plot(&a, &["tuning.npz", "`hidden_tuning`", "network.hidden"]);
+
+    let c = run_folder(dir.path(), "c", &[]);
+    edit_summary(&c, &["network", "neurons"], 4294967295u64.into());
+    plot(&c, &["summary.json", "`network.neurons`", "4294967295"]);
+    edit_summary(&c, &["network", "neurons"], 300.into());
+    edit_summary(&c, &["data", "test_rows"], 23.into());
+    plot(&c, &["predictions.csv", "24 rows", "data.test_rows is 23"]);
+    edit_summary(&c, &["data", "test_rows"], 24.into());
+    edit_summary(&c, &["data", "stimuli"], 70.into());
+    plot(&c, &["tuning.npz", "`stimuli`", "data.stimuli"]);
+    edit_summary(&c, &["data", "stimuli"], 60.into());
+    succeeds(&["plot", c.to_str().unwrap()]);
+}
+
+/// Finding 6: sizes beyond this machine are refused before any work, naming the flags, their values and the
+/// bytes; classes beyond 360 are refused saying why; a value f32 cannot hold is refused naming its flag.
+#[test]
+fn huge_numbers_on_the_command_line_are_refused() {
+    let train = |extra: &[&str], expected: &[&str]| {
+        let mut args = vec!["train", "--backend", "cpu", "--epochs", "2"];
+        args.extend(extra);
+        refused(&args, expected);
+    };
+    train(
+        &["--neurons", "18446744073709551615"],
+        &["--neurons 18446744073709551615", "ZB", "MemAvailable"],
+    );
+    train(
+        &["--hidden", "100000000"],
+        &["--hidden 100000000", "TB", "more than the", "free"],
+    );
+    train(
+        &["--stimuli", "100000000"],
+        &["--neurons 23589, --stimuli 100000000", "TB", "free"],
+    );
+    for c in ["4294967295", "5000", "361"] {
+        train(
+            &["--task", "classify", "--classes", c],
+            &["--classes", c, "2 to 360", "1 degree"],
+        );
+    }
+    for flag in ["--lr", "--l1", "--l2"] {
+        train(&[flag, "1e39"], &[flag, "1e39", "f32", "3.4028235e38"]);
+    }
+    train(&["--lr", "1e-50"], &["--lr", "1e-50", "f32"]);
+    train(
+        &["--optimizer", "adamw", "--weight-decay", "1e39"],
+        &["--weight-decay", "1e39", "f32"],
+    );
+    // check and baseline refuse the same sizes before any work.
+    for command in ["check", "baseline"] {
+        refused(
+            &[command, "--backend", "cpu", "--hidden", "100000000"],
+            &["--hidden 100000000", "TB"],
+        );
+    }
+}
+
+/// Finding 6: the classifier's per-class output (the confusion matrix on the console and in summary.json) stays
+/// bounded at the most classes allowed.
+#[test]
+fn per_class_output_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let stdout = succeeds(&[
+        "train",
+        "--backend",
+        "cpu",
+        "--task",
+        "classify",
+        "--classes",
+        "360",
+        "--neurons",
+        "50",
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let summary = std::fs::metadata(out.join("summary.json")).unwrap().len();
+    assert!(stdout.len() < 1 << 20, "{} bytes of stdout", stdout.len());
+    assert!(summary < 4 << 20, "summary.json is {summary} bytes");
+}

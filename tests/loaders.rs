@@ -88,13 +88,13 @@ fn float32_data_with_flat_stimuli_loads() {
         &p,
         &[
             ("resp", Arr::F32(&[3, 4], resp(3, 4))),
-            ("stimuli", Arr::F32(&[3], vec![0.0, 1.0, 2.0])),
+            ("stimuli", Arr::F32(&[3], vec![0.0, 120.0, 240.0])),
         ],
     );
     let d = Dataset::load(&p).unwrap();
     assert_eq!((d.n_stimuli(), d.neurons()), (3, 4));
     assert_eq!(d.resp.data, resp(3, 4));
-    assert_eq!(d.stimuli, vec![0.0, 1.0, 2.0]);
+    assert_eq!(d.stimuli, vec![0.0, 120.0, 240.0]);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn fortran_ordered_matrix_is_read_row_major() {
                 "resp",
                 Arr::F64Fortran(&[2, 3], vec![1.0, 4.0, 2.0, 5.0, 3.0, 6.0]),
             ),
-            ("stimuli", Arr::F32(&[2], vec![0.0, 1.0])),
+            ("stimuli", Arr::F32(&[2], vec![0.0, 180.0])),
         ],
     );
     assert_eq!(

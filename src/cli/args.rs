@@ -15,7 +15,8 @@ use popdecode::data::npz::NpzFile;
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{self, SynthConfig};
-use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
+use popdecode::data::{Dataset, StimulusUnits, TUTORIAL_MD5, md5_hex};
+use popdecode::memory;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::{self, HyperParameters};
@@ -45,6 +46,10 @@ pub struct DataArgs {
     /// built-in synthetic stand-in of the same shape is used.
     #[arg(long, value_name = "FILE.npz")]
     pub data: Option<PathBuf>,
+    /// The units of the --data file's `stimuli`: degrees in [0, 360], or radians in [0, 2 pi] (converted to
+    /// degrees) [default: deg]. Refused without --data.
+    #[arg(long, value_enum, value_name = "UNITS")]
+    pub stimulus_units: Option<StimulusUnitsArg>,
     /// Average rows into W-degree bins, as the tutorial's `load_data(bin_width)`.
     #[arg(long, value_name = "W", default_value_t = 1.0)]
     pub bin_width: f64,
@@ -90,7 +95,26 @@ pub struct DataArgs {
     pub seed: u64,
 }
 
-/// The synthetic stand-in's shape, checked (`--neurons`, `--stimuli`).
+/// The command line's names for `data::StimulusUnits`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum StimulusUnitsArg {
+    /// Degrees in [0, 360].
+    Deg,
+    /// Radians in [0, 2 pi], converted to degrees.
+    Rad,
+}
+
+impl From<StimulusUnitsArg> for StimulusUnits {
+    fn from(u: StimulusUnitsArg) -> StimulusUnits {
+        match u {
+            StimulusUnitsArg::Deg => StimulusUnits::Degrees,
+            StimulusUnitsArg::Rad => StimulusUnits::Radians,
+        }
+    }
+}
+
+/// The synthetic stand-in's shape, checked (`--neurons`, `--stimuli`), and its matrix, which generating it holds
+/// twice, against the memory this machine has free.
 pub fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthConfig, Error> {
     if neurons == 0 {
         return Err(Error::bad_argument(
@@ -104,6 +128,15 @@ pub fn synth_config(neurons: usize, stimuli: usize, seed: u64) -> Result<SynthCo
             "expected at least 2 stimuli (one to train on, one to test)",
         ));
     }
+    let values = (neurons as u128).saturating_mul(stimuli as u128);
+    memory::check(
+        &[memory::Part {
+            what: "the synthetic data (generated in f32, held twice)",
+            flags: format!("--neurons {neurons}, --stimuli {stimuli}"),
+            bytes: values.saturating_mul(2 * 4),
+        }],
+        memory::available(),
+    )?;
     Ok(SynthConfig {
         neurons,
         stimuli,
@@ -131,11 +164,70 @@ impl DataArgs {
         Ok((loaded.problem(), loaded.described))
     }
 
+    /// The units of the --data file's stimuli; --stimulus-units without --data is refused, as it would mean
+    /// nothing (the synthetic stand-in is drawn in degrees).
+    pub fn stimulus_units(&self) -> Result<StimulusUnits, Error> {
+        match (&self.data, self.stimulus_units) {
+            (None, Some(u)) => Err(Error::bad_argument(
+                "--stimulus-units",
+                format!(
+                    "{} says the units of the --data file's stimuli, and without --data the synthetic stand-in \
+                     is used, which is in degrees (add --data FILE.npz)",
+                    flag_name(&u)
+                ),
+            )),
+            (_, u) => Ok(u.map_or(StimulusUnits::Degrees, Into::into)),
+        }
+    }
+
+    /// Before anything is allocated: the data's shape from the flags or the --data file's header, the network
+    /// `model` builds on it (checked by `Spec::new`), and the memory a run of `config` on them needs, against
+    /// what this machine has free. A refusal names the flags that set the largest part, and every part's bytes.
+    pub fn check_memory(&self, model: &ModelArgs, config: &Config) -> Result<()> {
+        self.stimulus_units()?;
+        let (rows, neurons, data_flags) = match &self.data {
+            Some(path) => {
+                let (rows, neurons) = Dataset::shape_in(path)?;
+                if rows == 0 || neurons == 0 {
+                    // Loading it says what is wrong, in the data's own terms.
+                    return Ok(());
+                }
+                (rows, neurons, format!("--data {}", path.display()))
+            }
+            None => {
+                synth_config(self.neurons, self.stimuli, self.data_seed)?;
+                (
+                    self.stimuli,
+                    self.neurons,
+                    format!("--neurons {}, --stimuli {}", self.neurons, self.stimuli),
+                )
+            }
+        };
+        let spec = model.spec(neurons)?;
+        let widths = spec.hidden.iter().map(usize::to_string).collect::<Vec<_>>();
+        let network_flags = match spec.objective.classes() {
+            Some(c) => format!("--hidden {}, --classes {c}", widths.join(",")),
+            None => format!("--hidden {}", widths.join(",")),
+        };
+        memory::check(
+            &memory::training_run(
+                rows,
+                &spec,
+                config.optimizer.moments(),
+                &data_flags,
+                &network_flags,
+            ),
+            memory::available(),
+        )?;
+        Ok(())
+    }
+
     /// The binned data, its split, and a line saying where it came from.
     pub fn load(&self) -> Result<Loaded> {
+        let units = self.stimulus_units()?;
         let (data, origin) = match &self.data {
             Some(path) => {
-                let data = Dataset::load(path)?;
+                let data = Dataset::load_with(path, units)?;
                 let md5 = md5_hex(path)?;
                 let known = if md5 == TUTORIAL_MD5 {
                     ", md5 matches the tutorial's W3D4_stringer_oribinned1.npz"
@@ -411,13 +503,18 @@ impl ModelArgs {
         }
     }
 
-    /// The network for `neurons` inputs, checked, and its initial weights.
-    pub fn network(&self, neurons: usize) -> Result<(Spec, Params)> {
+    /// The network for `neurons` inputs, checked.
+    pub fn spec(&self, neurons: usize) -> Result<Spec, Error> {
         let hidden = self.hidden.clone().unwrap_or(match self.task() {
             Task::Regress => vec![10],
             Task::Classify => vec![20],
         });
-        let spec = Spec::new(neurons, hidden, self.activation.into(), self.objective()?)?;
+        Spec::new(neurons, hidden, self.activation.into(), self.objective()?)
+    }
+
+    /// The network for `neurons` inputs, checked, and its initial weights.
+    pub fn network(&self, neurons: usize) -> Result<(Spec, Params)> {
+        let spec = self.spec(neurons)?;
         let params = match &self.init {
             Some(path) => Params::load(path, &spec)?,
             None => Params::init(&spec, self.init_seed),

@@ -70,6 +70,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     args.model.shape_from_init()?;
     args.on.check()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
+    args.data.check_memory(&args.model, &config)?;
     if let Some(out) = &args.out {
         popdecode::run::folder::check_available(out)?;
     }

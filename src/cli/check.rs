@@ -94,6 +94,7 @@ fn comparisons<'a>(stage: &'static str, list: &'a [Comparison]) -> Vec<Compariso
 pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
     args.model.shape_from_init()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
+    args.data.check_memory(&args.model, &config)?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;
     let mut backend = match args.on.open() {

@@ -58,6 +58,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let launched = Instant::now();
     args.model.shape_from_init()?;
     let config = args.optim.config(args.epochs, args.model.task())?;
+    args.data.check_memory(&args.model, &config)?;
     let inputs = [
         ("--data", args.data.data.as_deref()),
         ("--split", args.data.split.as_deref()),
@@ -146,6 +147,9 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
 #[derive(Serialize)]
 pub struct RunConfiguration {
     data: Option<String>,
+    /// "deg" or "rad", only with --data, so runs on the synthetic stand-in read as before it existed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stimulus_units: Option<String>,
     bin_width: f64,
     data_seed: Option<u64>,
     neurons: Option<usize>,
@@ -187,6 +191,10 @@ impl RunConfiguration {
         let drawn = d.split.is_none();
         RunConfiguration {
             data: shown(&d.data),
+            stimulus_units: d
+                .data
+                .as_ref()
+                .map(|_| d.stimulus_units().unwrap_or_default().name().to_string()),
             bin_width: d.bin_width,
             data_seed: synthetic.then_some(d.data_seed),
             neurons: synthetic.then_some(d.neurons),

@@ -56,6 +56,60 @@ pub struct Dataset {
     pub stimuli: Vec<f32>,
 }
 
+/// The units of a data file's `stimuli`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum StimulusUnits {
+    /// Degrees in [0, 360], as the tutorial's file.
+    #[default]
+    Degrees,
+    /// Radians in [0, 2π], converted to degrees on loading.
+    Radians,
+}
+
+impl StimulusUnits {
+    /// Its `--stimulus-units` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StimulusUnits::Degrees => "deg",
+            StimulusUnits::Radians => "rad",
+        }
+    }
+
+    /// `stimuli` in degrees, each checked to lie on the circle: [0, 360] degrees or [0, 2π] radians. A value off
+    /// it is refused naming its row, since it would be a target far beyond any angle (and every figure's axis
+    /// would follow it). Degrees that all lie within [0, 2π] are refused as radians given without saying so.
+    pub fn to_degrees(self, stimuli: &[f64]) -> std::result::Result<Vec<f32>, String> {
+        let tau = std::f64::consts::TAU;
+        let (top, unit) = match self {
+            StimulusUnits::Degrees => (360.0, "degrees in [0, 360]"),
+            StimulusUnits::Radians => (tau, "radians in [0, 2 pi] (--stimulus-units rad)"),
+        };
+        if let Some(row) = stimuli.iter().position(|s| !(0.0..=top).contains(s)) {
+            let hint = match self {
+                StimulusUnits::Degrees if (-180.0..0.0).contains(&stimuli[row]) => {
+                    "; angles from -180 to 180 can be shifted into range with `stimuli % 360`"
+                }
+                _ => "",
+            };
+            return Err(format!(
+                "row {row} is {}: expected {unit}, one per row of `resp`{hint}",
+                stimuli[row]
+            ));
+        }
+        if self == StimulusUnits::Degrees && stimuli.iter().all(|&s| s <= tau) {
+            return Err(format!(
+                "every value lies within [0, 2 pi] (the largest is {}): these look like radians, and popdecode \
+                 reads degrees in [0, 360]; add --stimulus-units rad to convert them, or store degrees",
+                stimuli.iter().copied().fold(0.0, f64::max)
+            ));
+        }
+        Ok(match self {
+            StimulusUnits::Degrees => stimuli.iter().map(|&s| s as f32).collect(),
+            StimulusUnits::Radians => stimuli.iter().map(|&s| s.to_degrees() as f32).collect(),
+        })
+    }
+}
+
 /// The md5 of the tutorial's file `W3D4_stringer_oribinned1.npz`.
 pub const TUTORIAL_MD5: &str = "436599dfd8ebe6019f066c38aed20580";
 
@@ -68,12 +122,34 @@ impl Dataset {
         self.resp.rows
     }
 
-    /// Loads `resp` and `stimuli` from an `.npz` file and checks them: float32 or float64, `stimuli` shaped (N,)
-    /// or (N, 1), lengths that agree, at least one row and one neuron, and no NaN or Inf.
+    /// Loads `resp` and `stimuli` (in degrees) from an `.npz` file; see `load_with`.
     pub fn load(path: &Path) -> Result<Dataset> {
+        Dataset::load_with(path, StimulusUnits::Degrees)
+    }
+
+    /// The shape of `resp` in an `.npz` file, (stimuli, neurons), from its header alone: what loading it would
+    /// allocate, known before anything is.
+    pub fn shape_in(path: &Path) -> Result<(usize, usize)> {
+        let mut file = npz::NpzFile::open(path)?;
+        match file.shape("resp")?[..] {
+            [rows, cols] => Ok((rows, cols)),
+            ref shape => Err(file.bad(
+                "resp",
+                format!(
+                    "expected a 2-D array, found shape {}",
+                    npz::show_shape(shape)
+                ),
+            )),
+        }
+    }
+
+    /// Loads `resp` and `stimuli` from an `.npz` file and checks them: `resp` float32 or float64, `stimuli`
+    /// float or integer, shaped (N,) or (N, 1), in `units` (radians become degrees) and within the circle; lengths
+    /// that agree, at least one row and one neuron, and no NaN or Inf.
+    pub fn load_with(path: &Path, units: StimulusUnits) -> Result<Dataset> {
         let mut file = npz::NpzFile::open(path)?;
         let resp = file.matrix_f32("resp")?;
-        let stimuli = file.vector_f32("stimuli")?;
+        let stimuli = file.vector_f64("stimuli")?;
         if resp.rows == 0 || resp.cols == 0 {
             return Err(file.bad(
                 "resp",
@@ -93,6 +169,9 @@ impl Dataset {
                 ),
             ));
         }
+        let stimuli = units
+            .to_degrees(&stimuli)
+            .map_err(|what| file.bad("stimuli", what))?;
         Ok(Dataset { resp, stimuli })
     }
 
@@ -162,4 +241,38 @@ pub fn md5_hex(path: &Path) -> Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stimuli_must_lie_on_the_circle_in_their_units() {
+        let deg = StimulusUnits::Degrees;
+        assert_eq!(
+            deg.to_degrees(&[0.0, 90.0, 360.0]).unwrap(),
+            [0.0, 90.0, 360.0]
+        );
+        let e = deg.to_degrees(&[0.0, 360.5, 90.0]).unwrap_err();
+        assert!(
+            e.starts_with("row 1 is 360.5: expected degrees in [0, 360]"),
+            "{e}"
+        );
+        let e = deg.to_degrees(&[0.0, 1.0, 6.0]).unwrap_err();
+        assert!(
+            e.contains("radians") && e.contains("--stimulus-units rad"),
+            "{e}"
+        );
+        let rad = StimulusUnits::Radians;
+        let d = rad
+            .to_degrees(&[0.0, std::f64::consts::PI, std::f64::consts::TAU])
+            .unwrap();
+        assert_eq!(d, [0.0, 180.0, 360.0]);
+        let e = rad.to_degrees(&[0.0, 90.0]).unwrap_err();
+        assert!(
+            e.starts_with("row 1 is 90: expected radians in [0, 2 pi]"),
+            "{e}"
+        );
+    }
 }

@@ -115,6 +115,16 @@ impl NpzFile {
         }
     }
 
+    /// The shape of `key` from its header alone, checked as a read would check it (the element count, and the
+    /// bytes it needs against the member's), without reading or allocating its elements.
+    pub fn shape(&mut self, key: &str) -> Result<Vec<usize>> {
+        match member_shape(self.archive.zip_archive(), self.file_len, key) {
+            Ok(Some(shape)) => Ok(shape),
+            Ok(None) => Err(self.missing(key)),
+            Err(e) => Err(self.bad(key, e)),
+        }
+    }
+
     /// Reads `key` as stored; the archive borrow ends here, so callers can build errors from `self`.
     fn raw(&mut self, key: &str) -> Result<Raw> {
         match read_member(self.archive.zip_archive(), self.file_len, key) {
@@ -187,6 +197,43 @@ impl NpzFile {
         Ok(Array { shape, data })
     }
 
+    /// A vector of numbers, float (finite) or integer of any width, as `f64`, shaped (N,) or (N, 1): for values a
+    /// user may have stored either way (`np.arange(360)` makes int64 degrees).
+    pub fn vector_f64(&mut self, key: &str) -> Result<Vec<f64>> {
+        let Raw { shape, values, .. } = self.raw(key)?;
+        let data: Vec<f64> = match values {
+            Values::F32(v) => v.into_iter().map(f64::from).collect(),
+            Values::F64(v) => v,
+            Values::I64(v) => v.into_iter().map(|x| x as f64).collect(),
+            Values::U64(v) => v.into_iter().map(|x| x as f64).collect(),
+            Values::Other(d) => {
+                return Err(self.bad(
+                    key,
+                    format!("expected float or integer numbers, found dtype {d}"),
+                ));
+            }
+        };
+        if let Some(i) = data.iter().position(|x| !x.is_finite()) {
+            return Err(self.bad(
+                key,
+                format!(
+                    "element {i} is {}: expected finite numbers only (no NaN or Inf)",
+                    data[i]
+                ),
+            ));
+        }
+        match shape[..] {
+            [_] | [_, 1] => Ok(data),
+            _ => Err(self.bad(
+                key,
+                format!(
+                    "expected shape (N,) or (N, 1), found {}",
+                    show_shape(&shape)
+                ),
+            )),
+        }
+    }
+
     /// A 2-D float array.
     pub fn matrix_f32(&mut self, key: &str) -> Result<Matrix> {
         let a = self.array_f32(key)?;
@@ -227,6 +274,16 @@ impl NpzFile {
     /// A float array of exactly `shape`; a vector of N also matches (N, 1) and (1, N), and the reverse.
     pub fn exact_f32(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
         let a = self.array_f32(key)?;
+        self.exact_of(key, a, shape)
+    }
+
+    /// As `exact_f32`, NaN and Inf allowed (see `array_f32_any`).
+    pub fn exact_f32_any(&mut self, key: &str, shape: &[usize]) -> Result<Vec<f32>> {
+        let a = self.array_f32_any(key)?;
+        self.exact_of(key, a, shape)
+    }
+
+    fn exact_of(&self, key: &str, a: Array<f32>, shape: &[usize]) -> Result<Vec<f32>> {
         let squeeze = |s: &[usize]| s.iter().copied().filter(|&d| d != 1).collect::<Vec<_>>();
         if a.shape != shape && squeeze(&a.shape) != squeeze(shape) {
             return Err(self.bad(
@@ -468,15 +525,13 @@ struct Header {
     shape: Vec<u64>,
 }
 
-/// Reads the member `key.npy`: its header bounded and checked, its size checked against the member's length, its
-/// CRC-32 checked once read. `Ok(None)` when there is no such member.
-fn read_member(
-    zip: &mut zip::ZipArchive<BufReader<File>>,
+/// The member `key.npy`, its claimed sizes checked against the file's; `Ok(None)` when there is no such member.
+fn open_member<'a>(
+    zip: &'a mut zip::ZipArchive<BufReader<File>>,
     file_len: u64,
-    key: &str,
-) -> std::result::Result<Option<Raw>, String> {
-    let member = npyz::npz::file_name_from_array_name(key);
-    let zf = match zip.by_name(&member) {
+    member: &str,
+) -> std::result::Result<Option<zip::read::ZipFile<'a>>, String> {
+    let zf = match zip.by_name(member) {
         Ok(zf) => zf,
         Err(zip::result::ZipError::FileNotFound) => return Ok(None),
         Err(e) => return Err(format!("cannot read the member {member}: {e}")),
@@ -497,6 +552,38 @@ fn read_member(
             "member {member} claims {size} bytes from {packed} compressed: not a valid archive"
         ));
     }
+    Ok(Some(zf))
+}
+
+/// The shape in the member `key.npy`'s header, checked by `checked_header`; `Ok(None)` when there is no such
+/// member.
+fn member_shape(
+    zip: &mut zip::ZipArchive<BufReader<File>>,
+    file_len: u64,
+    key: &str,
+) -> std::result::Result<Option<Vec<usize>>, String> {
+    let member = npyz::npz::file_name_from_array_name(key);
+    let Some(mut zf) = open_member(zip, file_len, &member)? else {
+        return Ok(None);
+    };
+    let size = zf.size();
+    let (_, header, _) = checked_header(&mut zf, size, &member)?;
+    Ok(Some(shape_of(&header.shape)))
+}
+
+/// Reads the member `key.npy`: its header bounded and checked, its size checked against the member's length and
+/// against the memory this machine has free, its CRC-32 checked once read. `Ok(None)` when there is no such
+/// member.
+fn read_member(
+    zip: &mut zip::ZipArchive<BufReader<File>>,
+    file_len: u64,
+    key: &str,
+) -> std::result::Result<Option<Raw>, String> {
+    let member = npyz::npz::file_name_from_array_name(key);
+    let Some(zf) = open_member(zip, file_len, &member)? else {
+        return Ok(None);
+    };
+    let size = zf.size();
     let expected_crc = zf.crc32();
     let mut reader = CrcReader {
         inner: zf,
@@ -513,6 +600,54 @@ fn read_member(
 }
 
 fn read_npy<R: Read>(reader: &mut R, size: u64, member: &str) -> std::result::Result<Raw, String> {
+    let (head, header, count) = checked_header(reader, size, member)?;
+    // Its elements as stored, and a copy of them widened to 64 bits, narrowed to f32 or transposed.
+    let needed = u128::from(count) * u128::from(item_size(&header.descr).unwrap_or(8) + 8);
+    let free = crate::memory::available();
+    if needed > free.bytes {
+        return Err(format!(
+            "shape {} of {} needs {} in memory, more than the {} this machine has free ({})",
+            show_shape_u64(&header.shape),
+            header.descr,
+            crate::memory::show_bytes(needed),
+            crate::memory::show_bytes(free.bytes),
+            free.source
+        ));
+    }
+    let npy = npyz::NpyFile::new(std::io::Cursor::new(head).chain(reader))
+        .map_err(|e| format!("cannot read the array: {e}"))?;
+    let shape = shape_of(npy.shape());
+    let fortran = npy.order() == npyz::Order::Fortran;
+    let dtype = npy.dtype();
+    let values = match (float_size(&dtype), int_kind(&dtype)) {
+        (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
+        (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
+        (_, Some((true, 1))) => widen(npy.into_vec::<i8>()),
+        (_, Some((true, 2))) => widen(npy.into_vec::<i16>()),
+        (_, Some((true, 4))) => widen(npy.into_vec::<i32>()),
+        (_, Some((true, 8))) => npy.into_vec::<i64>().map(Values::I64),
+        (_, Some((false, 1))) => widen(npy.into_vec::<u8>()),
+        (_, Some((false, 2))) => widen(npy.into_vec::<u16>()),
+        (_, Some((false, 4))) => widen(npy.into_vec::<u32>()),
+        (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
+        _ => Ok(Values::Other(dtype.descr())),
+    };
+    values
+        .map(|values| Raw {
+            shape,
+            fortran,
+            values,
+        })
+        .map_err(|e| format!("cannot read the array: {e}"))
+}
+
+/// The `.npy` header of a member, bounded and checked: the header itself, the element count (no overflow) and the
+/// bytes those elements need against the member's `size`. Returns the bytes read, the header and the count.
+fn checked_header<R: Read>(
+    reader: &mut R,
+    size: u64,
+    member: &str,
+) -> std::result::Result<(Vec<u8>, Header, u64), String> {
     let mut pre = [0u8; 8];
     reader
         .read_exact(&mut pre)
@@ -568,31 +703,7 @@ fn read_npy<R: Read>(reader: &mut R, size: u64, member: &str) -> std::result::Re
             ));
         }
     }
-    let npy = npyz::NpyFile::new(std::io::Cursor::new(head).chain(reader))
-        .map_err(|e| format!("cannot read the array: {e}"))?;
-    let shape = shape_of(npy.shape());
-    let fortran = npy.order() == npyz::Order::Fortran;
-    let dtype = npy.dtype();
-    let values = match (float_size(&dtype), int_kind(&dtype)) {
-        (Some(4), _) => npy.into_vec::<f32>().map(Values::F32),
-        (Some(8), _) => npy.into_vec::<f64>().map(Values::F64),
-        (_, Some((true, 1))) => widen(npy.into_vec::<i8>()),
-        (_, Some((true, 2))) => widen(npy.into_vec::<i16>()),
-        (_, Some((true, 4))) => widen(npy.into_vec::<i32>()),
-        (_, Some((true, 8))) => npy.into_vec::<i64>().map(Values::I64),
-        (_, Some((false, 1))) => widen(npy.into_vec::<u8>()),
-        (_, Some((false, 2))) => widen(npy.into_vec::<u16>()),
-        (_, Some((false, 4))) => widen(npy.into_vec::<u32>()),
-        (_, Some((false, 8))) => npy.into_vec::<u64>().map(Values::U64),
-        _ => Ok(Values::Other(dtype.descr())),
-    };
-    values
-        .map(|values| Raw {
-            shape,
-            fortran,
-            values,
-        })
-        .map_err(|e| format!("cannot read the array: {e}"))
+    Ok((head, header, count))
 }
 
 fn show_shape_u64(shape: &[u64]) -> String {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::npz::write_atomically;
 use crate::error::{Error, Result};
+use crate::model::MAX_CLASSES;
 use crate::run::predictions::{PredictionErrors, Task};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -112,13 +113,78 @@ impl RunSummary {
         serde_json::to_string_pretty(self).expect("a summary serialises")
     }
 
+    /// Reads a summary and checks the numbers a reader sizes things by (`check`).
     pub fn load(path: &Path) -> Result<RunSummary> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        serde_json::from_str(&text).map_err(|e| {
+        let summary: RunSummary = serde_json::from_str(&text).map_err(|e| {
             Error::io(
                 path,
                 std::io::Error::other(format!("not a popdecode run summary: {e}")),
             )
-        })
+        })?;
+        summary.check(path)?;
+        Ok(summary)
+    }
+
+    /// The numbers a reader of the run folder trusts, against sane bounds and each other, so that none of them
+    /// makes it allocate or draw what no run could have made: the classes (2 to `MAX_CLASSES`, as in
+    /// `config.classes`), the neurons and hidden widths (positive; `data` and `network` agreeing), and the rows
+    /// (at least one test row; training and test rows within the stimuli). A mismatch names the file and key.
+    pub fn check(&self, path: &Path) -> Result<()> {
+        let bad = |key: &str, what: String| Error::BadArray {
+            path: path.to_path_buf(),
+            key: key.to_string(),
+            what,
+        };
+        if let Task::Classification { classes } = self.task {
+            if !(2..=MAX_CLASSES).contains(&classes) {
+                return Err(bad(
+                    "task.classes",
+                    format!(
+                        "{classes}: expected 2 to {MAX_CLASSES} classes (orientation bins of at least 1 degree)"
+                    ),
+                ));
+            }
+            let configured = self.config.get("classes").and_then(|c| c.as_u64());
+            if configured.is_some_and(|c| c != classes as u64) {
+                return Err(bad(
+                    "config.classes",
+                    format!(
+                        "{} disagrees with task.classes, {classes}",
+                        configured.unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        if self.network.neurons == 0 || self.network.neurons != self.data.neurons {
+            return Err(bad(
+                "network.neurons",
+                format!(
+                    "{}: expected the data's neurons (data.neurons: {}), at least 1",
+                    self.network.neurons, self.data.neurons
+                ),
+            ));
+        }
+        if self.network.hidden.is_empty() || self.network.hidden.contains(&0) {
+            return Err(bad(
+                "network.hidden",
+                format!(
+                    "{:?}: expected one or more positive widths",
+                    self.network.hidden
+                ),
+            ));
+        }
+        let d = &self.data;
+        if d.test_rows == 0 || d.train_rows.saturating_add(d.test_rows) > d.stimuli {
+            return Err(bad(
+                "data.test_rows",
+                format!(
+                    "{} test and {} training rows (data.train_rows) of {} stimuli (data.stimuli): expected at \
+                     least 1 test row, and no more rows than stimuli",
+                    d.test_rows, d.train_rows, d.stimuli
+                ),
+            ));
+        }
+        Ok(())
     }
 }

@@ -23,6 +23,19 @@ pub fn column_extent(stimuli: &[f32]) -> (f64, f64) {
     (first - d / 2.0, last + d / 2.0)
 }
 
+/// The heatmap's stimulus ticks: every 90 degrees on the circle, and for an axis wider than that (stimuli a
+/// file gave in other units) every 90 x 10^k, at most 8 of them: the figure's size never follows a data value.
+pub fn stimulus_ticks(x0: f64, x1: f64) -> Vec<f64> {
+    let mut step = 90.0;
+    while (x1 - x0) / step > 8.0 && step.is_finite() {
+        step *= 10.0;
+    }
+    if !(step.is_finite() && x0.is_finite() && x1.is_finite()) {
+        return Vec::new();
+    }
+    multiples(x0, x1, step)
+}
+
 pub fn draw(t: &TuningCurves) -> Drawn<String> {
     let (s, k) = (t.first_neurons.rows, t.first_neurons.cols);
     let mut svg = String::new();
@@ -50,7 +63,7 @@ pub fn draw(t: &TuningCurves) -> Drawn<String> {
             .x_label_area_size(48)
             .y_label_area_size(56)
             .build_cartesian_2d(
-                Ticked::linear(x0..x1, multiples(x0, x1, 90.0)),
+                Ticked::linear(x0..x1, stimulus_ticks(x0, x1)),
                 Ticked::linear(
                     k as f64..0f64,
                     (0..k)
@@ -145,4 +158,34 @@ pub fn draw(t: &TuningCurves) -> Drawn<String> {
     }
     embed(&mut svg, &images);
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Matrix;
+
+    /// Stimuli far off the circle (a file in other units) give a figure of the usual size, not one tick per 90.
+    #[test]
+    fn the_figure_does_not_grow_with_the_stimuli_values() {
+        let curves = |stimuli: Vec<f32>| TuningCurves {
+            first_neurons: Matrix::new(3, 2, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]),
+            example_neurons: vec![0],
+            example_curves: Matrix::new(3, 1, vec![1.0, 2.0, 3.0]),
+            preferred_deg: vec![0.0, 90.0],
+            hidden: Matrix::new(3, 1, vec![0.0; 3]),
+            stimuli,
+        };
+        let usual = draw(&curves(vec![0.0, 120.0, 240.0])).unwrap().len();
+        for top in [1e9f32, 1e15, 1e38, f32::MAX] {
+            let svg = draw(&curves(vec![0.0, top / 2.0, top])).unwrap();
+            assert!(
+                svg.len() < 2 * usual,
+                "{top}: {} bytes, usually {usual}",
+                svg.len()
+            );
+        }
+        assert_eq!(stimulus_ticks(-0.5, 359.5), [0.0, 90.0, 180.0, 270.0]);
+        assert!(stimulus_ticks(0.0, 1e38).len() <= 9);
+    }
 }
