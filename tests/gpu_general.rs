@@ -13,7 +13,7 @@ use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all, tolerance};
 use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
-use popdecode::gpu::general::tiles_for;
+use popdecode::gpu::general::{GeneralTuning, fit, tiles_for};
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
@@ -43,21 +43,22 @@ fn sgd(epochs: usize, lr: f64) -> Config {
 
 /// The evaluation at the initial weights and a training run, GPU (general path) against CPU, all checked.
 fn gpu_against_cpu(problem: &Problem, spec: &Spec, config: &Config, label: &str) {
-    gpu_against_cpu_with(problem, spec, config, None, label);
+    gpu_against_cpu_with(problem, spec, config, GeneralTuning::default(), label);
 }
 
-/// As `gpu_against_cpu`, with the general kernels unrolled to `tiles` (else the adapter's default); the
-/// progress reports must come at the same epochs as the CPU's, with the losses so far.
+/// As `gpu_against_cpu`, with the general kernels unrolled to other tiles or cut into narrower column panels
+/// than the adapter's (`tuning`); the progress reports must come at the same epochs as the CPU's, with the
+/// losses so far.
 fn gpu_against_cpu_with(
     problem: &Problem,
     spec: &Spec,
     config: &Config,
-    tiles: Option<Tiles>,
+    tuning: GeneralTuning,
     label: &str,
 ) {
     let mut gpu = gpu();
     gpu.force_general = true;
-    gpu.general_tiles = tiles;
+    gpu.general = tuning;
     let params = Params::init(spec, 7);
     let got = gpu
         .evaluate(problem, spec, &params, &config.penalty)
@@ -307,7 +308,11 @@ fn every_register_tiling_matches() {
             col: 2,
         },
     ] {
-        gpu_against_cpu_with(&problem, &spec, &config, Some(tiles), &format!("{tiles:?}"));
+        let tuning = GeneralTuning {
+            tiles: Some(tiles),
+            max_panel4: None,
+        };
+        gpu_against_cpu_with(&problem, &spec, &config, tuning, &format!("{tiles:?}"));
     }
 }
 
@@ -327,4 +332,65 @@ fn a_run_of_no_epochs_gives_the_initial_weights_and_outputs() {
     let (epochs, end) = compare_runs(&run, &want);
     assert!(epochs.is_empty());
     assert_all(&end);
+}
+
+/// The general path with its neurons cut into column panels (as a binding limit smaller than the matrix cuts
+/// them; here an artificially narrow panel width): every feature against the reference, with panels of one
+/// vec4 column up to several of uneven fill, the last one padded.
+#[test]
+fn every_feature_matches_in_column_panels() {
+    let problem = random_problem(41, 13, 203, 26);
+    let adam_l2 = Config {
+        optimizer: Optimizer::ADAM,
+        batch_size: Some(12),
+        shuffle_seed: 2,
+        penalty: Penalty { l1: 0.0, l2: 1e-2 },
+        ..sgd(6, 1e-3)
+    };
+    let sgd_penalties = Config {
+        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
+        ..sgd(8, 0.1)
+    };
+    let cases = [
+        // 203 neurons are 51 vec4s: 51 panels of one, 8 of 7 (the last of 2), 2 of 26 (the last of 25).
+        (
+            1,
+            51,
+            net(203, &[16], Objective::Nll { classes: 12 }),
+            sgd_penalties,
+            "nll + L1 + L2",
+        ),
+        (
+            7,
+            8,
+            net(203, &[24, 16, 8], Objective::Mse),
+            adam_l2,
+            "mse [24, 16, 8], adam, batches",
+        ),
+        (
+            26,
+            2,
+            net(203, &[12], Objective::Circular),
+            sgd(10, 20.0),
+            "circular",
+        ),
+        (
+            7,
+            8,
+            net(203, &[10], Objective::Nll { classes: 5 }),
+            adam_l2,
+            "nll, adam, batches",
+        ),
+    ];
+    let adapter = gpu().gpu.adapter;
+    for (width4, panels, spec, config, label) in cases {
+        let tuning = GeneralTuning {
+            tiles: None,
+            max_panel4: Some(width4),
+        };
+        let fitted = fit(&adapter, 41, 13, &spec, Some(&config), tuning).expect("fits");
+        assert_eq!(fitted.plan.panels, panels, "{label}");
+        let label = format!("{label}, {panels} panels of {width4} vec4s");
+        gpu_against_cpu_with(&problem, &spec, &config, tuning, &label);
+    }
 }
