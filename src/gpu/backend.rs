@@ -41,6 +41,15 @@ impl GpuBackend {
     /// the limit and what sets it. `train` and `check` call it (through `select::open_backend_for`) once the
     /// data is loaded, so that `--backend gpu` refuses at once and `--backend auto` can take the CPU instead.
     pub fn fits(&self, problem: &Problem, spec: &Spec, config: &Config) -> Result<()> {
+        self.paths_fit(problem, spec, config).map_err(|e| match e {
+            Error::AdapterLimits(m) if !m.starts_with(CANNOT_HOLD) => {
+                Error::AdapterLimits(format!("{CANNOT_HOLD}: {m}"))
+            }
+            other => other,
+        })
+    }
+
+    fn paths_fit(&self, problem: &Problem, spec: &Spec, config: &Config) -> Result<()> {
         let (n_train, n_test) = (problem.n_train(), problem.n_test());
         let a = &self.gpu.adapter;
         if self.general_evaluates(spec, &config.penalty) {
@@ -68,6 +77,9 @@ impl GpuBackend {
             || !config.penalty.is_zero()
     }
 }
+
+/// How a refusal for the adapter's limits begins (`general::fit`'s, and `fits` puts it before the others).
+const CANNOT_HOLD: &str = "the GPU cannot hold this problem";
 
 /// Whether the tutorial path's session fits adapter `a`: its layout (column panels under the binding limit,
 /// split-K sums, workgroup counts; `Layout::new` refuses what does not fit) and the buffers its session makes
@@ -100,8 +112,8 @@ fn tutorial_fits(
     ] {
         if bytes > max {
             return Err(Error::AdapterLimits(format!(
-                "the GPU cannot hold this problem: {what} take {bytes} bytes, and this adapter's storage \
-                 bindings hold {max}; use --backend cpu"
+                "{CANNOT_HOLD}: {what} take {bytes} bytes, and this adapter's storage bindings hold \
+                 {max}; use --backend cpu"
             )));
         }
     }
