@@ -394,3 +394,94 @@ fn every_feature_matches_in_column_panels() {
         gpu_against_cpu_with(&problem, &spec, &config, tuning, &label);
     }
 }
+
+/// Hidden widths whose third layer alone (width x width floats) is past this adapter's storage binding, which
+/// no panel of the first layer's columns helps.
+fn too_wide_for(gpu: &GpuBackend) -> Vec<usize> {
+    let a = &gpu.gpu.adapter;
+    let max = a.max_storage_buffer_binding_size.min(a.max_buffer_size);
+    let h = ((max / 4) as f64).sqrt() as usize + 1;
+    vec![10, h, h]
+}
+
+/// `--backend gpu` refuses a problem the GPU cannot hold, from the shapes, naming the size, the limit and the
+/// flag; `auto` (with the adapter named, which it would otherwise take) picks the CPU and says why.
+#[test]
+fn a_problem_the_gpu_cannot_hold_is_refused_or_left_to_the_cpu() {
+    use popdecode::select::{BackendChoice, open_backend_for};
+    let probe = gpu();
+    let name = probe.gpu.adapter.name.clone();
+    let hidden = too_wide_for(&probe);
+    drop(probe);
+    let problem = random_problem(20, 10, 50, 27);
+    let spec = net(50, &hidden, Objective::Mse);
+    let config = sgd(1, 0.1);
+    let work = (&problem, &spec, &config);
+    let err = match open_backend_for(BackendChoice::Gpu, Some(&name), work) {
+        Ok(_) => panic!("the GPU took a second layer of {hidden:?}"),
+        Err(e) => e.to_string(),
+    };
+    let flag = format!("--hidden 10,{},{}", hidden[1], hidden[2]);
+    assert!(
+        err.contains("cannot hold") && err.contains(&flag) && err.contains("--backend cpu"),
+        "{err}"
+    );
+    let (backend, note) =
+        open_backend_for(BackendChoice::Auto, Some(&name), work).expect("auto opens a backend");
+    assert_eq!(backend.name(), "cpu");
+    let note = note.expect("auto says why");
+    assert!(
+        note.starts_with("auto picked cpu") && note.contains("cannot hold") && note.contains(&flag),
+        "{note}"
+    );
+    // A problem it holds keeps the GPU.
+    let small = net(50, &[10, 8], Objective::Mse);
+    let (backend, _) = open_backend_for(
+        BackendChoice::Auto,
+        Some(&name),
+        (&problem, &small, &config),
+    )
+    .expect("auto opens a backend");
+    assert_eq!(backend.name(), "gpu");
+}
+
+/// `train --backend gpu` on a network the GPU cannot hold stops before training, with the size check's error
+/// and a non-zero exit, and writes no run folder.
+#[test]
+fn train_refuses_what_the_gpu_cannot_hold_before_training() {
+    let probe = gpu();
+    let name = probe.gpu.adapter.name.clone();
+    let hidden = too_wide_for(&probe);
+    drop(probe);
+    let dir = std::env::temp_dir().join(format!("popdecode-gpusize-{}", std::process::id()));
+    let widths = format!("10,{},{}", hidden[1], hidden[2]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args([
+            "train",
+            "--backend",
+            "gpu",
+            "--adapter",
+            &name,
+            "--neurons",
+            "40",
+        ])
+        .args([
+            "--stimuli",
+            "20",
+            "--epochs",
+            "1",
+            "--hidden",
+            &widths,
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot hold") && stderr.contains(&format!("--hidden {widths}")),
+        "{stderr}"
+    );
+    assert!(!dir.exists(), "a run folder was left at {}", dir.display());
+}
