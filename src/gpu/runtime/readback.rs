@@ -13,6 +13,16 @@ pub fn submit_then_read(
     encode: impl FnOnce(&mut wgpu::ComputePass),
     ranges: &[(&wgpu::Buffer, usize, usize)],
 ) -> Result<PendingRead> {
+    submit_then_read_within(gpu, encode, ranges, staging_cap(gpu))
+}
+
+/// `submit_then_read` with staging buffers of at most `cap` bytes (a multiple of 4).
+fn submit_then_read_within(
+    gpu: &Gpu,
+    encode: impl FnOnce(&mut wgpu::ComputePass),
+    ranges: &[(&wgpu::Buffer, usize, usize)],
+    cap: u64,
+) -> Result<PendingRead> {
     let mut encoder = gpu
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
@@ -26,7 +36,6 @@ pub fn submit_then_read(
     let counts: Vec<usize> = ranges.iter().map(|r| r.2).collect();
     // Each staging buffer holds at most the adapter's largest buffer: a read-back larger than that (the
     // weights of a wide first layer) goes to several, a range split across them where it must.
-    let cap = staging_cap(gpu);
     let mut parts: Vec<(wgpu::Buffer, u64)> = Vec::new();
     let mut copies: Vec<Vec<(&wgpu::Buffer, u64, u64, u64)>> = Vec::new();
     let mut filled = cap;
@@ -138,4 +147,40 @@ fn take_staging(gpu: &Gpu, bytes: u64, cap: u64) -> wgpu::Buffer {
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::runtime::buffers::{COPY, storage};
+
+    #[test]
+    fn a_read_back_past_one_staging_buffer_is_split_across_several_in_order() {
+        let gpu = Gpu::open(None).unwrap_or_else(|e| {
+            panic!(
+                "this test needs a GPU adapter: {e}\nOn Debian/Ubuntu: apt-get install -y mesa-vulkan-drivers"
+            )
+        });
+        let data: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let a = storage(&gpu, "a", bytemuck::cast_slice(&data), COPY);
+        let b = storage(&gpu, "b", bytemuck::cast_slice(&data[..100]), COPY);
+        let ranges = [(&a, 3, 500), (&b, 10, 0), (&b, 7, 90), (&a, 600, 400)];
+        // 256-byte staging buffers: 64 floats each, so 990 floats take 16 of them, ranges split across them.
+        let got = submit_then_read_within(&gpu, |_| {}, &ranges, 256)
+            .unwrap()
+            .wait(&gpu)
+            .unwrap();
+        let want: Vec<Vec<f32>> = ranges
+            .iter()
+            .map(|&(buf, first, count)| {
+                let src = if std::ptr::eq(buf, &a) {
+                    &data[..]
+                } else {
+                    &data[..100]
+                };
+                src[first..first + count].to_vec()
+            })
+            .collect();
+        assert_eq!(got, want);
+    }
 }
