@@ -799,7 +799,9 @@ fn build_kernels(
     };
     let last = panels.len() - 1;
     let mut modules: Vec<(&str, wgpu::ShaderModule)> = Vec::new();
-    let mut pipelines: Vec<(&str, Vec<(&'static str, f64)>, Kernel)> = Vec::new();
+    // Pipelines by entry point and override constants: panels with the same role share one.
+    type Built<'a> = (&'a str, Vec<(&'static str, f64)>, Kernel);
+    let mut pipelines: Vec<Built> = Vec::new();
     let mut bound: Vec<(&str, Vec<Bound>)> = Vec::with_capacity(KERNELS.len());
     for file in &KERNELS {
         if !modules.iter().any(|(f, _)| *f == file.file) {
