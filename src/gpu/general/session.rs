@@ -5,7 +5,9 @@
 //!
 //! Uploaded once: the response matrix (training rows, then test rows), the targets in degrees, the class labels
 //! (computed here with `objective::class_of`, as the CPU does) and the weights. Parameters, gradients and the
-//! optimizer's state live in flat buffers. Each step (a batch, or an evaluation of the test or training rows)
+//! optimizer's state live in flat buffers; the response matrix and the input layer's weights, gradient and
+//! moments are cut into column panels of neurons, each in buffers under the adapter's storage binding limit
+//! ([`fit`] chooses them, and checks every other size, before anything is uploaded). Each step (a batch, or an evaluation of the test or training rows)
 //! has its scalars — which rows, where its loss goes, and the optimizer's (`optim::Rule::scalars`, computed in
 //! f64) — in a 256-byte slot of a uniform buffer bound with a dynamic offset; a mini-batch's rows are an
 //! uploaded list of row numbers through which the kernels gather rows of x. Many epochs go to one submission,
