@@ -127,6 +127,17 @@ fn network(problem: &Problem, plan: &BenchPlan) -> (Spec, Params) {
     (spec, params)
 }
 
+/// The network and training `bench` times for `plan` (a backend is checked to hold them before any run).
+pub fn workload(problem: &Problem, plan: &BenchPlan) -> (Spec, Config) {
+    let config = Config {
+        epochs: plan.epochs,
+        lr: BENCH_LR,
+        optimizer: plan.optimizer,
+        ..Config::default()
+    };
+    (network(problem, plan).0, config)
+}
+
 /// Small enough that nothing diverges whatever the width; speed does not depend on it.
 const BENCH_LR: f64 = 1e-6;
 
@@ -139,13 +150,8 @@ pub fn bench(
     problem: &Problem,
     plan: &BenchPlan,
 ) -> Result<BenchRow> {
-    let (spec, params) = network(problem, plan);
-    let config = Config {
-        epochs: plan.epochs,
-        lr: BENCH_LR,
-        optimizer: plan.optimizer,
-        ..Config::default()
-    };
+    let (spec, config) = workload(problem, plan);
+    let params = Params::init(&spec, 1);
     let warm = Config {
         epochs: plan.epochs.min(3),
         ..config

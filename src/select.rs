@@ -2,10 +2,13 @@
 
 use crate::backend::Backend;
 use crate::cpu::CpuBackend;
+use crate::data::problem::Problem;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::{GpuBackend, preferred_adapter};
+use crate::model::Spec;
 use crate::reference::ReferenceBackend;
+use crate::training::Config;
 
 /// Which backend to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,10 +43,41 @@ pub fn open_backend(
     choice: BackendChoice,
     adapter: Option<&str>,
 ) -> Result<(Box<dyn Backend>, Option<String>)> {
+    open(choice, adapter, None)
+}
+
+/// The problem a backend is opened for: its data, network and training.
+pub type Workload<'a> = (&'a Problem, &'a Spec, &'a Config);
+
+/// Opens a backend for `work`, known already (the data loaded, the network and training built): as
+/// [`open_backend`], and a GPU must hold it (`GpuBackend::fits`, from the shapes alone, before any upload).
+/// `Gpu` refuses a problem the GPU cannot hold with that error, which names the size, the limit and what sets
+/// it; `Auto`, which would pick the GPU, picks the fast CPU backend instead, its note saying why.
+pub fn open_backend_for(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    work: Workload,
+) -> Result<(Box<dyn Backend>, Option<String>)> {
+    open(choice, adapter, Some(work))
+}
+
+fn open(
+    choice: BackendChoice,
+    adapter: Option<&str>,
+    work: Option<Workload>,
+) -> Result<(Box<dyn Backend>, Option<String>)> {
+    let fits = |gpu: &GpuBackend| match work {
+        Some((problem, spec, config)) => gpu.fits(problem, spec, config),
+        None => Ok(()),
+    };
     match choice {
         BackendChoice::Reference => Ok((Box::new(ReferenceBackend), None)),
         BackendChoice::Cpu => Ok((Box::new(CpuBackend::new()), None)),
-        BackendChoice::Gpu => Ok((Box::new(GpuBackend::open(adapter)?), None)),
+        BackendChoice::Gpu => {
+            let gpu = GpuBackend::open(adapter)?;
+            fits(&gpu)?;
+            Ok((Box::new(gpu), None))
+        }
         BackendChoice::Auto => {
             let cpu = |why: String| -> Result<(Box<dyn Backend>, Option<String>)> {
                 let cpu = CpuBackend::new();
@@ -64,6 +98,15 @@ pub fn open_backend(
                 }
             }
             match GpuBackend::open(adapter) {
+                Ok(gpu) if let Err(e) = fits(&gpu) => {
+                    let why = match e {
+                        Error::AdapterLimits(m) => {
+                            m.trim_end_matches("; use --backend cpu").to_string()
+                        }
+                        other => other.to_string(),
+                    };
+                    cpu(format!("{why} (on {})", gpu.gpu.adapter.label()))
+                }
                 Ok(gpu) => {
                     let why = if hardware(gpu.gpu.adapter.device_type) {
                         "a hardware GPU".to_string()

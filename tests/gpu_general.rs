@@ -13,7 +13,7 @@ use popdecode::check::{compare_evaluations, compare_runs};
 use popdecode::compare::{Comparison, assert_all, tolerance};
 use popdecode::data::problem::Problem;
 use popdecode::gpu::GpuBackend;
-use popdecode::gpu::general::tiles_for;
+use popdecode::gpu::general::{GeneralTuning, fit, tiles_for};
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
@@ -43,21 +43,22 @@ fn sgd(epochs: usize, lr: f64) -> Config {
 
 /// The evaluation at the initial weights and a training run, GPU (general path) against CPU, all checked.
 fn gpu_against_cpu(problem: &Problem, spec: &Spec, config: &Config, label: &str) {
-    gpu_against_cpu_with(problem, spec, config, None, label);
+    gpu_against_cpu_with(problem, spec, config, GeneralTuning::default(), label);
 }
 
-/// As `gpu_against_cpu`, with the general kernels unrolled to `tiles` (else the adapter's default); the
-/// progress reports must come at the same epochs as the CPU's, with the losses so far.
+/// As `gpu_against_cpu`, with the general kernels unrolled to other tiles or cut into narrower column panels
+/// than the adapter's (`tuning`); the progress reports must come at the same epochs as the CPU's, with the
+/// losses so far.
 fn gpu_against_cpu_with(
     problem: &Problem,
     spec: &Spec,
     config: &Config,
-    tiles: Option<Tiles>,
+    tuning: GeneralTuning,
     label: &str,
 ) {
     let mut gpu = gpu();
     gpu.force_general = true;
-    gpu.general_tiles = tiles;
+    gpu.general = tuning;
     let params = Params::init(spec, 7);
     let got = gpu
         .evaluate(problem, spec, &params, &config.penalty)
@@ -307,7 +308,11 @@ fn every_register_tiling_matches() {
             col: 2,
         },
     ] {
-        gpu_against_cpu_with(&problem, &spec, &config, Some(tiles), &format!("{tiles:?}"));
+        let tuning = GeneralTuning {
+            tiles: Some(tiles),
+            max_panel4: None,
+        };
+        gpu_against_cpu_with(&problem, &spec, &config, tuning, &format!("{tiles:?}"));
     }
 }
 
@@ -327,4 +332,156 @@ fn a_run_of_no_epochs_gives_the_initial_weights_and_outputs() {
     let (epochs, end) = compare_runs(&run, &want);
     assert!(epochs.is_empty());
     assert_all(&end);
+}
+
+/// The general path with its neurons cut into column panels (as a binding limit smaller than the matrix cuts
+/// them; here an artificially narrow panel width): every feature against the reference, with panels of one
+/// vec4 column up to several of uneven fill, the last one padded.
+#[test]
+fn every_feature_matches_in_column_panels() {
+    let problem = random_problem(41, 13, 203, 26);
+    let adam_l2 = Config {
+        optimizer: Optimizer::ADAM,
+        batch_size: Some(12),
+        shuffle_seed: 2,
+        penalty: Penalty { l1: 0.0, l2: 1e-2 },
+        ..sgd(6, 1e-3)
+    };
+    let sgd_penalties = Config {
+        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
+        ..sgd(8, 0.1)
+    };
+    let cases = [
+        // 203 neurons are 51 vec4s: 51 panels of one, 8 of 7 (the last of 2), 2 of 26 (the last of 25).
+        (
+            1,
+            51,
+            net(203, &[16], Objective::Nll { classes: 12 }),
+            sgd_penalties,
+            "nll + L1 + L2",
+        ),
+        (
+            7,
+            8,
+            net(203, &[24, 16, 8], Objective::Mse),
+            adam_l2,
+            "mse [24, 16, 8], adam, batches",
+        ),
+        (
+            26,
+            2,
+            net(203, &[12], Objective::Circular),
+            sgd(10, 20.0),
+            "circular",
+        ),
+        (
+            7,
+            8,
+            net(203, &[10], Objective::Nll { classes: 5 }),
+            adam_l2,
+            "nll, adam, batches",
+        ),
+    ];
+    let adapter = gpu().gpu.adapter;
+    for (width4, panels, spec, config, label) in cases {
+        let tuning = GeneralTuning {
+            tiles: None,
+            max_panel4: Some(width4),
+        };
+        let fitted = fit(&adapter, 41, 13, &spec, Some(&config), tuning).expect("fits");
+        assert_eq!(fitted.plan.panels, panels, "{label}");
+        let label = format!("{label}, {panels} panels of {width4} vec4s");
+        gpu_against_cpu_with(&problem, &spec, &config, tuning, &label);
+    }
+}
+
+/// Hidden widths whose third layer alone (width x width floats) is past this adapter's storage binding, which
+/// no panel of the first layer's columns helps.
+fn too_wide_for(gpu: &GpuBackend) -> Vec<usize> {
+    let a = &gpu.gpu.adapter;
+    let max = a.max_storage_buffer_binding_size.min(a.max_buffer_size);
+    let h = ((max / 4) as f64).sqrt() as usize + 1;
+    vec![10, h, h]
+}
+
+/// `--backend gpu` refuses a problem the GPU cannot hold, from the shapes, naming the size, the limit and the
+/// flag; `auto` (with the adapter named, which it would otherwise take) picks the CPU and says why.
+#[test]
+fn a_problem_the_gpu_cannot_hold_is_refused_or_left_to_the_cpu() {
+    use popdecode::select::{BackendChoice, open_backend_for};
+    let probe = gpu();
+    let name = probe.gpu.adapter.name.clone();
+    let hidden = too_wide_for(&probe);
+    drop(probe);
+    let problem = random_problem(20, 10, 50, 27);
+    let spec = net(50, &hidden, Objective::Mse);
+    let config = sgd(1, 0.1);
+    let work = (&problem, &spec, &config);
+    let err = match open_backend_for(BackendChoice::Gpu, Some(&name), work) {
+        Ok(_) => panic!("the GPU took a second layer of {hidden:?}"),
+        Err(e) => e.to_string(),
+    };
+    let flag = format!("--hidden 10,{},{}", hidden[1], hidden[2]);
+    assert!(
+        err.contains("cannot hold") && err.contains(&flag) && err.contains("--backend cpu"),
+        "{err}"
+    );
+    let (backend, note) =
+        open_backend_for(BackendChoice::Auto, Some(&name), work).expect("auto opens a backend");
+    assert_eq!(backend.name(), "cpu");
+    let note = note.expect("auto says why");
+    assert!(
+        note.starts_with("auto picked cpu") && note.contains("cannot hold") && note.contains(&flag),
+        "{note}"
+    );
+    // A problem it holds keeps the GPU.
+    let small = net(50, &[10, 8], Objective::Mse);
+    let (backend, _) = open_backend_for(
+        BackendChoice::Auto,
+        Some(&name),
+        (&problem, &small, &config),
+    )
+    .expect("auto opens a backend");
+    assert_eq!(backend.name(), "gpu");
+}
+
+/// `train --backend gpu` on a network the GPU cannot hold stops before training, with the size check's error
+/// and a non-zero exit, and writes no run folder.
+#[test]
+fn train_refuses_what_the_gpu_cannot_hold_before_training() {
+    let probe = gpu();
+    let name = probe.gpu.adapter.name.clone();
+    let hidden = too_wide_for(&probe);
+    drop(probe);
+    let dir = std::env::temp_dir().join(format!("popdecode-gpusize-{}", std::process::id()));
+    let widths = format!("10,{},{}", hidden[1], hidden[2]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args([
+            "train",
+            "--backend",
+            "gpu",
+            "--adapter",
+            &name,
+            "--neurons",
+            "40",
+        ])
+        .args([
+            "--stimuli",
+            "20",
+            "--epochs",
+            "1",
+            "--hidden",
+            &widths,
+            "--out",
+        ])
+        .arg(&dir)
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot hold") && stderr.contains(&format!("--hidden {widths}")),
+        "{stderr}"
+    );
+    assert!(!dir.exists(), "a run folder was left at {}", dir.display());
 }

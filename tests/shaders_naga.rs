@@ -218,6 +218,8 @@ fn the_general_shader_validates_and_translates_to_spirv() {
         penalty: Penalty::default(),
         pen_groups: 231,
         pen_chunk4: 256,
+        panel_first: true,
+        panel_last: true,
     };
     let variants = [
         base,
@@ -225,6 +227,14 @@ fn the_general_shader_validates_and_translates_to_spirv() {
             classes: 20,
             penalty: Penalty { l1: 5e-4, l2: 1e-2 },
             activation: Activation::Linear,
+            ..base
+        },
+        // A middle column panel (shaders/general/bindings.wgsl).
+        Constants {
+            n4: 1475,
+            panel_first: false,
+            panel_last: false,
+            penalty: Penalty { l1: 5e-4, l2: 1e-2 },
             ..base
         },
         Constants {

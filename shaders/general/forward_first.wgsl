@@ -1,4 +1,5 @@
-// The first layer's outputs for the step's rows: a workgroup per tile of ROW_TILE step rows x HIDDEN_TILE units.
+// The first layer's outputs for the step's rows: a workgroup per tile of ROW_TILE step rows x HIDDEN_TILE units,
+// once per column panel (bindings.wgsl), each adding its panel's sums to those before it.
 // Its 64 threads stride the rows' vec4s, each keeping a sum per (row, unit) in registers, which a fixed tree adds
 // up across the threads: each row of x is read once per unit tile, each row of W_in once per row tile. Written in
 // the tile notation (src/gpu/runtime/wgsl.rs): a line with a tile marker (a dollar sign before r or h) is repeated
@@ -52,9 +53,16 @@ fn forward_first(
         let r = r0 + o / HIDDEN_TILE;
         let m = m0 + o % HIDDEN_TILE;
         if (r < st.rows && m < M0) {
-            let b = WIN_LEN + m;
-            let pre = unit_sums[o * 64u] + params4[b / 4u][b % 4u];
-            acts_w[r * M0 + m] = act(pre);
+            // Across panels: the sum so far plus this panel's; the bias and the nonlinearity after the last.
+            var pre = unit_sums[o * 64u];
+            if (!PANEL_FIRST) {
+                pre = acts_w[r * M0 + m] + pre;
+            }
+            if (PANEL_LAST) {
+                acts_w[r * M0 + m] = act(pre + params_r[WIN_LEN + m]);
+            } else {
+                acts_w[r * M0 + m] = pre;
+            }
         }
     }
 }

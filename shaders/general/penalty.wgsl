@@ -1,5 +1,6 @@
 // The penalty's value at the current weights, l2 * sum W_in^2 + l1 * sum |W_in|: sums over chunks of W_in
-// (penalty_partial), then over the chunks (penalty_final), both in fixed order. The loss kernel adds it.
+// (penalty_partial, once per column panel, in order), then over the chunks (penalty_final), both in fixed order.
+// The loss kernel adds it.
 #import general/bindings.wgsl
 #import general/common.wgsl
 #import common/workgroup_sum.wgsl
@@ -20,9 +21,15 @@ fn penalty_partial(
     }
     let s = workgroup_sum(t, sq);
     let a = workgroup_sum(t, ab);
+    // A panel after the first adds its chunk's sums to the earlier panels'.
     if (t == 0u) {
-        pen_partials_w[2u * wg.x] = s;
-        pen_partials_w[2u * wg.x + 1u] = a;
+        if (PANEL_FIRST) {
+            pen_partials_w[2u * wg.x] = s;
+            pen_partials_w[2u * wg.x + 1u] = a;
+        } else {
+            pen_partials_w[2u * wg.x] += s;
+            pen_partials_w[2u * wg.x + 1u] += a;
+        }
     }
 }
 

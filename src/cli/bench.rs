@@ -257,20 +257,23 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         if !args.json {
             popdecode::say!("gpu: {}", gpu.gpu.adapter.label());
         }
-        let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
         let widths: &[usize] = if software {
             &[10, 200]
         } else {
             &[10, 200, 1000]
         };
+        let (epochs, repeats) = if software { (10, 3) } else { (100, 5) };
+        // Every network is checked against the adapter's limits before any of them runs.
+        for layers in args.networks(widths) {
+            let (spec, config) =
+                popdecode::bench::workload(&problem, &args.plan(layers, epochs, repeats)?);
+            gpu.fits(&problem, &spec, &config)?;
+        }
+        let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
         for layers in args.networks(widths) {
             let first = layers[0];
             let tutorial = args.tutorial_net(&layers);
-            let mut plan = args.plan(
-                layers,
-                if software { 10 } else { 100 },
-                if software { 3 } else { 5 },
-            )?;
+            let mut plan = args.plan(layers, epochs, repeats)?;
             plan.copy_bandwidth = Some(bandwidth);
             let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
             if tutorial {

@@ -97,7 +97,7 @@ pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
     args.data.check_memory(&args.model, &config)?;
     let (problem, described) = args.data.problem()?;
     let (spec, params) = args.model.network(problem.neurons())?;
-    let mut backend = match args.on.open() {
+    let mut backend = match args.on.open_for((&problem, &spec, &config)) {
         Err(Error::NoAdapter) => {
             return Err(anyhow!(
                 "no GPU adapter found, so there is no GPU to check. On Debian/Ubuntu a software Vulkan adapter \

@@ -78,7 +78,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let loaded = args.data.load()?;
     let problem = loaded.problem();
     let (spec, params) = args.model.network(problem.neurons())?;
-    let mut backend = args.on.open()?;
+    let mut backend = args.on.open_for((&problem, &spec, &config))?;
     let folder = RunFolder::claim(args.run.out.as_deref())?;
     let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
     console.line(format_args!("data: {}", loaded.described));

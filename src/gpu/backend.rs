@@ -2,15 +2,14 @@
 //! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
 //! kernels of `session`; everything else on the general kernels of `general`.
 
-use super::general;
-use super::runtime::device::Gpu;
+use super::general::{self, GeneralTuning};
+use super::runtime::device::{AdapterSummary, Gpu};
 use super::runtime::pipelined::{self, PendingHistory, Resident};
-use super::runtime::wgsl::Tiles;
-use super::tutorial::layout::PlanOverrides;
+use super::tutorial::layout::{Layout, PlanOverrides};
 use super::tutorial::session::{Mode, Session};
 use crate::backend::{Backend, Evaluation, Progress, Trained};
 use crate::data::problem::Problem;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
 use crate::objective::{Objective, Penalty};
 use crate::training::Config;
@@ -21,8 +20,8 @@ pub struct GpuBackend {
     pub overrides: PlanOverrides,
     /// Run everything on the general path, the tutorial's case included (to check that path on it).
     pub force_general: bool,
-    /// The general path's register tiles, instead of the adapter's default (`general::tiles_for`).
-    pub general_tiles: Option<Tiles>,
+    /// The general path's register tiles and panels, instead of the adapter's defaults.
+    pub general: GeneralTuning,
 }
 
 impl GpuBackend {
@@ -32,9 +31,93 @@ impl GpuBackend {
             gpu: Gpu::open(adapter)?,
             overrides: PlanOverrides::default(),
             force_general: false,
-            general_tiles: None,
+            general: GeneralTuning::default(),
         })
     }
+
+    /// Whether this adapter holds `problem` and `spec`, evaluated at given weights and trained with `config`,
+    /// on the paths `evaluate` and `train` would take: every buffer, binding, dispatch and workgroup's memory
+    /// checked against its limits from the shapes alone, before anything is uploaded. The error names the size,
+    /// the limit and what sets it. `train` and `check` call it (through `select::open_backend_for`) once the
+    /// data is loaded, so that `--backend gpu` refuses at once and `--backend auto` can take the CPU instead.
+    pub fn fits(&self, problem: &Problem, spec: &Spec, config: &Config) -> Result<()> {
+        self.paths_fit(problem, spec, config).map_err(|e| match e {
+            Error::AdapterLimits(m) if !m.starts_with(CANNOT_HOLD) => {
+                Error::AdapterLimits(format!("{CANNOT_HOLD}: {m}"))
+            }
+            other => other,
+        })
+    }
+
+    fn paths_fit(&self, problem: &Problem, spec: &Spec, config: &Config) -> Result<()> {
+        let (n_train, n_test) = (problem.n_train(), problem.n_test());
+        let a = &self.gpu.adapter;
+        if self.general_evaluates(spec, &config.penalty) {
+            general::fit(a, n_train, n_test, spec, None, self.general)?;
+        } else {
+            tutorial_fits(a, n_train, n_test, spec, self.overrides)?;
+        }
+        if self.general_trains(problem, spec, config) {
+            general::fit(a, n_train, n_test, spec, Some(config), self.general)?;
+        } else {
+            tutorial_fits(a, n_train, n_test, spec, self.overrides)?;
+        }
+        Ok(())
+    }
+
+    fn general_evaluates(&self, spec: &Spec, penalty: &Penalty) -> bool {
+        self.force_general || !tutorial_net(spec) || !penalty.is_zero()
+    }
+
+    fn general_trains(&self, problem: &Problem, spec: &Spec, config: &Config) -> bool {
+        self.force_general
+            || !tutorial_net(spec)
+            || !config.optimizer.is_plain_sgd()
+            || config.is_mini_batch(problem.n_train())
+            || !config.penalty.is_zero()
+    }
+}
+
+/// How a refusal for the adapter's limits begins (`general::fit`'s, and `fits` puts it before the others).
+const CANNOT_HOLD: &str = "the GPU cannot hold this problem";
+
+/// Whether the tutorial path's session fits adapter `a`: its layout (column panels under the binding limit,
+/// split-K sums, workgroup counts; `Layout::new` refuses what does not fit) and the buffers its session makes
+/// besides the panels (W_in's gradient, for checks, is laid out as w1's panels): the hidden activations of every
+/// row and the deltas of the training rows.
+fn tutorial_fits(
+    a: &AdapterSummary,
+    n_train: usize,
+    n_test: usize,
+    spec: &Spec,
+    overrides: PlanOverrides,
+) -> Result<()> {
+    let l = Layout::new(n_train, n_test, spec, a, overrides)?;
+    let max = a.max_storage_buffer_binding_size.min(a.max_buffer_size) as usize;
+    for (what, bytes) in [
+        (
+            format!(
+                "the hidden activations of {} rows (the data's stimuli) x {} units (--hidden)",
+                l.r_pad, l.m_pad
+            ),
+            4 * l.r_pad * l.m_pad,
+        ),
+        (
+            format!(
+                "the deltas of {} training rows x {} units (--hidden)",
+                l.n_train, l.m_pad
+            ),
+            4 * l.n_train * l.m_pad,
+        ),
+    ] {
+        if bytes > max {
+            return Err(Error::AdapterLimits(format!(
+                "{CANNOT_HOLD}: {what} take {bytes} bytes, and this adapter's storage bindings hold \
+                 {max}; use --backend cpu"
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Backend for GpuBackend {
@@ -53,15 +136,8 @@ impl Backend for GpuBackend {
         params: &Params,
         penalty: &Penalty,
     ) -> Result<Evaluation> {
-        if self.force_general || !tutorial_net(spec) || !penalty.is_zero() {
-            return general::evaluate(
-                &self.gpu,
-                problem,
-                spec,
-                params,
-                penalty,
-                self.general_tiles,
-            );
+        if self.general_evaluates(spec, penalty) {
+            return general::evaluate(&self.gpu, problem, spec, params, penalty, self.general);
         }
         let mut session =
             Session::new(&self.gpu, problem, spec, Mode::Gradients, 1, self.overrides)?;
@@ -77,19 +153,14 @@ impl Backend for GpuBackend {
         config: &Config,
         progress: &mut dyn FnMut(&Progress),
     ) -> Result<Trained> {
-        if self.force_general
-            || !tutorial_net(spec)
-            || !config.optimizer.is_plain_sgd()
-            || config.is_mini_batch(problem.n_train())
-            || !config.penalty.is_zero()
-        {
+        if self.general_trains(problem, spec, config) {
             return general::train(
                 &self.gpu,
                 problem,
                 spec,
                 params,
                 config,
-                self.general_tiles,
+                self.general,
                 progress,
             );
         }

@@ -96,7 +96,7 @@ pub const KERNELS: [KernelFile; 9] = [
     k(
         "forward_first",
         "general/forward_first.wgsl",
-        &["st", "x", "index", "params4", "acts_w"],
+        &["st", "x", "index", "params4", "params_r", "acts_w"],
     ),
     k(
         "forward_dense",
@@ -229,6 +229,9 @@ pub struct Constants {
     pub penalty: Penalty,
     pub pen_groups: usize,
     pub pen_chunk4: usize,
+    /// Whether the kernel runs on the first, and on the last, of the column panels (both with one panel).
+    pub panel_first: bool,
+    pub panel_last: bool,
 }
 
 impl Constants {
@@ -252,6 +255,8 @@ impl Constants {
             ("L2", self.penalty.l2),
             ("PEN_GROUPS", self.pen_groups as f64),
             ("PEN_CHUNK4", self.pen_chunk4 as f64),
+            ("PANEL_FIRST", f64::from(u8::from(self.panel_first))),
+            ("PANEL_LAST", f64::from(u8::from(self.panel_last))),
         ]
     }
 }

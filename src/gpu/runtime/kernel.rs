@@ -12,6 +12,7 @@ pub enum Access {
     ReadWrite,
 }
 
+#[derive(Clone)]
 pub struct Kernel {
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,

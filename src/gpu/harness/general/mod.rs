@@ -54,6 +54,10 @@ pub struct Setup {
     pub seed: u64,
     /// Override constants given to the GPU in place of the setup's, and not to the reference.
     pub tamper: Vec<(&'static str, f64)>,
+    /// Which column panel the per-panel kernels run on: the first (else they add to the sums before them) and
+    /// the last (else forward_first leaves out the bias and the nonlinearity).
+    pub panel_first: bool,
+    pub panel_last: bool,
 }
 
 /// One way to run a kernel, by name.
@@ -122,6 +126,8 @@ pub fn variants(kernel: &str, size: Size) -> Vec<Variant> {
         lr: 0.125,
         seed: 20,
         tamper: Vec::new(),
+        panel_first: true,
+        panel_last: true,
     };
     let v = |name: String, setup: Setup| Variant { name, setup };
     let penalty = Penalty { l1: 0.01, l2: 0.02 };
@@ -142,6 +148,15 @@ pub fn variants(kernel: &str, size: Size) -> Vec<Variant> {
                 Setup {
                     penalty,
                     pen_groups: Some(7),
+                    ..base.clone()
+                },
+            ),
+            v(
+                "a later panel (adds to the partials)".into(),
+                Setup {
+                    penalty,
+                    pen_groups: Some(7),
+                    panel_first: false,
                     ..base.clone()
                 },
             ),
@@ -171,7 +186,7 @@ pub fn variants(kernel: &str, size: Size) -> Vec<Variant> {
             } else {
                 ""
             };
-            vec![
+            let mut all = vec![
                 v(format!("{relu}{}", tiles_name(soft)), base.clone()),
                 v(
                     format!("{relu}{}", tiles_name(gpu_tiles)),
@@ -199,7 +214,24 @@ pub fn variants(kernel: &str, size: Size) -> Vec<Variant> {
                         ..base.clone()
                     },
                 ),
-            ]
+            ];
+            // Panels after the first add to the sums so far; grad_first's panels are independent.
+            if kernel == "forward_first" {
+                for (name, last) in [
+                    ("a middle panel", false),
+                    ("the last of several panels", true),
+                ] {
+                    all.push(v(
+                        format!("{relu}{}, {name}", tiles_name(soft)),
+                        Setup {
+                            panel_first: false,
+                            panel_last: last,
+                            ..base.clone()
+                        },
+                    ));
+                }
+            }
+            all
         }
         "forward_dense" | "backward_delta" => vec![
             v("hidden layer 1, relu".into(), base.clone()),
@@ -363,6 +395,8 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
         penalty: s.penalty,
         pen_groups,
         pen_chunk4,
+        panel_first: s.panel_first,
+        panel_last: s.panel_last,
     }
     .values();
     for &(name, value) in &s.tamper {
@@ -578,7 +612,12 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
     let tol = tolerance::TENSOR;
     match kernel {
         "penalty_partial" => {
-            let r = reference::penalty_partial(&params[..flat.win_len], pen_groups, pen_chunk4);
+            let mut r = reference::penalty_partial(&params[..flat.win_len], pen_groups, pen_chunk4);
+            if !s.panel_first {
+                for (v, &before) in r.iter_mut().zip(&pen_partials) {
+                    *v += before as f64;
+                }
+            }
             b.expect(
                 "penalty partials",
                 &[(need(partials_id)?, 0, 2 * pen_groups)],
@@ -596,14 +635,34 @@ pub fn build<'g>(gpu: &'g Gpu, kernel: &str, variant: &Variant) -> Result<Case<'
             );
         }
         "forward_first" => {
-            let r = reference::forward_first(
+            // This panel's sums, then the sums before it, and after the last panel the bias and nonlinearity.
+            let sums = reference::forward_first(
                 &x,
                 &step_rows,
                 width,
                 &params[..flat.win_len],
-                &params[flat.win_len..flat.win_len + m0],
-                s.relu,
+                &vec![0.0; m0],
+                false,
             );
+            let b_in = &params[flat.win_len..flat.win_len + m0];
+            let r: Vec<f64> = sums
+                .iter()
+                .enumerate()
+                .map(|(i, &sum)| {
+                    let pre = if s.panel_first {
+                        sum
+                    } else {
+                        acts[i] as f64 + sum
+                    };
+                    if !s.panel_last {
+                        pre
+                    } else if s.relu {
+                        (pre + b_in[i % m0] as f64).max(0.0)
+                    } else {
+                        pre + b_in[i % m0] as f64
+                    }
+                })
+                .collect();
             b.expect(
                 "first layer's activations",
                 &[(need(acts_id)?, 0, s.rows * m0)],
