@@ -20,7 +20,7 @@ use popdecode::memory;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::{self, HyperParameters};
-use popdecode::select::{BackendChoice, Workload, open_backend, open_backend_for};
+use popdecode::select::{BackendChoice, Workload, open_backend_for};
 use popdecode::training::Config;
 
 /// The name a value has on the command line (`Task::Classify` -> "classify").
@@ -691,17 +691,8 @@ impl BackendArgs {
         BackendName::Reference,
     ];
 
-    /// The backend `--backend` names (not `all`), and a note on stderr saying which `auto` picked and why.
-    pub fn open(&self) -> Result<Box<dyn Backend>, Error> {
-        let choice = self.check()?;
-        let (backend, note) = open_backend(choice, self.adapter.as_deref())?;
-        if let Some(note) = note {
-            eprintln!("note: {note}");
-        }
-        Ok(backend)
-    }
-
-    /// As `open`, for `work` known already: a GPU that cannot hold it is refused (`--backend gpu`) or passed
+    /// The backend `--backend` names (not `all`), with a note on stderr saying which `auto` picked and why, for
+    /// `work` known already: a GPU that cannot hold it is refused (`--backend gpu`) or passed
     /// over for the CPU (`auto`, with the note saying why), before any upload (`select::open_backend_for`).
     pub fn open_for(&self, work: Workload) -> Result<Box<dyn Backend>, Error> {
         let choice = self.check()?;

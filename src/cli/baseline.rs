@@ -77,6 +77,8 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     let loaded = args.data.load()?;
     let (problem, described) = (loaded.problem(), loaded.described.clone());
     let (spec, params) = args.model.network(problem.neurons())?;
+    // Opened (and its size check passed) before the ridge fit, so a network the GPU cannot hold costs no fit.
+    let mut backend = args.on.open_for((&problem, &spec, &config))?;
     let started = Instant::now();
     let cv = fit_cv(&problem.x_train, &problem.y_train, &cv_config)?;
     let ridge = cv.model.angular_errors(&problem.x_test, &problem.y_test)?;
@@ -102,7 +104,6 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
         );
     }
 
-    let mut backend = args.on.open()?;
     if !args.json {
         popdecode::say!(
             "network: {}; {}, {}",

@@ -112,7 +112,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let loaded = args.data.load()?;
     let problem = loaded.problem();
     let (spec, params) = model.network(problem.neurons())?;
-    let mut backend = args.on.open()?;
+    let mut backend = args.on.open_for((&problem, &spec, &config))?;
     let folder = RunFolder::claim(args.out.as_deref())?;
     let console = Console::new(args.json, false, 0);
     console.line(format_args!("data: {}", loaded.described));
