@@ -163,6 +163,10 @@ impl Masks {
             (r(r"gpu: .*? \((Vulkan|Metal|Dx12|Gl), \w+\)"), "gpu: <ADAPTER>"),
             (r(r"cpu \(f32, [^,]+, \d+ threads?\)"), "cpu (f32, <SIMD>, <N> threads)"),
             (r(r"reference \(f64, \d+ threads?\)"), "reference (f64, <N> threads)"),
+            (r(r"\d+ threads? \(RAYON"), "<N> threads (RAYON"),
+            (r(r"SIMD (AVX-512|AVX2\+FMA|SSE2|NEON)"), "SIMD <SIMD>"),
+            // The adapters wgpu finds, as `info` lists them.
+            (r(r"^\d+: .* \((Vulkan|Metal|Dx12|Gl), \w+\)"), "<N>: <ADAPTER>"),
             // Run folder stamps.
             (r(r"runs/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d+)?"), "runs/<STAMP>"),
             // Times and rates.
