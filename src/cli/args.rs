@@ -19,6 +19,7 @@ use popdecode::data::{Dataset, TUTORIAL_MD5, md5_hex};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::{self, HyperParameters};
+use popdecode::run::figures::Formats;
 use popdecode::select::{BackendChoice, open_backend};
 use popdecode::training::Config;
 
@@ -611,6 +612,10 @@ pub struct RunArgs {
     /// No progress lines or progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The figures' formats, comma-separated: svg, png, or both (the PNG is the SVG rendered at twice its size
+    /// with a built-in font).
+    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse)]
+    pub format: Formats,
 }
 
 /// Fails before any work if an output file could not be written where asked.
