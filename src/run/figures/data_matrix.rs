@@ -122,7 +122,8 @@ pub fn draw(t: &TuningCurves) -> Drawn<String> {
             .y_label_area_size(64)
             .build_cartesian_2d(
                 Ticked::linear(0f64..360f64, multiples(0.0, 360.0, 90.0)),
-                vlo - pad..vhi + 3.0 * pad,
+                // Headroom for the legend above the curves.
+                vlo - pad..vhi + 7.0 * pad,
             )?;
         draw_orientation_mesh(&mut chart, "neural response")?;
         for (j, &neuron) in t.example_neurons.iter().enumerate() {
