@@ -131,4 +131,17 @@ mod tests {
         assert!((text_width("0", 28) - 2.0 * one).abs() < 0.5);
         assert_eq!(text_width("", 14), 0.0);
     }
+
+    #[test]
+    fn the_built_in_font_is_the_only_font() {
+        // resvg is built without its system-fonts feature: nothing installed on the machine is read.
+        let faces: Vec<_> = OPTIONS.fontdb.faces().collect();
+        assert_eq!(faces.len(), 1);
+        assert_eq!(faces[0].families[0].0, FONT_FAMILY);
+        let query = fontdb::Query {
+            families: &[fontdb::Family::SansSerif],
+            ..fontdb::Query::default()
+        };
+        assert_eq!(OPTIONS.fontdb.query(&query), Some(faces[0].id));
+    }
 }
