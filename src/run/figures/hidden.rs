@@ -69,8 +69,9 @@ pub fn draw(t: &TuningCurves, w: &LayerWeights) -> Drawn<String> {
     let deeper = w.output_name != OUT_WEIGHT;
     let title = if units.len() < m {
         format!(
-            "Tuning curves of {} of the {m} hidden units (largest |W_out| x range)",
-            units.len()
+            "Tuning curves of {} of the {m} hidden units (largest |{}| x range)",
+            units.len(),
+            if deeper { "W_next" } else { "W_out" }
         )
     } else {
         format!("Tuning curves of the {m} hidden units")
