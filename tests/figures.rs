@@ -1,6 +1,6 @@
 //! Each figure, drawn from small synthetic inputs, parsed as XML: the series it should show (lines, points, images),
-//! its axes (tick labels at the right places) and its labels and titles. The classification figure is drawn from
-//! made-up classifier output: nothing on this branch trains a classifier yet.
+//! its axes (tick labels at the right places) and its labels and titles; drawn at 40 classes and 1,000 hidden
+//! units, no two labels overlap and none leaves the canvas; and the PNG is the SVG rendered with the built-in font.
 
 use std::collections::BTreeMap;
 
@@ -9,10 +9,14 @@ use popdecode::data::Matrix;
 use popdecode::data::synth::{SynthConfig, generate};
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::class_of;
-use popdecode::run::figures::{self, FigureData, data_matrix, decoded, hidden, loss, weights};
+use popdecode::run::figures::png::{self, TextBox};
+use popdecode::run::figures::{
+    self, FigureData, confusion, data_matrix, decoded, hidden, loss, summary, weights,
+};
 use popdecode::run::layer_weights::LayerWeights;
 use popdecode::run::predictions::{Predictions, Task, loss_label};
 use popdecode::run::tuning_curves::TuningCurves;
+use resvg::tiny_skia;
 use roxmltree::{Document, Node};
 
 /// What a test needs to know about an SVG document.
@@ -180,7 +184,7 @@ fn loss_figure_has_train_and_test_curves_on_a_log_axis() {
     );
     s.assert_texts(&[
         "Loss during training (30 epochs)",
-        "iterations of gradient descent (epochs)",
+        "epochs",
         "mean squared error (deg²) (log scale)",
         "train loss",
         "test loss",
@@ -188,6 +192,12 @@ fn loss_figure_has_train_and_test_curves_on_a_log_axis() {
         "1000",
         "10000",
     ]);
+    // The losses run from 31 to 25,000: the axis begins and ends on a tick beyond them (1-2-5 ticks).
+    s.assert_texts(&["20", "50", "20000", "50000"]);
+    assert!(
+        !s.has_text("100000"),
+        "no tick beyond the one above the data"
+    );
     // Equal steps for equal ratios: a log axis.
     let (a, b, c) = (s.y_of("100"), s.y_of("1000"), s.y_of("10000"));
     assert!(a > b && b > c, "larger losses higher up");
@@ -258,7 +268,7 @@ fn classification_figure_has_bins_edges_and_points() {
     let p = Predictions::classes(&rows, &truth, &bins, classes);
     assert_eq!(p.task(), Task::Classification { classes: 8 });
     let s = parse(&decoded::draw(&p).unwrap());
-    assert_eq!(s.size, (760.0, 520.0));
+    assert_eq!(s.size, (760.0, 600.0));
     assert_eq!(s.circles.get(BLUE), Some(&36), "one point per test row");
     assert_eq!(s.series("#B3B3B3", 2).len(), 9, "the 9 bin edges");
     s.assert_texts(&[
@@ -282,7 +292,15 @@ fn classification_figure_has_bins_edges_and_points() {
     let many = Predictions::classes(&[0, 1], &[5.0, 200.0], &[0, 20], 36);
     let s = parse(&decoded::draw(&many).unwrap());
     assert_eq!(s.series("#B3B3B3", 2).len(), 37);
-    assert!(s.has_text("0°–10°") && !s.has_text("10°–20°"));
+    assert!(s.has_text("0°–10°") && !s.has_text("10°–20°") && s.has_text("20°–30°"));
+    s.assert_texts(&["decoded orientation bin (every 2nd labelled)"]);
+    // 20 classes fit a label per bin.
+    let twenty = Predictions::classes(&[0, 1], &[5.0, 200.0], &[0, 19], 20);
+    let s = parse(&decoded::draw(&twenty).unwrap());
+    for b in 0..20 {
+        assert!(s.has_text(&decoded::bin_label(b, 20)), "bin {b}");
+    }
+    s.assert_texts(&["decoded orientation bin"]);
 }
 
 fn small_run(hidden: usize) -> (TuningCurves, LayerWeights) {
@@ -354,11 +372,13 @@ fn weights_figure_shows_sorted_input_weights_beside_the_output_weights() {
             &w,
             &tuning.preferred_deg,
             "Linear(150, 6) -> ReLU -> Linear(6, 1)",
+            &[0, 1, 2, 3, 4, 5],
         )
         .unwrap(),
     );
     s.assert_texts(&[
-        "Weights of the trained network, Linear(150, 6) -> ReLU -> Linear(6, 1)",
+        "Weights of the trained network",
+        "Linear(150, 6) -> ReLU -> Linear(6, 1)",
         "W_in (in_layer.weight)",
         "W_out (out_layer.weight)",
         "output",
@@ -405,24 +425,55 @@ fn hidden_figure_has_a_tuning_curve_per_unit_coloured_by_its_output_weight() {
         "Tuning curves of the 5 hidden units",
         "stimulus orientation (°)",
         "hidden unit activation",
+        "unit 0",
+        "unit 4",
     ]);
-    for (sign, label) in [(true, "W_out > 0"), (false, "W_out < 0")] {
-        let any = w.output.data.iter().any(|&v| (v >= 0.0) == sign);
-        assert_eq!(s.has_text(label), any, "{label}");
-    }
-    // Wide layers: the 20 units that move the output most.
+    assert!(
+        s.text_containing("red: output weight > 0")
+            .contains("weights.svg")
+    );
+    // Panels in reading order: unit 0 left of unit 1, on one row.
+    let at = |t: &str| {
+        s.texts
+            .iter()
+            .find(|x| x.0 == t)
+            .map(|x| (x.1, x.2))
+            .unwrap()
+    };
+    assert!(at("unit 0").0 < at("unit 1").0 && (at("unit 0").1 - at("unit 1").1).abs() < 1.0);
+    // Wide layers: the 20 units that move the output most, numbered as W_in's rows.
     let (tuning, w) = small_run(30);
+    let shown = hidden::units_shown(&tuning, &w);
     let s = parse(&hidden::draw(&tuning, &w).unwrap());
     assert_eq!(s.series(RED, 36).len() + s.series(BLUE, 36).len(), 20);
     assert!(
         s.text_containing("Tuning curves of 20 of the 30 hidden units")
             .contains("|W_out|")
     );
-    // Several outputs (a classifier): one colour per unit, named in the legend.
+    for h in 0..30 {
+        assert_eq!(
+            s.has_text(&format!("unit {h}")),
+            shown.contains(&h),
+            "unit {h}"
+        );
+    }
+    // weights.svg marks the same 20 rows.
+    let s = parse(&weights::draw(&w, &tuning.preferred_deg, "net", &shown).unwrap());
+    assert!(
+        s.text_containing("◀ marks the 20 units drawn in hidden.svg")
+            .starts_with("net")
+    );
+    // Several outputs (a classifier): each panel names the bin its unit feeds most.
     let (tuning, mut w) = small_run(3);
-    w.output = Matrix::new(8, 3, (0..24).map(|i| i as f32 - 12.0).collect());
+    // Unit h's largest weight goes to bin 2h + 1; its largest in magnitude, negative, to bin 0.
+    let weight = |o: usize, h: usize| match o {
+        0 => -5.0,
+        _ if o == 2 * h + 1 => 1.0,
+        _ => -0.5,
+    };
+    w.output = Matrix::new(8, 3, (0..24).map(|i| weight(i / 3, i % 3)).collect());
     let s = parse(&hidden::draw(&tuning, &w).unwrap());
-    s.assert_texts(&["unit 0", "unit 1", "unit 2"]);
+    s.assert_texts(&["unit 0 -> bin 1", "unit 1 -> bin 3", "unit 2 -> bin 5"]);
 }
 
 #[test]
@@ -444,8 +495,302 @@ fn draw_all_makes_every_figure_of_a_run() {
     };
     let drawn = figures::draw_all(&data).unwrap();
     let names: Vec<&str> = drawn.iter().map(|f| f.name).collect();
-    assert_eq!(names, figures::NAMES);
+    assert_eq!(
+        names,
+        ["loss", "decoded", "data", "weights", "hidden", "summary"]
+    );
+    assert_eq!(names, figures::names(Task::Regression));
     for f in &drawn {
         parse(&f.svg);
+    }
+}
+
+/// No two texts of the figure overlap (by their boxes as laid out in the built-in font, with `slack` pixels of
+/// leeway for the font's line gap), and every text lies wholly on the canvas (no title clipped).
+fn assert_labels_apart(what: &str, svg: &str) -> usize {
+    let s = parse(svg);
+    let boxes: Vec<TextBox> = png::text_boxes(svg)
+        .unwrap()
+        .into_iter()
+        .filter(|b| !b.text.trim().is_empty())
+        .collect();
+    for b in &boxes {
+        assert!(
+            b.left >= 0.0 && b.top >= 0.0 && b.right <= s.size.0 && b.bottom <= s.size.1,
+            "{what}: {b:?} leaves the {:?} canvas",
+            s.size
+        );
+    }
+    for (i, a) in boxes.iter().enumerate() {
+        for b in &boxes[i + 1..] {
+            assert!(!a.overlaps(b, 1.0), "{what}: {a:?} overlaps {b:?}");
+        }
+    }
+    boxes.len()
+}
+
+/// A classifier's predictions over every bin of `classes`: 4 test stimuli per bin, one in four decoded a bin up.
+fn classifier(classes: usize) -> Predictions {
+    let rows: Vec<usize> = (0..4 * classes).collect();
+    let width = 360.0 / classes as f32;
+    let truth: Vec<f32> = rows
+        .iter()
+        .map(|&r| (r / 4) as f32 * width + width / 2.0)
+        .collect();
+    let bins: Vec<usize> = rows
+        .iter()
+        .map(|&r| (r / 4 + usize::from(r % 4 == 0)) % classes)
+        .collect();
+    Predictions::classes(&rows, &truth, &bins, classes)
+}
+
+#[test]
+fn labels_never_overlap_up_to_40_classes_and_1000_hidden_units() {
+    let history = History {
+        train_loss: (0..200).map(|e| 52000.0 * 0.97f64.powi(e)).collect(),
+        test_loss: (0..200).map(|e| 60000.0 * 0.98f64.powi(e)).collect(),
+    };
+    let mut checked = Vec::new();
+    let mut check =
+        |what: String, svg: String| checked.push((what.clone(), assert_labels_apart(&what, &svg)));
+    check(
+        "loss".into(),
+        loss::draw(&history, loss_label("mse")).unwrap(),
+    );
+    let (tuning, w) = small_run(1000);
+    let regression =
+        Predictions::regression(&[0, 1, 2], &[10.0, 200.0, 300.0], &[12.0, 190.0, 5.0]);
+    check("decoded".into(), decoded::draw(&regression).unwrap());
+    check(
+        "summary".into(),
+        summary::draw(&history, loss_label("mse"), &regression).unwrap(),
+    );
+    check("data".into(), data_matrix::draw(&tuning).unwrap());
+    let shown = hidden::units_shown(&tuning, &w);
+    let deep = "Linear(2000, 1000) -> ReLU -> Linear(1000, 1000) -> ReLU -> Linear(1000, 50) -> ReLU -> Linear(50, 40) -> LogSoftmax, NLL loss";
+    check(
+        "weights 1000 x 1".into(),
+        weights::draw(&w, &tuning.preferred_deg, deep, &shown).unwrap(),
+    );
+    check("hidden 1000".into(), hidden::draw(&tuning, &w).unwrap());
+    for classes in [2, 8, 20, 36, 40] {
+        let p = classifier(classes);
+        check(format!("decoded {classes}"), decoded::draw(&p).unwrap());
+        check(format!("confusion {classes}"), confusion::draw(&p).unwrap());
+        check(
+            format!("summary {classes}"),
+            summary::draw(&history, loss_label("nll"), &p).unwrap(),
+        );
+        let mut w = w.clone();
+        w.output = Matrix::new(
+            classes,
+            1000,
+            (0..classes * 1000)
+                .map(|i| ((i * 37) % 101) as f32 - 50.0)
+                .collect(),
+        );
+        let shown = hidden::units_shown(&tuning, &w);
+        check(
+            format!("weights 1000 x {classes}"),
+            weights::draw(&w, &tuning.preferred_deg, deep, &shown).unwrap(),
+        );
+        check(
+            format!("hidden 1000 -> {classes}"),
+            hidden::draw(&tuning, &w).unwrap(),
+        );
+    }
+    // A deep net: the weights beside W_in are the next hidden layer's, 1000 x 1000.
+    let mut next = w.clone();
+    next.output = Matrix::new(
+        1000,
+        1000,
+        (0..1_000_000)
+            .map(|i| ((i * 37) % 101) as f32 - 50.0)
+            .collect(),
+    );
+    next.output_name = "hidden_layers.0.weight".into();
+    check(
+        "weights 1000 x 1000".into(),
+        weights::draw(&next, &tuning.preferred_deg, deep, &shown).unwrap(),
+    );
+    check(
+        "hidden 1000 -> 1000".into(),
+        hidden::draw(&tuning, &next).unwrap(),
+    );
+    // Not vacuous: each figure has its ticks and titles.
+    for (what, n) in &checked {
+        assert!(*n >= 8, "{what}: only {n} texts");
+    }
+}
+
+#[test]
+fn confusion_figure_counts_test_stimuli_by_true_and_decoded_bin() {
+    let p = classifier(4);
+    let counts = confusion::counts(&p).unwrap();
+    // Bin b's 4 stimuli: 3 decoded into b, 1 into b + 1.
+    for (t, row) in counts.iter().enumerate() {
+        let expected: Vec<usize> = (0..4)
+            .map(|d| {
+                if d == t {
+                    3
+                } else if d == (t + 1) % 4 {
+                    1
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(*row, expected, "true bin {t}");
+    }
+    let s = parse(&confusion::draw(&p).unwrap());
+    s.assert_texts(&[
+        "Confusion of the 16 test stimuli (12 in their true bin, 75%)",
+        "decoded bin (90° each; bin 0 is 0°–90°)",
+        "true bin (90° each; bin 0 is 0°–90°)",
+        "test stimuli",
+        "0",
+        "3",
+    ]);
+    // Each non-zero count is written in its cell: 3 down the diagonal, 1 beside it.
+    let threes = s.texts.iter().filter(|t| t.0 == "3").count();
+    assert!(threes >= 4, "{threes}");
+    let image = &s.images[0];
+    assert_eq!(image.0, "confusion: 4 true bins x 4 decoded bins");
+    let pixmap = tiny_skia::Pixmap::decode_png(&image.1).unwrap();
+    let (cw, ch) = (pixmap.width() / 4, pixmap.height() / 4);
+    let colour = |row: u32, col: u32| {
+        let p = pixmap.pixel(col * cw + cw / 2, row * ch + ch / 2).unwrap();
+        [p.red(), p.green(), p.blue()]
+    };
+    assert_eq!(
+        colour(0, 0),
+        [0x08, 0x30, 0x6b],
+        "the largest count, darkest"
+    );
+    assert_eq!(colour(0, 2), [255, 255, 255], "none, white");
+    assert!(
+        colour(0, 1)[0] > 128 && colour(0, 1)[0] < 255,
+        "a third of the largest"
+    );
+    // A regression has no confusion.
+    assert!(confusion::counts(&Predictions::regression(&[0], &[1.0], &[2.0])).is_none());
+}
+
+#[test]
+fn summary_figure_sets_the_loss_beside_decoded_against_true() {
+    let history = History {
+        train_loss: vec![4000.0, 2000.0, 1000.0],
+        test_loss: vec![5000.0, 3000.0, 2500.0],
+    };
+    let rows: Vec<usize> = (0..10).collect();
+    let truth: Vec<f32> = rows.iter().map(|&r| r as f32 * 36.0).collect();
+    let p = Predictions::regression(&rows, &truth, &[100.0; 10]);
+    let s = parse(&summary::draw(&history, loss_label("mse"), &p).unwrap());
+    assert_eq!(s.size, (1400.0, 560.0));
+    s.assert_texts(&[
+        "Loss during training (3 epochs)",
+        "Decoded against true orientation (10 test stimuli)",
+        "train loss",
+        "test loss",
+        "epochs",
+        "true stimulus orientation (°)",
+    ]);
+    assert_eq!(s.series(BLUE, 3), vec![3], "the train curve");
+    assert_eq!(s.series(ORANGE, 3), vec![3], "the test curve");
+    // The loss on the left half, decoded against true on the right.
+    let x = |t: &str| s.texts.iter().find(|x| x.0 == t).unwrap().1;
+    assert!(x("epochs") < 700.0 && x("true stimulus orientation (°)") > 700.0);
+    // 3 + 3 loss points, 10 test stimuli, and the legends' marks.
+    assert!(s.circles.get(BLUE).copied().unwrap_or(0) >= 13);
+}
+
+/// The chunk types of a PNG file, in order.
+fn png_chunks(png: &[u8]) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut at = 8;
+    while at + 8 <= png.len() {
+        let len = u32::from_be_bytes(png[at..at + 4].try_into().unwrap()) as usize;
+        chunks.push(String::from_utf8_lossy(&png[at + 4..at + 8]).into_owned());
+        at += 12 + len;
+    }
+    chunks
+}
+
+#[test]
+fn png_is_the_svg_rendered_with_the_built_in_font_and_the_same_every_time() {
+    let history = History {
+        train_loss: vec![4000.0, 2000.0, 1000.0],
+        test_loss: vec![5000.0, 3000.0, 2500.0],
+    };
+    let svg = loss::draw(&history, loss_label("mse")).unwrap();
+    let bytes = png::render(&svg, png::SCALE).unwrap();
+    assert_eq!(
+        png::render(&svg, png::SCALE).unwrap(),
+        bytes,
+        "byte-reproducible"
+    );
+    let chunks = png_chunks(&bytes);
+    assert_eq!(chunks.first().map(String::as_str), Some("IHDR"));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| ["IHDR", "IDAT", "IEND"].contains(&c.as_str())),
+        "no time or text chunks: {chunks:?}"
+    );
+    let image = tiny_skia::Pixmap::decode_png(&bytes).unwrap();
+    assert_eq!(
+        (image.width(), image.height()),
+        (1600, 1000),
+        "twice the SVG's size"
+    );
+    // The same figure without its texts: what differs inside each label's box is the text's ink.
+    let blank_svg: String = {
+        let doc = Document::parse(&svg).unwrap();
+        let mut out = svg.clone();
+        for n in doc.descendants().filter(|n| n.has_tag_name("text")) {
+            out = out.replace(&svg[n.range()], "");
+        }
+        out
+    };
+    let blank =
+        tiny_skia::Pixmap::decode_png(&png::render(&blank_svg, png::SCALE).unwrap()).unwrap();
+    let dark = |p: &tiny_skia::Pixmap, b: &TextBox, other: bool| -> usize {
+        let s = png::SCALE as f64;
+        let (x0, x1) = ((b.left * s) as u32, (b.right * s) as u32);
+        let (y0, y1) = ((b.top * s) as u32, (b.bottom * s) as u32);
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let c = p.pixel(x, y).unwrap();
+                let ink = c.red() < 100 && c.green() < 100 && c.blue() < 100;
+                ink && (!other || {
+                    let d = blank.pixel(x, y).unwrap();
+                    d.red() >= 100 || d.green() >= 100 || d.blue() >= 100
+                })
+            })
+            .count()
+    };
+    let boxes = png::text_boxes(&svg).unwrap();
+    for label in [
+        "Loss during training (3 epochs)",
+        "epochs",
+        "train loss",
+        "1000",
+    ] {
+        let b = boxes
+            .iter()
+            .find(|b| b.text == label)
+            .unwrap_or_else(|| panic!("{label}"));
+        let ink = dark(&image, b, true);
+        let area = (b.right - b.left) * (b.bottom - b.top) * 4.0;
+        assert!(
+            ink as f64 > 0.04 * area,
+            "{label}: {ink} dark pixels of {area}"
+        );
+        assert_eq!(
+            dark(&blank, b, false),
+            0,
+            "{label}: no ink without the text"
+        );
     }
 }

@@ -106,10 +106,7 @@ fn examples(markdown: &str) -> Vec<Example> {
                     out.push(Example {
                         line: start + 2,
                         command,
-                        shown: Some(Shown {
-                            lines: shown,
-                            exit,
-                        }),
+                        shown: Some(Shown { lines: shown, exit }),
                         context: context(start),
                     });
                 }
@@ -160,15 +157,30 @@ impl Masks {
         let r = |p: &str| Regex::new(p).unwrap();
         Masks(vec![
             // Backend descriptions: the adapter, the SIMD and the thread count are the machine's.
-            (r(r"gpu: .*? \((Vulkan|Metal|Dx12|Gl), \w+\)"), "gpu: <ADAPTER>"),
-            (r(r"cpu \(f32, [^,]+, \d+ threads?\)"), "cpu (f32, <SIMD>, <N> threads)"),
-            (r(r"reference \(f64, \d+ threads?\)"), "reference (f64, <N> threads)"),
+            (
+                r(r"gpu: .*? \((Vulkan|Metal|Dx12|Gl), \w+\)"),
+                "gpu: <ADAPTER>",
+            ),
+            (
+                r(r"cpu \(f32, [^,]+, \d+ threads?\)"),
+                "cpu (f32, <SIMD>, <N> threads)",
+            ),
+            (
+                r(r"reference \(f64, \d+ threads?\)"),
+                "reference (f64, <N> threads)",
+            ),
             (r(r"\d+ threads? \(RAYON"), "<N> threads (RAYON"),
             (r(r"SIMD (AVX-512|AVX2\+FMA|SSE2|NEON)"), "SIMD <SIMD>"),
             // The adapters wgpu finds, as `info` lists them.
-            (r(r"^\d+: .* \((Vulkan|Metal|Dx12|Gl), \w+\)"), "<N>: <ADAPTER>"),
+            (
+                r(r"^\d+: .* \((Vulkan|Metal|Dx12|Gl), \w+\)"),
+                "<N>: <ADAPTER>",
+            ),
             // Run folder stamps.
-            (r(r"runs/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d+)?"), "runs/<STAMP>"),
+            (
+                r(r"runs/\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d(-\d+)?"),
+                "runs/<STAMP>",
+            ),
             // Times and rates.
             (r(r"\d+(\.\d+)? (s|ms|us|µs)\b"), "<TIME>"),
             (r(r"\d+(\.\d+)? epochs/s"), "<RATE>"),
@@ -283,26 +295,57 @@ fn the_parser_finds_commands_outputs_and_synopses() {
     );
     let shown = ex[2].shown.as_ref().unwrap();
     assert_eq!(shown.exit, 3);
-    assert_eq!(shown.lines, ["cpu: cpu (f32, AVX2+FMA, 8 threads)", "...", "last"]);
+    assert_eq!(
+        shown.lines,
+        ["cpu: cpu (f32, AVX2+FMA, 8 threads)", "...", "last"]
+    );
 }
 
 #[test]
 fn outputs_match_up_to_masks_and_tolerance_and_nothing_else() {
     let m = Masks::new();
     let shown = |s: &[&str]| s.iter().map(|l| l.to_string()).collect::<Vec<_>>();
-    let a = shown(&["backend: cpu (f32, AVX-512, 2 threads)", "...", "loss 122.8906 in 1.352 s"]);
+    let a = shown(&[
+        "backend: cpu (f32, AVX-512, 2 threads)",
+        "...",
+        "loss 122.8906 in 1.352 s",
+    ]);
     assert!(matches(
         &m,
         &a,
-        &["backend: cpu (f32, AVX2+FMA, 16 threads)", "x", "y", "loss 122.8912 in 9 s"]
+        &[
+            "backend: cpu (f32, AVX2+FMA, 16 threads)",
+            "x",
+            "y",
+            "loss 122.8912 in 9 s"
+        ]
     ));
     // A number off by more than 1e-3, a word changed, a line missing: each is a mismatch.
-    assert!(!matches(&m, &a, &["backend: cpu (f32, AVX2, 2 threads)", "loss 123.1 in 1 s"]));
-    assert!(!matches(&m, &a, &["backend: gpu (f32, AVX2, 2 threads)", "loss 122.8906 in 1 s"]));
+    assert!(!matches(
+        &m,
+        &a,
+        &["backend: cpu (f32, AVX2, 2 threads)", "loss 123.1 in 1 s"]
+    ));
+    assert!(!matches(
+        &m,
+        &a,
+        &[
+            "backend: gpu (f32, AVX2, 2 threads)",
+            "loss 122.8906 in 1 s"
+        ]
+    ));
     assert!(!matches(&m, &a, &["backend: cpu (f32, AVX2, 2 threads)"]));
     // f32 rounding errors of any size below 1e-5 are the same; larger ones are not.
-    assert!(same_line(&m, "rel. error 3.30e-7 ok", "rel. error 9.1e-8 ok"));
-    assert!(!same_line(&m, "rel. error 3.30e-3 ok", "rel. error 9.1e-4 ok"));
+    assert!(same_line(
+        &m,
+        "rel. error 3.30e-7 ok",
+        "rel. error 9.1e-8 ok"
+    ));
+    assert!(!same_line(
+        &m,
+        "rel. error 3.30e-3 ok",
+        "rel. error 9.1e-4 ok"
+    ));
 }
 
 #[test]

@@ -25,18 +25,25 @@ const SMALL: [&str; 8] = [
 ];
 const TEST_ROWS: usize = 24;
 
-const FILES: [&str; 12] = [
+const FILES: [&str; 19] = [
+    "data.png",
     "data.svg",
+    "decoded.png",
     "decoded.svg",
+    "hidden.png",
     "hidden.svg",
     "history.csv",
     "init.npz",
+    "loss.png",
     "loss.svg",
     "predictions.csv",
     "split.npz",
     "summary.json",
+    "summary.png",
+    "summary.svg",
     "tuning.npz",
     "weights.npz",
+    "weights.png",
     "weights.svg",
 ];
 
@@ -335,18 +342,15 @@ fn plot_redraws_the_same_figures_from_the_folder_alone() {
     let run = tmp.path().join("run");
     let out = train_into(tmp.path(), &run, &[]);
     assert!(out.status.success(), "{:?}", text(&out));
-    let figures = [
-        "loss.svg",
-        "decoded.svg",
-        "data.svg",
-        "weights.svg",
-        "hidden.svg",
-    ];
+    let figures: Vec<&str> = FILES
+        .into_iter()
+        .filter(|f| f.ends_with(".svg") || f.ends_with(".png"))
+        .collect();
     let before: Vec<Vec<u8>> = figures
         .iter()
         .map(|f| std::fs::read(run.join(f)).unwrap())
         .collect();
-    for f in figures {
+    for f in &figures {
         std::fs::remove_file(run.join(f)).unwrap();
     }
     // From another working folder, with no data file anywhere: the folder is enough.
@@ -365,6 +369,54 @@ fn plot_redraws_the_same_figures_from_the_folder_alone() {
         );
     }
     assert_eq!(contents(&run).len(), FILES.len(), "no temporary files left");
+}
+
+#[test]
+fn format_chooses_the_figure_files_and_summary_json_records_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let out = train_into(tmp.path(), &run, &["--format", "svg"]);
+    assert!(out.status.success(), "{:?}", text(&out));
+    let names: Vec<String> = contents(&run).into_keys().collect();
+    assert!(names.iter().any(|n| n == "loss.svg"));
+    assert!(!names.iter().any(|n| n.ends_with(".png")), "{names:?}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["config"]["format"], serde_json::json!(["svg"]));
+    // plot adds the PNGs only.
+    let out = popdecode_in(
+        tmp.path(),
+        &["plot", run.to_str().unwrap(), "--format", "png"],
+        &[],
+    );
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert_eq!(contents(&run).len(), FILES.len());
+    // The default is both.
+    let both = tmp.path().join("both");
+    assert!(train_into(tmp.path(), &both, &[]).status.success());
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(both.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary["config"]["format"],
+        serde_json::json!(["svg", "png"])
+    );
+    // A format that is not one is refused before any work, naming the flag and the value.
+    for bad in ["gif", "svg,", ""] {
+        let out = train_into(tmp.path(), &tmp.path().join("bad"), &["--format", bad]);
+        let stderr = text(&out).1;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("--format") && stderr.contains("expected figure formats"),
+            "{stderr}"
+        );
+        assert!(!tmp.path().join("bad").exists());
+    }
+    let out = popdecode_in(
+        tmp.path(),
+        &["plot", run.to_str().unwrap(), "--format", "jpg"],
+        &[],
+    );
+    assert!(!out.status.success() && text(&out).1.contains("`jpg`"));
 }
 
 #[test]

@@ -20,6 +20,7 @@ use popdecode::memory;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::{self, HyperParameters};
+use popdecode::run::figures::Formats;
 use popdecode::select::{BackendChoice, Workload, open_backend_for};
 use popdecode::training::Config;
 
@@ -738,6 +739,10 @@ pub struct RunArgs {
     /// No progress lines or progress bar.
     #[arg(long, short, display_order = LAST)]
     pub quiet: bool,
+    /// The figures' formats, comma-separated: svg, png, or both (the PNG is the SVG rendered at twice its size
+    /// with a built-in font).
+    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse)]
+    pub format: Formats,
 }
 
 /// Fails before any work if an output file could not be written where asked.

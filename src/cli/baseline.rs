@@ -9,6 +9,7 @@ use clap::Args;
 
 use popdecode::data::npz::write_atomically;
 use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
+use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
 use popdecode::run::history::progress_line;
 use popdecode::run::outcome::Outcome;
@@ -53,6 +54,9 @@ pub struct BaselineArgs {
     /// Print one JSON object instead of the table.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// The figures' formats in the run folder, comma-separated: svg, png, or both (as for train).
+    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse, help_heading = "Output")]
+    pub format: Formats,
     /// No progress lines.
     #[arg(long, short, help_heading = "Output", display_order = LAST)]
     pub quiet: bool,
@@ -174,6 +178,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
             Some(record(
                 folder,
                 &RunInputs {
+                    formats: args.format,
                     command: std::env::args().collect(),
                     config: configuration,
                     data: &loaded.data,

@@ -12,6 +12,7 @@ use serde::Serialize;
 use popdecode::model::Spec;
 use popdecode::objective::Penalty;
 use popdecode::optim::{self, HyperParameters};
+use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
 use popdecode::run::outcome::Outcome;
 use popdecode::run::progress::Console;
@@ -80,6 +81,9 @@ pub struct EvaluateArgs {
     /// Print only the summary, as one JSON object on stdout (what summary.json holds).
     #[arg(long, help_heading = "Output")]
     pub json: bool,
+    /// The figures' formats in the run folder, comma-separated: svg, png, or both (as for train).
+    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse, help_heading = "Output")]
+    pub format: Formats,
 }
 
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
@@ -130,6 +134,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let recorded = record(
         folder,
         &RunInputs {
+            formats: args.format,
             command: std::env::args().collect(),
             config: serde_json::to_value(EvaluateConfiguration::new(&args, &model, &spec))?,
             data: &loaded.data,

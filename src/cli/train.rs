@@ -9,6 +9,7 @@ use clap::Args;
 use serde::Serialize;
 
 use popdecode::model::Spec;
+use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
 use popdecode::run::history::write_history_csv;
 use popdecode::run::outcome::Outcome;
@@ -123,6 +124,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
             trained: &trained,
             test_loss: summary.test_loss,
             launched,
+            formats: args.run.format,
         },
     )?;
     console.line(format_args!("run: {}", describe_recorded(&recorded)));
@@ -181,6 +183,7 @@ pub struct RunConfiguration {
     history: Option<String>,
     save: Option<String>,
     out: Option<String>,
+    format: Formats,
 }
 
 impl RunConfiguration {
@@ -223,6 +226,7 @@ impl RunConfiguration {
             history: shown(&args.history),
             save: shown(&args.save),
             out: shown(&args.run.out),
+            format: args.run.format,
         }
     }
 }

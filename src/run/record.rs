@@ -11,7 +11,7 @@ use crate::data::split::Split;
 use crate::error::Result;
 use crate::metrics::class_summary;
 use crate::model::{Params, Spec};
-use crate::run::figures::{self, FigureData};
+use crate::run::figures::{self, FigureData, Formats};
 use crate::run::folder::{
     DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS,
 };
@@ -45,6 +45,8 @@ pub struct RunInputs<'a> {
     pub test_loss: f64,
     /// When the program started, for the wall time.
     pub launched: Instant,
+    /// The figures' formats (`--format`).
+    pub formats: Formats,
 }
 
 /// A recorded run: where it is, its summary and its figures.
@@ -127,16 +129,21 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
 
     let t = Instant::now();
     let drawn = figures::draw_all(&FigureData::read(folder.path(), &summary)?)?;
-    let figure_paths = figures::write(folder.path(), &drawn)?;
+    let figure_paths = figures::write(folder.path(), &drawn, run.formats)?;
     log::info!("figures in {:.3} s", t.elapsed().as_secs_f64());
     for f in &drawn {
-        log::debug!("{}: {} bytes", f.name, f.svg.len());
+        log::debug!("{}: {} bytes of SVG", f.name, f.svg.len());
     }
 
     summary.files = DATA_FILES
         .iter()
         .map(|s| s.to_string())
-        .chain(drawn.iter().map(|f| f.name.to_string()))
+        .chain(
+            figure_paths
+                .iter()
+                .filter_map(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned()),
+        )
         .collect();
     summary.timings.record_s = started.elapsed().as_secs_f64();
     summary.timings.wall_s = run.launched.elapsed().as_secs_f64();

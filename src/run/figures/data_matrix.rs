@@ -7,7 +7,7 @@ use super::raster::{Placed, Raster, embed};
 use super::style::*;
 use crate::run::tuning_curves::{EXAMPLE_SEED, TuningCurves};
 
-pub const NAME: &str = "data.svg";
+pub const NAME: &str = "data";
 pub const SIZE: (u32, u32) = (1250, 520);
 
 /// The stimulus axis of a heatmap whose columns are `stimuli`: each column is as wide as the mean spacing, centred
@@ -130,11 +130,13 @@ pub fn draw(t: &TuningCurves) -> Drawn<String> {
             )
             .margin(12)
             .margin_left(24)
+            .margin_right(24)
             .x_label_area_size(48)
             .y_label_area_size(64)
             .build_cartesian_2d(
                 Ticked::linear(0f64..360f64, multiples(0.0, 360.0, 90.0)),
-                vlo - pad..vhi + 3.0 * pad,
+                // Headroom for the legend above the curves.
+                vlo - pad..vhi + 7.0 * pad,
             )?;
         draw_orientation_mesh(&mut chart, "neural response")?;
         for (j, &neuron) in t.example_neurons.iter().enumerate() {

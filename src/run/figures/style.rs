@@ -6,6 +6,7 @@ use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::prelude::*;
 
+pub use super::png::text_width;
 use super::raster::{Placed, Raster};
 
 pub type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
@@ -44,6 +45,8 @@ pub enum Colormap {
     Pink,
     /// matplotlib's `bwr`: blue, white, red, for signed weights.
     Bwr,
+    /// White to matplotlib's `Blues` darkest blue, for counts.
+    Blues,
 }
 
 impl Colormap {
@@ -65,6 +68,14 @@ impl Colormap {
                 } else {
                     [1.0, 2.0 * (1.0 - t), 2.0 * (1.0 - t)]
                 }
+            }
+            Colormap::Blues => {
+                let dark = [
+                    0x08 as f64 / 255.0,
+                    0x30 as f64 / 255.0,
+                    0x6b as f64 / 255.0,
+                ];
+                dark.map(|d| 1.0 + t * (d - 1.0))
             }
         };
         c.map(|v| (v * 255.0).round() as u8)
@@ -234,6 +245,75 @@ pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
+/// A log axis that begins and ends on a tick, so the ticks cover the data from `lo` to `hi` (both positive): the
+/// axis's range and its ticks. Ticks run 1-1.5-2-3-5-7 within less than a decade, 1-2-5 up to three decades,
+/// powers of ten beyond (every k-th, at most 10 of them); the ends are the nearest ticks at or beyond the data.
+pub fn log_axis(lo: f64, hi: f64) -> (Range<f64>, Vec<f64>) {
+    let (lo, hi) = if hi > lo {
+        (lo, hi)
+    } else {
+        (lo / 2.0, lo * 2.0)
+    };
+    // m x 10^e, divided rather than multiplied for negative e so that 0.7 is 0.7.
+    let scaled = |m: f64, e: i32| {
+        if e >= 0 {
+            m * 10f64.powi(e)
+        } else {
+            m / 10f64.powi(-e)
+        }
+    };
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let decades = (hi / lo).log10();
+    let sequence: Vec<f64> = if decades <= 3.0 {
+        let mults: &[f64] = if decades < 1.0 {
+            &[1.0, 1.5, 2.0, 3.0, 5.0, 7.0]
+        } else {
+            &[1.0, 2.0, 5.0]
+        };
+        (a..=b)
+            .flat_map(|e| mults.iter().map(move |&m| scaled(m, e)))
+            .collect()
+    } else {
+        let k = ((b - a + 1) as usize).div_ceil(10) as i32;
+        (a.div_euclid(k) * k..=b + k)
+            .filter(|e| e.rem_euclid(k) == 0)
+            .map(|e| scaled(1.0, e))
+            .collect()
+    };
+    let start = sequence.iter().copied().rfind(|&v| v <= lo).unwrap_or(lo);
+    let end = sequence.iter().copied().find(|&v| v >= hi).unwrap_or(hi);
+    let ticks = sequence
+        .into_iter()
+        .filter(|&v| v >= start && v <= end)
+        .collect();
+    (start..end, ticks)
+}
+
+/// The step between labelled indices 0, step, 2 step, ... of `count` cells along `pixels` so that labels
+/// `extent` pixels long (plus a gap) never meet: 1, 2, 5, 10, 20, 25, 50, 100, ...
+pub fn index_step(count: usize, pixels: f64, extent: f64) -> usize {
+    let cell = pixels / count.max(1) as f64;
+    let need = extent + 4.0;
+    let mut mag = 1;
+    loop {
+        for m in [1, 2, 5] {
+            let step = m * mag;
+            if step as f64 * cell >= need || step >= count {
+                return step;
+            }
+        }
+        mag *= 10;
+    }
+}
+
+/// The font size, at most `size` and at least 10, at which `text` fits in `width` pixels.
+pub fn fitted_size(text: &str, width: f64, size: u32) -> u32 {
+    (10..=size)
+        .rev()
+        .find(|&s| text_width(text, s) <= width)
+        .unwrap_or(10)
+}
+
 /// Percentile `p` (0-100) of finite values, linear between order statistics as NumPy's default.
 pub fn percentile(values: &[f32], p: f64) -> f64 {
     let mut v: Vec<f64> = values
@@ -392,11 +472,33 @@ mod tests {
     }
 
     #[test]
+    fn log_axes_begin_and_end_on_ticks_around_the_data() {
+        // The loss of a run that ends near 300.
+        let (range, ticks) = log_axis(297.0, 52000.0);
+        assert_eq!(range, 200.0..100000.0);
+        assert_eq!(ticks, vec![200.0, 500.0, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5]);
+        let (range, ticks) = log_axis(0.034, 1.22);
+        assert_eq!(range, 0.02..2.0);
+        assert_eq!(ticks, vec![0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0]);
+        let (range, ticks) = log_axis(0.8, 3.2);
+        assert_eq!(range, 0.7..5.0);
+        assert_eq!(ticks, vec![0.7, 1.0, 1.5, 2.0, 3.0, 5.0]);
+        let (range, _) = log_axis(3e-3, 4e4);
+        assert_eq!(range, 1e-3..1e5);
+        assert_eq!(index_step(20, 400.0, 14.0), 1);
+        assert_eq!(index_step(40, 400.0, 14.0), 2);
+        assert_eq!(index_step(1000, 400.0, 14.0), 50);
+        assert_eq!(index_step(3, 10.0, 14.0), 5);
+    }
+
+    #[test]
     fn colour_maps_end_where_matplotlibs_do() {
         assert_eq!(Colormap::Bwr.rgb(0.0), [0, 0, 255]);
         assert_eq!(Colormap::Bwr.rgb(0.5), [255, 255, 255]);
         assert_eq!(Colormap::Bwr.rgb(1.0), [255, 0, 0]);
         assert_eq!(Colormap::Pink.rgb(1.0), [255, 255, 255]);
+        assert_eq!(Colormap::Blues.rgb(0.0), [255, 255, 255]);
+        assert_eq!(Colormap::Blues.rgb(1.0), [0x08, 0x30, 0x6b]);
         let dark = Colormap::Pink.rgb(0.02);
         assert!(dark[0] > dark[1] && dark[0] < 80, "{dark:?}");
         assert_eq!(percentile(&[1.0, 2.0, 3.0, 4.0], 50.0), 2.5);

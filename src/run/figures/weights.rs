@@ -11,8 +11,8 @@ use crate::model::OUT_WEIGHT;
 use crate::run::layer_weights::LayerWeights;
 use crate::run::tuning_curves::{SMOOTHING_SIGMA_BINS, sorted_by_preference};
 
-pub const NAME: &str = "weights.svg";
-pub const SIZE: (u32, u32) = (1200, 500);
+pub const NAME: &str = "weights";
+pub const SIZE: (u32, u32) = (1200, 540);
 /// At most this many image columns for W_in: wider matrices are shown as means of neighbouring sorted neurons.
 pub const MAX_COLUMNS: usize = 720;
 
@@ -31,12 +31,18 @@ pub fn sorted_input_weights(w_in: &Matrix, preferred_deg: &[f32]) -> (Matrix, us
     (Matrix::new(w_in.rows, groups, data), group)
 }
 
-/// Hidden-unit axis: unit 0 at the top, ticks at cell centres.
-fn unit_ticks(m: usize) -> Vec<f64> {
-    (0..m)
-        .step_by(m.div_ceil(10))
-        .map(|i| i as f64 + 0.5)
-        .collect()
+/// Index axis (hidden units down, outputs across): unit 0 first, every `step`-th cell's centre.
+fn index_ticks(m: usize, step: usize) -> Vec<f64> {
+    (0..m).step_by(step).map(|i| i as f64 + 0.5).collect()
+}
+
+/// "hidden unit" or "hidden unit (every 10th labelled)".
+fn thinned(what: &str, step: usize) -> String {
+    if step > 1 {
+        format!("{what} ({} labelled)", super::decoded::every(step))
+    } else {
+        what.to_string()
+    }
 }
 
 fn symmetric_limit(values: &[f32]) -> f64 {
@@ -45,7 +51,13 @@ fn symmetric_limit(values: &[f32]) -> f64 {
     if v > 0.0 { v } else { 1.0 }
 }
 
-pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<String> {
+/// `shown`: the hidden units hidden.svg draws, marked beside W_in's rows when they are not all of them.
+pub fn draw(
+    w: &LayerWeights,
+    preferred_deg: &[f32],
+    network: &str,
+    shown: &[usize],
+) -> Drawn<String> {
     let (m, n) = (w.input.rows, w.input.cols);
     let outputs = w.output.rows;
     let (sorted, group) = sorted_input_weights(&w.input, preferred_deg);
@@ -59,15 +71,36 @@ pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<Str
     let mut svg = String::new();
     let mut images = Vec::new();
     {
-        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        root.fill(&WHITE)?;
+        let full = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        full.fill(&WHITE)?;
+        let root = full.titled("Weights of the trained network", text(TITLE_SIZE))?;
+        let marked = shown.len() < m;
+        let subtitle = if marked {
+            format!(
+                "{network}; ◀ marks the {} units drawn in hidden.svg",
+                shown.len()
+            )
+        } else {
+            network.to_string()
+        };
         let root = root.titled(
-            &format!("Weights of the trained network, {network}"),
-            text(TITLE_SIZE),
+            &subtitle,
+            text(fitted_size(&subtitle, SIZE.0 as f64 - 24.0, DESC_SIZE)),
         )?;
-        let (left, right) = root.split_horizontally(880);
-        let (in_area, in_bar) = left.split_horizontally(780);
-        let (out_area, out_bar) = right.split_horizontally(210);
+        // W_out gets room for a label per class or a regular subset of them.
+        let right_width = if outputs > 2 { 440 } else { 320 };
+        let (left, right) = root.split_horizontally(SIZE.0 - right_width);
+        let (in_area, in_bar) = left.split_horizontally(SIZE.0 - right_width - 100);
+        let (out_area, out_bar) = right.split_horizontally(right_width - 110);
+        // The plots' sides: each area less its margins, caption and label areas.
+        let rows_px = in_area.dim_in_pixel().1 as f64 - 24.0 - 48.0 - 1.5 * CAPTION_SIZE as f64;
+        let unit_step = index_step(m, rows_px, 1.2 * LABEL_SIZE as f64);
+        let out_px = out_area.dim_in_pixel().0 as f64 - 24.0 - 56.0;
+        let out_step = index_step(
+            outputs,
+            out_px,
+            text_width(&outputs.saturating_sub(1).to_string(), LABEL_SIZE),
+        );
 
         let v_in = symmetric_limit(&sorted.data);
         let caption = if group > 1 {
@@ -76,22 +109,25 @@ pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<Str
             "W_in (in_layer.weight)".to_string()
         };
         let tick_points: Vec<f64> = ticks.iter().map(|t| t.0).collect();
-        let mut chart = ChartBuilder::on(&in_area)
-            .caption(caption, text(CAPTION_SIZE))
+        // Captions drawn as titles leave a margin under them for the top row's label.
+        let in_plot = in_area.titled(&caption, text(CAPTION_SIZE))?;
+        let mut chart = ChartBuilder::on(&in_plot)
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(56)
             .build_cartesian_2d(
                 Ticked::linear(0f64..n as f64, tick_points),
-                Ticked::linear(m as f64..0f64, unit_ticks(m)),
+                Ticked::linear(m as f64..0f64, index_ticks(m, unit_step)),
             )?;
+        let x_desc = format!(
+            "{n} neurons, sorted by preferred orientation (°; smoothed tuning, sigma {SMOOTHING_SIGMA_BINS} bins)"
+        );
+        let in_width = in_area.dim_in_pixel().0 as f64 - 24.0 - 56.0;
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(format!(
-                "{n} neurons, sorted by preferred orientation (°; smoothed tuning, sigma {SMOOTHING_SIGMA_BINS} bins)"
-            ))
-            .y_desc("hidden unit")
+            .x_desc(x_desc.clone())
+            .y_desc(thinned("hidden unit", unit_step))
             .x_label_formatter(&|v| {
                 let a = ticks
                     .iter()
@@ -102,9 +138,22 @@ pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<Str
             })
             .y_label_formatter(&|v| format!("{}", (v - 0.5).round()))
             .label_style(text(LABEL_SIZE))
-            .axis_desc_style(text(DESC_SIZE))
+            .axis_desc_style(text(fitted_size(&x_desc, in_width, DESC_SIZE)))
             .draw()?;
         let (x, y, width, height) = image_rect(&chart, (0.0, 0.0), (n as f64, m as f64));
+        if marked {
+            for &h in shown {
+                let (right, middle) = chart.backend_coord(&(n as f64, h as f64 + 0.5));
+                full.draw(&Polygon::new(
+                    vec![
+                        (right + 2, middle),
+                        (right + 9, middle - 4),
+                        (right + 9, middle + 4),
+                    ],
+                    BLACK.filled(),
+                ))?;
+            }
+        }
         images.push(Placed {
             x,
             y,
@@ -129,23 +178,26 @@ pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<Str
         let deeper = w.output_name != OUT_WEIGHT;
         let (short, unit) = if deeper {
             ("W_next", "next-layer unit")
+        } else if outputs > 1 {
+            ("W_out", "output (orientation bin)")
         } else {
             ("W_out", "output")
         };
-        let mut chart = ChartBuilder::on(&out_area)
-            .caption(format!("{short} ({})", w.output_name), text(CAPTION_SIZE))
+        let out_plot =
+            out_area.titled(&format!("{short} ({})", w.output_name), text(CAPTION_SIZE))?;
+        let mut chart = ChartBuilder::on(&out_plot)
             .margin(12)
             .x_label_area_size(48)
             .y_label_area_size(56)
             .build_cartesian_2d(
-                Ticked::linear(0f64..outputs as f64, unit_ticks(outputs)),
-                Ticked::linear(m as f64..0f64, unit_ticks(m)),
+                Ticked::linear(0f64..outputs as f64, index_ticks(outputs, out_step)),
+                Ticked::linear(m as f64..0f64, index_ticks(m, unit_step)),
             )?;
         chart
             .configure_mesh()
             .disable_mesh()
-            .x_desc(unit)
-            .y_desc("hidden unit")
+            .x_desc(thinned(unit, out_step))
+            .y_desc(thinned("hidden unit", unit_step))
             .x_label_formatter(&|v| format!("{}", (v - 0.5).round()))
             .y_label_formatter(&|v| format!("{}", (v - 0.5).round()))
             .label_style(text(LABEL_SIZE))
@@ -160,7 +212,14 @@ pub fn draw(w: &LayerWeights, preferred_deg: &[f32], network: &str) -> Drawn<Str
             raster: Raster::from_fn(outputs, m, |o, h| {
                 Colormap::Bwr.scaled(w.output.row(o)[h] as f64, -v_out, v_out)
             }),
-            label: format!("{short}: {m} hidden units x {outputs} {unit}s"),
+            label: format!(
+                "{short}: {m} hidden units x {outputs} {}",
+                if deeper {
+                    "next-layer units"
+                } else {
+                    "outputs"
+                }
+            ),
         });
         let (_, rows) = chart.plotting_area().get_pixel_range();
         images.push(colorbar(
