@@ -1,5 +1,6 @@
 //! Writes a finished run into its folder: its split and initial weights (what PyTorch needs to replay it),
-//! predictions, history, final weights, tuning curves, the figures, and last the summary.
+//! predictions, history, final weights, tuning curves, the figures, and last the summary, which says whether
+//! training completed, diverged or was interrupted. On any failure the folder is removed (`RunFolder`'s drop).
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
@@ -17,7 +18,7 @@ use crate::run::folder::{
 };
 use crate::run::history::write_history_csv;
 use crate::run::predictions::Predictions;
-use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
+use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunStatus, RunSummary, Timings};
 use crate::run::tuning_curves::TuningCurves;
 
 /// What a finished run hands over to be recorded.
@@ -89,11 +90,14 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     );
 
     let epochs = trained.history.train_loss.len();
+    let (status, status_epoch) = RunStatus::of(trained.stop);
     let train_s = trained.train_time.as_secs_f64();
     let mut summary =
         RunSummary {
             popdecode_version: env!("CARGO_PKG_VERSION").to_string(),
             created_utc: String::new(),
+            status,
+            status_epoch,
             run_folder: folder.path().display().to_string(),
             command: run.command.clone(),
             task: predictions.task(),
