@@ -141,7 +141,12 @@ impl<'a> Control<'a> {
     }
 
     /// `check`, then `interrupted`: what a backend that can stop after any epoch calls after each.
-    pub fn after_epochs(&mut self, history: &mut History, config: &Config, before: usize) -> Option<Stop> {
+    pub fn after_epochs(
+        &mut self,
+        history: &mut History,
+        config: &Config,
+        before: usize,
+    ) -> Option<Stop> {
         self.check(history, config, before)
             .or_else(|| self.interrupted(history, config))
     }

@@ -141,11 +141,11 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
         console.line(format_args!("{line}"));
     }
     if let Some(path) = &args.history {
-        write_history_csv(path, &trained.history)?;
+        popdecode::run::folder::gated(|| write_history_csv(path, &trained.history))?;
         console.line(format_args!("history: {}", path.display()));
     }
     if let Some(path) = &args.save {
-        trained.params.save(path)?;
+        popdecode::run::folder::gated(|| trained.params.save(path))?;
         console.line(format_args!("weights: {}", path.display()));
     }
     let recorded = record(

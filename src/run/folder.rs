@@ -65,17 +65,32 @@ pub fn watch_temp_dir(file: &Path) {
     }
 }
 
+/// Held while one output file is written (`gated`), and by `abandon_all` until the process exits: a file is
+/// never written into a folder being removed.
+static GATE: Mutex<()> = Mutex::new(());
+
+/// Runs `write` (one output file's writing) unless the process is being abandoned, in which case it waits for
+/// the exit.
+pub fn gated<T>(write: impl FnOnce() -> T) -> T {
+    let _gate = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    write()
+}
+
 /// Removes every claimed folder's claim and contents (the folder itself where this run created it) and this
-/// process's temporary files in the watched folders: for a process about to exit at once.
-pub fn abandon_all() {
+/// process's temporary files in the watched folders: for a process about to exit at once. Waits for a file
+/// being written, then keeps any other from starting until the process exits.
+/// Whether an unfinished folder was removed.
+pub fn abandon_all() -> bool {
+    std::mem::forget(GATE.lock().unwrap_or_else(|e| e.into_inner()));
     let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
-    for (path, created) in live {
-        remove_contents(&path, created);
+    for (path, created) in &live {
+        remove_contents(path, *created);
     }
     let dirs = TEMP_DIRS.lock().map(|d| d.clone()).unwrap_or_default();
     for dir in dirs {
         remove_own_temp_files(&dir);
     }
+    !live.is_empty()
 }
 
 /// `write_atomically`'s temporary files of this process in `dir` (`.NAME.tmp-PID`).

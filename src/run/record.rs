@@ -14,7 +14,7 @@ use crate::metrics::{class_summary, decoded_bins};
 use crate::model::{Params, Spec};
 use crate::run::figures::{self, FigureData};
 use crate::run::folder::{
-    DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS,
+    DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS, gated,
 };
 use crate::run::history::write_history_csv;
 use crate::run::predictions::Predictions;
@@ -59,8 +59,8 @@ pub struct Recorded {
 pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     let started = Instant::now();
     let trained = run.trained;
-    run.split.save(&folder.file(SPLIT))?;
-    run.initial.save(&folder.file(INIT))?;
+    gated(|| run.split.save(&folder.file(SPLIT)))?;
+    gated(|| run.initial.save(&folder.file(INIT)))?;
     let (rows, truth) = (&run.split.test, &run.problem.y_test);
     let predictions = match run.spec.objective.classes() {
         Some(classes) => Predictions::classes(
@@ -71,9 +71,9 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
         ),
         None => Predictions::regression(rows, truth, &trained.test_outputs),
     };
-    predictions.write_csv(&folder.file(PREDICTIONS))?;
-    write_history_csv(&folder.file(HISTORY), &trained.history)?;
-    trained.params.save(&folder.file(WEIGHTS))?;
+    gated(|| predictions.write_csv(&folder.file(PREDICTIONS)))?;
+    gated(|| write_history_csv(&folder.file(HISTORY), &trained.history))?;
+    gated(|| trained.params.save(&folder.file(WEIGHTS)))?;
     log::info!(
         "wrote {SPLIT}, {INIT}, {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
         predictions.len(),
@@ -81,7 +81,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     );
     let t = Instant::now();
     let tuning = TuningCurves::compute(run.data, run.spec, &trained.params);
-    tuning.save(&folder.file(TUNING))?;
+    gated(|| tuning.save(&folder.file(TUNING)))?;
     log::info!(
         "wrote {TUNING} (preferred orientations of {} neurons, {} hidden units' tuning) in {:.3} s",
         tuning.neurons(),
@@ -139,7 +139,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
 
     let t = Instant::now();
     let drawn = figures::draw_all(&FigureData::read(folder.path(), &summary)?)?;
-    let figure_paths = figures::write(folder.path(), &drawn)?;
+    let figure_paths = gated(|| figures::write(folder.path(), &drawn))?;
     log::info!("figures in {:.3} s", t.elapsed().as_secs_f64());
     for f in &drawn {
         log::debug!("{}: {} bytes", f.name, f.svg.len());
@@ -153,7 +153,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     summary.timings.record_s = started.elapsed().as_secs_f64();
     summary.timings.wall_s = run.launched.elapsed().as_secs_f64();
     summary.created_utc = crate::run::folder::iso_utc(SystemTime::now());
-    summary.save(&folder.file(SUMMARY))?;
+    gated(|| summary.save(&folder.file(SUMMARY)))?;
     log::info!(
         "wrote {SUMMARY}; the run took {:.3} s",
         summary.timings.wall_s

@@ -25,18 +25,22 @@ pub const SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
 /// Takes SIGINT, SIGTERM and SIGHUP from now on (once per process) and returns the flag the first raises.
 pub fn install() -> Result<&'static AtomicBool> {
     if INSTALLED.get().is_none() {
-        let mut signals = Signals::new(SIGNALS).map_err(|e| {
-            Error::Usage(format!("cannot take SIGINT, SIGTERM and SIGHUP: {e}"))
-        })?;
+        let mut signals = Signals::new(SIGNALS)
+            .map_err(|e| Error::Usage(format!("cannot take SIGINT, SIGTERM and SIGHUP: {e}")))?;
         std::thread::Builder::new()
             .name("signals".into())
             .spawn(move || {
                 for signal in signals.forever() {
                     if STOP.swap(true, Ordering::SeqCst) {
-                        folder::abandon_all();
+                        let removed = folder::abandon_all();
                         eprintln!(
-                            "popdecode: {} again: stopped at once; this run's folder and temporary files are removed",
-                            name(signal)
+                            "popdecode: {} again: stopped at once{}",
+                            name(signal),
+                            if removed {
+                                "; this run's unfinished folder, claim and temporary files are removed"
+                            } else {
+                                ""
+                            }
                         );
                         std::process::exit(exit_code(signal).into());
                     }

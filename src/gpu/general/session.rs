@@ -352,12 +352,7 @@ impl<'g> GeneralSession<'g> {
         let deltas = zeros(gpu, "deltas", plan.acts_len, none);
         let outs = zeros(gpu, "outs", n_rows * plan.classes, COPY);
         // A batch's losses at a time (`run_epochs`), however many epochs the run has.
-        let history = zeros(
-            gpu,
-            "history",
-            2 * epochs.min(MAX_BATCH_EPOCHS) + 2,
-            COPY,
-        );
+        let history = zeros(gpu, "history", 2 * epochs.min(MAX_BATCH_EPOCHS) + 2, COPY);
         let pen_partials = zeros(gpu, "penalty partials", 2 * pen_groups, none);
         let scalars = zeros(gpu, "scalars", 4, none);
         let uniform = |label: &str, size: usize| {
