@@ -59,10 +59,8 @@ pub fn train(
             .min(config.epochs - queued)
     };
     let mut history = History::default();
-    let mut in_flight = match config.epochs {
-        0 => None,
-        _ => Some(session.run_epochs(batch(0, 0))?),
-    };
+    // With no epochs, the batch of none still evaluates the initial network.
+    let mut in_flight = Some(session.run_epochs(batch(0, 0))?);
     let mut stop = None;
     let mut final_train_loss = None;
     while let Some(pending) = in_flight.take() {
