@@ -467,7 +467,8 @@ fn a_run_that_diverges_still_leaves_a_complete_folder() {
     let run = tmp.path().join("run");
     let out = train_into(tmp.path(), &run, &["--lr", "1"]);
     let (stdout, stderr) = text(&out);
-    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Exit 3: diverged (README, "Exit codes"); training stopped at the first non-finite epoch.
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(stdout.contains("test loss NaN"), "{stdout}");
     assert_eq!(contents(&run).len(), FILES.len());
     let summary: serde_json::Value =
@@ -476,6 +477,7 @@ fn a_run_that_diverges_still_leaves_a_complete_folder() {
         summary["metrics"]["final_test_loss"].is_null(),
         "JSON has no NaN"
     );
+    assert_eq!(summary["status"], "diverged");
     let predictions = std::fs::read_to_string(run.join("predictions.csv")).unwrap();
     assert!(predictions.lines().nth(1).unwrap().ends_with(",NaN,NaN"));
     let out = popdecode_in(tmp.path(), &["plot", run.to_str().unwrap()], &[]);

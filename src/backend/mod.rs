@@ -1,6 +1,7 @@
 //! What every backend does: evaluate a network at given weights, and train it. This module names no backend
 //! (`select.rs` is the one place that knows them all), so backends depend on it and not the other way.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::data::problem::Problem;
@@ -40,6 +41,123 @@ pub struct Trained {
     pub train_time: Duration,
     /// Time spent on setup before the first epoch.
     pub setup_time: Duration,
+    /// Why training ended: every epoch done, a loss that was not finite, or a stop request.
+    pub stop: Stop,
+}
+
+/// Why training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every epoch of `Config::epochs` ran.
+    Complete,
+    /// Epoch `epoch` (from 1) was the first whose training or test loss was not finite. Training stopped there
+    /// unless the caller asked to keep going (`Control::keep_going`); on the CPU and the reference the history
+    /// ends at that epoch; the GPU sees losses only at its read-backs, so its weights may be a few epochs past it.
+    Diverged { epoch: usize },
+    /// The stop flag was raised; `epoch` epochs ran.
+    Interrupted { epoch: usize },
+}
+
+/// How a caller steers training: where progress goes, a flag that stops it at the next epoch boundary (a signal
+/// handler's), and whether to go on past a loss that is not finite.
+pub struct Control<'a> {
+    progress: &'a mut dyn FnMut(&Progress),
+    stop: Option<&'a AtomicBool>,
+    keep_going: bool,
+    diverged: Option<usize>,
+    /// The epoch count at the last report.
+    reported: usize,
+}
+
+impl<'a> Control<'a> {
+    /// Reports to `progress`; stops at the first epoch whose loss is not finite, and at no request.
+    pub fn new(progress: &'a mut dyn FnMut(&Progress)) -> Control<'a> {
+        Control {
+            progress,
+            stop: None,
+            keep_going: false,
+            diverged: None,
+            reported: 0,
+        }
+    }
+
+    /// Stops at the next epoch boundary once `flag` is set.
+    pub fn stop_on(mut self, flag: &'a AtomicBool) -> Control<'a> {
+        self.stop = Some(flag);
+        self
+    }
+
+    /// Trains every epoch even after a loss that is not finite (the run still ends `Stop::Diverged`).
+    pub fn keep_going(mut self, keep_going: bool) -> Control<'a> {
+        self.keep_going = keep_going;
+        self
+    }
+
+    /// Whether the stop flag is up.
+    pub fn stop_requested(&self) -> bool {
+        self.stop.is_some_and(|f| f.load(Ordering::Relaxed))
+    }
+
+    /// Reports `history` (epochs so far) to the caller, once per epoch count.
+    pub fn report(&mut self, history: &History) {
+        let epoch = history.train_loss.len();
+        if epoch > 0 && epoch != self.reported {
+            self.reported = epoch;
+            (self.progress)(&Progress { epoch, history });
+        }
+    }
+
+    /// Called by a backend after it added epochs to `history` (which had `before`): notes the first epoch whose
+    /// loss is not finite (and unless told to keep going, truncates the history there, reports it and stops),
+    /// and reports progress every `config.report_every()` epochs and at the end.
+    pub fn check(&mut self, history: &mut History, config: &Config, before: usize) -> Option<Stop> {
+        let done = history.train_loss.len();
+        if self.diverged.is_none()
+            && let Some(i) = (before..done)
+                .find(|&i| !(history.train_loss[i].is_finite() && history.test_loss[i].is_finite()))
+        {
+            self.diverged = Some(i + 1);
+            if !self.keep_going {
+                history.train_loss.truncate(i + 1);
+                history.test_loss.truncate(i + 1);
+                self.report(history);
+                return Some(Stop::Diverged { epoch: i + 1 });
+            }
+        }
+        let every = config.report_every();
+        if done / every > before / every || done == config.epochs {
+            self.report(history);
+        }
+        None
+    }
+
+    /// `Stop::Interrupted` (after a last report) when the stop flag is up and epochs remain.
+    pub fn interrupted(&mut self, history: &History, config: &Config) -> Option<Stop> {
+        let done = history.train_loss.len();
+        (self.stop_requested() && done < config.epochs).then(|| {
+            self.report(history);
+            Stop::Interrupted { epoch: done }
+        })
+    }
+
+    /// `check`, then `interrupted`: what a backend that can stop after any epoch calls after each.
+    pub fn after_epochs(
+        &mut self,
+        history: &mut History,
+        config: &Config,
+        before: usize,
+    ) -> Option<Stop> {
+        self.check(history, config, before)
+            .or_else(|| self.interrupted(history, config))
+    }
+
+    /// Why a run that did not stop early ended.
+    pub fn finished(&self) -> Stop {
+        match self.diverged {
+            Some(epoch) => Stop::Diverged { epoch },
+            None => Stop::Complete,
+        }
+    }
 }
 
 /// Reported to the caller every `Config::report_every()` epochs and at the end.
@@ -67,7 +185,8 @@ pub trait Backend {
         penalty: &Penalty,
     ) -> Result<Evaluation>;
 
-    /// Trains from `params` for `config.epochs` epochs.
+    /// Trains from `params` for `config.epochs` epochs, reporting to `progress` every `config.report_every()`
+    /// epochs and at the end; stops at the first epoch whose loss is not finite.
     fn train(
         &mut self,
         problem: &Problem,
@@ -75,5 +194,18 @@ pub trait Backend {
         params: &Params,
         config: &Config,
         progress: &mut dyn FnMut(&Progress),
+    ) -> Result<Trained> {
+        self.train_with(problem, spec, params, config, &mut Control::new(progress))
+    }
+
+    /// `train`, steered by `control`: a stop flag, whether to go on past a divergence. `Trained::stop` says how
+    /// it ended.
+    fn train_with(
+        &mut self,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        config: &Config,
+        control: &mut Control,
     ) -> Result<Trained>;
 }

@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::Args;
 use serde::Serialize;
 
+use popdecode::backend::{Control, Progress, Stop};
 use popdecode::model::Spec;
 use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
@@ -51,13 +52,20 @@ pub struct TrainArgs {
     /// Write the final weights (.npz, PyTorch state_dict names).
     #[arg(long, value_name = "FILE.npz", help_heading = "Output")]
     pub save: Option<PathBuf>,
+    /// Train every epoch even after a loss that is not finite (the run still ends marked diverged, exit code 3).
+    #[arg(long)]
+    pub keep_going: bool,
     #[command(flatten)]
     pub run: RunArgs,
 }
 
+/// The exit code of a run whose loss stopped being finite.
+pub const EXIT_DIVERGED: u8 = 3;
+
 pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let launched = Instant::now();
     args.model.shape_from_init()?;
+    check_history_fits(args.epochs)?;
     let config = args.optim.config(args.epochs, args.model.task())?;
     args.data.check_memory(&args.model, &config)?;
     let inputs = [
@@ -80,7 +88,11 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     let problem = loaded.problem();
     let (spec, params) = args.model.network(problem.neurons())?;
     let mut backend = args.on.open_for((&problem, &spec, &config))?;
+    let stop = popdecode::run::stop::install()?;
     let folder = RunFolder::claim(args.run.out.as_deref())?;
+    for p in [&args.history, &args.save].into_iter().flatten() {
+        popdecode::run::folder::watch_temp_dir(p);
+    }
     let mut console = Console::new(args.run.json, args.run.quiet, config.epochs);
     console.line(format_args!("data: {}", loaded.described));
     console.line(format_args!(
@@ -91,20 +103,51 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
         args.model.describe_init()
     ));
     console.line(format_args!("backend: {}", backend.describe()));
-    let trained = backend.train(&problem, &spec, &params, &config, &mut |p| {
-        console.progress(p)
-    })?;
+    let mut progress = |p: &Progress| console.progress(p);
+    let mut control = Control::new(&mut progress)
+        .stop_on(stop)
+        .keep_going(args.keep_going);
+    let trained = backend.train_with(&problem, &spec, &params, &config, &mut control)?;
     console.finish_progress();
+    let code = match trained.stop {
+        Stop::Complete => ExitCode::SUCCESS,
+        Stop::Diverged { epoch } => {
+            eprintln!(
+                "error: training diverged: the loss was not finite at epoch {epoch} of {}{}; the run folder is \
+                 written and marked diverged (exit code {EXIT_DIVERGED}). Try a smaller --lr than {}, smaller \
+                 --l1/--l2, or smaller initial weights",
+                config.epochs,
+                if args.keep_going {
+                    " (--keep-going: every epoch ran)"
+                } else {
+                    ", where training stopped"
+                },
+                config.lr
+            );
+            ExitCode::from(EXIT_DIVERGED)
+        }
+        Stop::Interrupted { epoch } => {
+            let signal = popdecode::run::stop::received().unwrap_or(2);
+            eprintln!(
+                "popdecode: {} stopped training after epoch {epoch} of {}; the run folder is written with the \
+                 history so far and marked interrupted (exit code {})",
+                popdecode::run::stop::name(signal),
+                config.epochs,
+                popdecode::run::stop::exit_code(signal)
+            );
+            ExitCode::from(popdecode::run::stop::exit_code(signal))
+        }
+    };
     let summary = Outcome::new(&trained, &problem, &spec, &config.penalty);
     for line in summary_lines(&summary, &spec) {
         console.line(format_args!("{line}"));
     }
     if let Some(path) = &args.history {
-        write_history_csv(path, &trained.history)?;
+        popdecode::run::folder::gated(|| write_history_csv(path, &trained.history))?;
         console.line(format_args!("history: {}", path.display()));
     }
     if let Some(path) = &args.save {
-        trained.params.save(path)?;
+        popdecode::run::folder::gated(|| trained.params.save(path))?;
         console.line(format_args!("weights: {}", path.display()));
     }
     let recorded = record(
@@ -140,7 +183,41 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     if console.json() {
         popdecode::say!("{}", recorded.summary.to_json());
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
+}
+
+/// Bytes of history an epoch takes on the host: its training and test loss.
+const HISTORY_BYTES_PER_EPOCH: u64 = 16;
+
+/// Refuses, before any work, an epoch count whose history would take more than half the machine's memory
+/// (`/proc/meminfo`'s MemTotal; without it, more than the address space holds).
+fn check_history_fits(epochs: usize) -> Result<()> {
+    let bytes = (epochs as u64).checked_mul(HISTORY_BYTES_PER_EPOCH);
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(isize::MAX as u64, |kb| kb.saturating_mul(1024));
+    match bytes {
+        Some(b) if b <= memory / 2 => Ok(()),
+        _ => Err(popdecode::error::Error::bad_argument(
+            "--epochs",
+            format!(
+                "{epochs} epochs would need {} of history ({HISTORY_BYTES_PER_EPOCH} bytes an epoch), more than half \
+                 of this machine's {:.1} GiB of memory; expected at most {}",
+                bytes.map_or("more than 2^64 bytes".to_string(), |b| format!(
+                    "{:.1} GiB",
+                    b as f64 / (1u64 << 30) as f64
+                )),
+                memory as f64 / (1u64 << 30) as f64,
+                memory / 2 / HISTORY_BYTES_PER_EPOCH
+            ),
+        )
+        .into()),
+    }
 }
 
 /// Every setting of a training run, defaults included, by flag name: summary.json's "config". A setting that
@@ -184,6 +261,7 @@ pub struct RunConfiguration {
     save: Option<String>,
     out: Option<String>,
     format: Formats,
+    keep_going: bool,
 }
 
 impl RunConfiguration {
@@ -227,6 +305,7 @@ impl RunConfiguration {
             save: shown(&args.save),
             out: shown(&args.run.out),
             format: args.run.format,
+            keep_going: args.keep_going,
         }
     }
 }

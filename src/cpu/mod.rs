@@ -40,7 +40,7 @@ pub mod simd;
 
 use std::time::Instant;
 
-use crate::backend::{Backend, Evaluation, History, Progress, Trained};
+use crate::backend::{Backend, Control, Evaluation, History, Trained};
 use crate::data::problem::Problem;
 use crate::error::Result;
 use crate::model::{Params, Spec};
@@ -284,13 +284,13 @@ impl Backend for CpuBackend {
         })
     }
 
-    fn train(
+    fn train_with(
         &mut self,
         problem: &Problem,
         spec: &Spec,
         params: &Params,
         config: &Config,
-        progress: &mut dyn FnMut(&Progress),
+        control: &mut Control,
     ) -> Result<Trained> {
         let setup = Instant::now();
         let mut run = Run::new(self.isa, problem, spec, params, config.optimizer.moments());
@@ -303,6 +303,7 @@ impl Backend for CpuBackend {
         let test = run.test_rows();
         run.pass(None, Use::Forward, &all, sums);
         let mut history = History::default();
+        let mut stop = None;
         let mut t = 0u64;
         let mut batches = config.batches(n_train, 0);
         for epoch in 1..=config.epochs {
@@ -357,15 +358,17 @@ impl Backend for CpuBackend {
             history.train_loss.push(epoch_loss);
             let test_loss = run.loss(&test, &problem.y_test, &penalty).0;
             history.test_loss.push(test_loss);
-            if epoch % config.report_every() == 0 || epoch == config.epochs {
-                progress(&Progress {
-                    epoch,
-                    history: &history,
-                });
+            if let Some(why) = control.after_epochs(&mut history, config, epoch - 1) {
+                stop = Some(why);
+                break;
             }
             if let Some(next) = next_epoch {
                 batches = next;
             }
+        }
+        if stop.is_some() && config.is_mini_batch(n_train) {
+            // Stopped early: only the next epoch's first batch was forwarded at the last weights.
+            run.pass(None, Use::Forward, &all, sums);
         }
         let (_, test_fwd, _) = run.loss(&test, &problem.y_test, &penalty);
         let train: Vec<usize> = (0..n_train).collect();
@@ -377,6 +380,7 @@ impl Backend for CpuBackend {
             final_train_loss,
             train_time: start.elapsed(),
             setup_time,
+            stop: stop.unwrap_or_else(|| control.finished()),
         })
     }
 }

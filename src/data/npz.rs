@@ -5,7 +5,7 @@
 //! same folder, renamed over the target once complete, so a failed write never leaves half a file behind.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
 use npyz::WriterBuilder;
@@ -391,8 +391,11 @@ impl NpzOut {
 
     /// Writes the archive atomically to `path`.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomically(path, |file| {
-            let mut npz = NpzWriter::new(BufWriter::new(file));
+        // Built in memory, then written whole: a full disk fails one write_all with the file's name, rather than
+        // inside the zip writer (whose drop would complain on stderr).
+        let build = || -> std::io::Result<Vec<u8>> {
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            let mut npz = NpzWriter::new(&mut bytes);
             // A fixed time (1980-01-01, the zip epoch) rather than now: the same arrays give the same bytes.
             let options = zip::write::FileOptions::default()
                 .compression_method(zip::CompressionMethod::Stored)
@@ -419,9 +422,12 @@ impl NpzOut {
                     }
                 }
             }
-            let mut inner = npz.zip_writer().finish()?;
-            inner.flush()
-        })
+            npz.zip_writer().finish()?;
+            drop(npz);
+            Ok(bytes.into_inner())
+        };
+        let bytes = build().map_err(|e| Error::io(path, e))?;
+        write_atomically(path, |mut file| file.write_all(&bytes))
     }
 }
 
@@ -490,12 +496,25 @@ pub fn write_atomically(
     ));
     let result = File::create(&tmp)
         .and_then(write)
+        .and_then(|()| injected_failure(path))
         .and_then(|()| std::fs::rename(&tmp, path));
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+/// For tests of what a full disk leaves: `POPDECODE_FAIL_WRITE=NAME` makes writing any output whose file name is
+/// NAME fail as a full disk would, once its temporary file is written (README, "Exit codes").
+fn injected_failure(path: &Path) -> std::io::Result<()> {
+    match std::env::var_os("POPDECODE_FAIL_WRITE") {
+        Some(name) if path.file_name() == Some(name.as_os_str()) => Err(std::io::Error::new(
+            std::io::ErrorKind::StorageFull,
+            "no space left on device (POPDECODE_FAIL_WRITE)",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The longest `.npy` header accepted, as NumPy's `max_header_size`.

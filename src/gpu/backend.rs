@@ -7,7 +7,7 @@ use super::runtime::device::{AdapterSummary, Gpu};
 use super::runtime::pipelined::{self, PendingHistory, Resident};
 use super::tutorial::layout::{Layout, PlanOverrides};
 use super::tutorial::session::{Mode, Session};
-use crate::backend::{Backend, Evaluation, Progress, Trained};
+use crate::backend::{Backend, Control, Evaluation, Trained};
 use crate::data::problem::Problem;
 use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
@@ -145,13 +145,13 @@ impl Backend for GpuBackend {
         session.evaluate()
     }
 
-    fn train(
+    fn train_with(
         &mut self,
         problem: &Problem,
         spec: &Spec,
         params: &Params,
         config: &Config,
-        progress: &mut dyn FnMut(&Progress),
+        control: &mut Control,
     ) -> Result<Trained> {
         if self.general_trains(problem, spec, config) {
             return general::train(
@@ -161,7 +161,7 @@ impl Backend for GpuBackend {
                 params,
                 config,
                 self.general,
-                progress,
+                control,
             );
         }
         let mut session = Session::new(
@@ -174,7 +174,7 @@ impl Backend for GpuBackend {
         )?;
         session.set_params(params, config.lr)?;
         let setup_time = session.setup_time;
-        pipelined::train(&self.gpu, &mut session, config, setup_time, progress)
+        pipelined::train(&self.gpu, &mut session, config, setup_time, control)
     }
 }
 
@@ -190,6 +190,9 @@ impl Resident for Session<'_> {
     }
     fn test_outputs(&self) -> Result<Vec<f64>> {
         Session::test_outputs(self)
+    }
+    fn train_loss(&mut self) -> Result<f64> {
+        Session::train_loss(self)
     }
 }
 

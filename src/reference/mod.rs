@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::backend::{Backend, Evaluation, History, Progress, Trained};
+use crate::backend::{Backend, Control, Evaluation, History, Trained};
 use crate::data::Matrix;
 use crate::data::problem::Problem;
 use crate::error::Result;
@@ -268,19 +268,20 @@ impl Backend for ReferenceBackend {
         })
     }
 
-    fn train(
+    fn train_with(
         &mut self,
         problem: &Problem,
         spec: &Spec,
         params: &Params,
         config: &Config,
-        progress: &mut dyn FnMut(&Progress),
+        control: &mut Control,
     ) -> Result<Trained> {
         let start = Instant::now();
         let mut w = Weights::from(params);
         let mut stepper = Stepper::new(config, &w);
         let n_train = problem.n_train();
         let mut history = History::default();
+        let mut stop = None;
         for epoch in 1..=config.epochs {
             let mut epoch_loss = 0.0;
             for batch in config.batches(n_train, epoch - 1) {
@@ -299,11 +300,9 @@ impl Backend for ReferenceBackend {
             history
                 .test_loss
                 .push(objective_on(&problem.x_test, &problem.y_test, &w, spec, &config.penalty).0);
-            if epoch % config.report_every() == 0 || epoch == config.epochs {
-                progress(&Progress {
-                    epoch,
-                    history: &history,
-                });
+            if let Some(why) = control.after_epochs(&mut history, config, epoch - 1) {
+                stop = Some(why);
+                break;
             }
         }
         let (_, test_outputs) =
@@ -322,6 +321,7 @@ impl Backend for ReferenceBackend {
             final_train_loss,
             train_time: start.elapsed(),
             setup_time: std::time::Duration::ZERO,
+            stop: stop.unwrap_or_else(|| control.finished()),
         })
     }
 }

@@ -2,12 +2,18 @@
 //!
 //! A folder is claimed before training and never shared: an explicit `--out DIR` must be new or empty, and the
 //! default, `runs/<YYYY-MM-DD_HH-MM-SS>` (UTC), takes a `-2`, `-3`, ... suffix when that name is taken. While a run
-//! writes, a claim file (`.popdecode-writing`, created exclusively) keeps a second run out; it is removed when the
-//! run ends. Every file in the folder is written atomically (`write_atomically`: a temporary file, then a rename).
+//! writes, a claim file (`.popdecode-writing`) keeps a second run out: it names the process (PID, its start time,
+//! the boot) and the run holds an exclusive lock on it (flock), which the kernel drops when the process ends
+//! however it ends. A claim nobody holds locked is stale (its run was killed): the next run into the folder takes
+//! it over, removes what the dead run left, and says so on stderr. The claim is removed when the run ends. Every
+//! file in the folder is written atomically (`write_atomically`: a temporary file, then a rename). A run that
+//! fails, or is stopped by a second signal, removes the folder it created (or empties again the empty `--out`
+//! folder it was given): a folder is complete or absent.
 
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, Result};
@@ -31,13 +37,158 @@ pub const DEFAULT_PARENT: &str = "runs";
 
 const CLAIM: &str = ".popdecode-writing";
 
-/// A claimed run folder. Dropping it without `finish` (a failed run) removes the claim, and the folder too if this
-/// run created it and left it empty.
+/// A claimed run folder. Dropping it without `finish` (a failed run) removes the claim and everything the run
+/// wrote: the folder itself if this run created it.
 #[derive(Debug)]
 pub struct RunFolder {
     path: PathBuf,
     created: bool,
     finished: bool,
+    /// The claim file, held locked while the run lives.
+    _claim: fs::File,
+}
+
+/// The folders claimed and not yet finished (with whether this run created them), and the other folders where
+/// this process writes temporary files (`--save`'s, `--history`'s): what `abandon_all` cleans when a second
+/// signal ends the process at once.
+static LIVE: Mutex<Vec<(PathBuf, bool)>> = Mutex::new(Vec::new());
+static TEMP_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Notes the folder of an output `file`, where this process writes a temporary file beside it, for `abandon_all`.
+pub fn watch_temp_dir(file: &Path) {
+    let dir = match file.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if let Ok(mut dirs) = TEMP_DIRS.lock() {
+        dirs.push(dir);
+    }
+}
+
+/// Held while one output file is written (`gated`), and by `abandon_all` until the process exits: a file is
+/// never written into a folder being removed.
+static GATE: Mutex<()> = Mutex::new(());
+
+/// Runs `write` (one output file's writing) unless the process is being abandoned, in which case it waits for
+/// the exit.
+pub fn gated<T>(write: impl FnOnce() -> T) -> T {
+    let _gate = GATE.lock().unwrap_or_else(|e| e.into_inner());
+    write()
+}
+
+/// Removes every claimed folder's claim and contents (the folder itself where this run created it) and this
+/// process's temporary files in the watched folders: for a process about to exit at once. Waits for a file
+/// being written, then keeps any other from starting until the process exits.
+/// Whether an unfinished folder was removed.
+pub fn abandon_all() -> bool {
+    std::mem::forget(GATE.lock().unwrap_or_else(|e| e.into_inner()));
+    let live = LIVE.lock().map(|l| l.clone()).unwrap_or_default();
+    for (path, created) in &live {
+        remove_contents(path, *created);
+    }
+    let dirs = TEMP_DIRS.lock().map(|d| d.clone()).unwrap_or_default();
+    for dir in dirs {
+        remove_own_temp_files(&dir);
+    }
+    !live.is_empty()
+}
+
+/// `write_atomically`'s temporary files of this process in `dir` (`.NAME.tmp-PID`).
+fn remove_own_temp_files(dir: &Path) {
+    let suffix = format!(".tmp-{}", std::process::id());
+    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && name.ends_with(&suffix) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Removes what a run wrote in `path`: the folder itself if the run `created` it, else everything in it (it was
+/// empty when claimed).
+fn remove_contents(path: &Path, created: bool) {
+    if created {
+        let _ = fs::remove_dir_all(path);
+        return;
+    }
+    for entry in fs::read_dir(path).into_iter().flatten().flatten() {
+        let p = entry.path();
+        let _ = match entry.file_type() {
+            Ok(t) if t.is_dir() => fs::remove_dir_all(&p),
+            _ => fs::remove_file(&p),
+        };
+    }
+}
+
+/// Who holds a claim: the claim file's text.
+fn claim_text() -> String {
+    let pid = std::process::id();
+    format!(
+        "pid {pid}\nstarted {}\nboot {}\n",
+        process_start(pid).unwrap_or_default(),
+        boot_id().unwrap_or_default()
+    )
+}
+
+/// A process's start time in clock ticks after boot (/proc/PID/stat, field 22): with the PID and the boot, it
+/// names a process even after its PID is reused.
+fn process_start(pid: u32) -> Option<String> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19).map(str::to_string)
+}
+
+fn boot_id() -> Option<String> {
+    fs::read_to_string("/proc/sys/kernel/random/boot_id")
+        .ok()
+        .map(|s| s.trim().to_string())
+}
+
+/// Whether the process a claim's text names is running: same boot, that PID alive with that start time.
+fn claimant_alive(text: &str) -> bool {
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+    };
+    let (Some(pid), Some(started), boot) = (
+        field("pid ").and_then(|p| p.parse::<u32>().ok()),
+        field("started "),
+        field("boot "),
+    ) else {
+        return false;
+    };
+    if boot.is_some() && boot != boot_id() {
+        return false;
+    }
+    process_start(pid).is_some_and(|s| s == started)
+}
+
+/// The claim in `dir`, locked by this process, if it is stale (nobody holds it locked and the process it names
+/// is gone); with the text it held.
+fn take_stale_claim(dir: &Path) -> Option<(fs::File, String)> {
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(dir.join(CLAIM))
+        .ok()?;
+    file.try_lock().ok()?;
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    (!claimant_alive(&text)).then_some((file, text))
+}
+
+/// The claim in `dir`, written and locked before it appears under its name (a hard link), so that no other run
+/// ever sees it unlocked or empty.
+fn create_claim(dir: &Path) -> std::io::Result<fs::File> {
+    let tmp = dir.join(format!("{CLAIM}.tmp-{}", std::process::id()));
+    let mut file = fs::File::create(&tmp)?;
+    let made = file
+        .try_lock()
+        .map_err(std::io::Error::other)
+        .and_then(|()| file.write_all(claim_text().as_bytes()))
+        .and_then(|()| fs::hard_link(&tmp, dir.join(CLAIM)));
+    let _ = fs::remove_file(&tmp);
+    made.map(|()| file)
 }
 
 /// Fails if `out` could not become a run folder: it exists and is not an empty folder. Checked before any work, so
@@ -61,11 +212,15 @@ fn check_empty_folder(out: &Path) -> Result<()> {
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
+    if entries.iter().any(|e| e == CLAIM) && take_stale_claim(out).is_some() {
+        // A killed run's: `claim` takes it over.
+        return Ok(());
+    }
     if entries.iter().any(|e| e == CLAIM) {
         return Err(Error::bad_argument(
             "--out",
             format!(
-                "{} is being written by another popdecode run (it holds {CLAIM}; remove that file if no run is)",
+                "{} is being written by another popdecode run (it holds {CLAIM}, locked by a running process)",
                 out.display()
             ),
         ));
@@ -89,6 +244,46 @@ fn check_empty_folder(out: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Takes over `dir`, whose stale claim `claim` (locked here) held `text`: removes what the dead run left, says so
+/// on stderr, and writes this process into the claim.
+fn take_over(dir: &Path, mut claim: fs::File, text: &str) -> Result<fs::File> {
+    let mut left: Vec<String> = fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != CLAIM)
+        .collect();
+    left.sort();
+    log::warn!(
+        "{} was claimed by a popdecode run that is gone ({}); taking it over{}",
+        dir.display(),
+        match text.trim() {
+            "" => "an empty claim".to_string(),
+            t => t.replace('\n', ", "),
+        },
+        if left.is_empty() {
+            String::new()
+        } else {
+            format!(" and removing what it left: {}", left.join(", "))
+        }
+    );
+    for name in &left {
+        let p = dir.join(name);
+        let removed = if p.is_dir() && !p.is_symlink() {
+            fs::remove_dir_all(&p)
+        } else {
+            fs::remove_file(&p)
+        };
+        removed.map_err(|e| Error::io(&p, e))?;
+    }
+    claim
+        .set_len(0)
+        .and_then(|()| claim.rewind())
+        .and_then(|()| claim.write_all(claim_text().as_bytes()))
+        .map_err(|e| Error::io(dir.join(CLAIM), e))?;
+    Ok(claim)
 }
 
 impl RunFolder {
@@ -118,35 +313,47 @@ impl RunFolder {
                 true,
             ),
         };
-        let claim = path.join(CLAIM);
-        match fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&claim)
-        {
-            Ok(_) => {}
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
-                return Err(Error::bad_argument(
-                    "--out",
-                    format!(
-                        "{} is being written by another popdecode run",
-                        path.display()
-                    ),
-                ));
+        let claim = match create_claim(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => match take_stale_claim(&path) {
+                Some((file, text)) => take_over(&path, file, &text)?,
+                None => {
+                    return Err(Error::bad_argument(
+                        "--out",
+                        format!(
+                            "{} is being written by another popdecode run",
+                            path.display()
+                        ),
+                    ));
+                }
+            },
+            Err(e) => {
+                if created {
+                    let _ = fs::remove_dir(&path);
+                }
+                return Err(Error::io(path.join(CLAIM), e));
             }
-            Err(e) => return Err(Error::io(&claim, e)),
-        }
+        };
         let folder = RunFolder {
             path,
             created,
             finished: false,
+            _claim: claim,
         };
+        if let Ok(mut live) = LIVE.lock() {
+            live.push((folder.path.clone(), created));
+        }
         // Another run may have claimed and filled the folder between the check and the claim.
         let others = fs::read_dir(&folder.path)
             .map_err(|e| Error::io(&folder.path, e))?
             .filter_map(|e| e.ok())
             .any(|e| e.file_name() != CLAIM);
         if others {
+            // Not this run's files: give the claim back and leave them.
+            let mut folder = folder;
+            let _ = fs::remove_file(folder.path.join(CLAIM));
+            folder.finished = true;
+            folder.release();
             return Err(Error::bad_argument(
                 "--out",
                 format!(
@@ -170,10 +377,18 @@ impl RunFolder {
 
     /// Ends the run: removes the claim and leaves the folder as it is.
     pub fn finish(mut self) -> Result<PathBuf> {
-        self.finished = true;
         let claim = self.path.join(CLAIM);
         fs::remove_file(&claim).map_err(|e| Error::io(&claim, e))?;
+        self.finished = true;
+        self.release();
         Ok(self.path.clone())
+    }
+
+    /// Off the list `abandon_all` cleans.
+    fn release(&self) {
+        if let Ok(mut live) = LIVE.lock() {
+            live.retain(|(p, _)| p != &self.path);
+        }
     }
 }
 
@@ -182,11 +397,8 @@ impl Drop for RunFolder {
         if self.finished {
             return;
         }
-        let _ = fs::remove_file(self.path.join(CLAIM));
-        if self.created {
-            // Only succeeds if the failed run left the folder empty.
-            let _ = fs::remove_dir(&self.path);
-        }
+        remove_contents(&self.path, self.created);
+        self.release();
     }
 }
 

@@ -10,5 +10,6 @@ pub mod outcome;
 pub mod predictions;
 pub mod progress;
 pub mod record;
+pub mod stop;
 pub mod summary;
 pub mod tuning_curves;

@@ -1,5 +1,6 @@
 //! Writes a finished run into its folder: its split and initial weights (what PyTorch needs to replay it),
-//! predictions, history, final weights, tuning curves, the figures, and last the summary.
+//! predictions, history, final weights, tuning curves, the figures, and last the summary, which says whether
+//! training completed, diverged or was interrupted. On any failure the folder is removed (`RunFolder`'s drop).
 
 use std::path::PathBuf;
 use std::time::{Instant, SystemTime};
@@ -13,11 +14,11 @@ use crate::metrics::class_summary;
 use crate::model::{Params, Spec};
 use crate::run::figures::{self, FigureData, Formats};
 use crate::run::folder::{
-    DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS,
+    DATA_FILES, HISTORY, INIT, PREDICTIONS, RunFolder, SPLIT, SUMMARY, TUNING, WEIGHTS, gated,
 };
 use crate::run::history::write_history_csv;
 use crate::run::predictions::Predictions;
-use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunSummary, Timings};
+use crate::run::summary::{DataInfo, Metrics, NetworkInfo, RunStatus, RunSummary, Timings};
 use crate::run::tuning_curves::TuningCurves;
 
 /// What a finished run hands over to be recorded.
@@ -60,13 +61,13 @@ pub struct Recorded {
 pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     let started = Instant::now();
     let trained = run.trained;
-    run.split.save(&folder.file(SPLIT))?;
-    run.initial.save(&folder.file(INIT))?;
+    gated(|| run.split.save(&folder.file(SPLIT)))?;
+    gated(|| run.initial.save(&folder.file(INIT)))?;
     let (rows, truth) = (&run.split.test, &run.problem.y_test);
     let predictions = Predictions::of(run.spec.objective, rows, truth, &trained.test_outputs);
-    predictions.write_csv(&folder.file(PREDICTIONS))?;
-    write_history_csv(&folder.file(HISTORY), &trained.history)?;
-    trained.params.save(&folder.file(WEIGHTS))?;
+    gated(|| predictions.write_csv(&folder.file(PREDICTIONS)))?;
+    gated(|| write_history_csv(&folder.file(HISTORY), &trained.history))?;
+    gated(|| trained.params.save(&folder.file(WEIGHTS)))?;
     log::info!(
         "wrote {SPLIT}, {INIT}, {PREDICTIONS} ({} test rows), {HISTORY}, {WEIGHTS} in {:.3} s",
         predictions.len(),
@@ -74,7 +75,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     );
     let t = Instant::now();
     let tuning = TuningCurves::compute(run.data, run.spec, &trained.params);
-    tuning.save(&folder.file(TUNING))?;
+    gated(|| tuning.save(&folder.file(TUNING)))?;
     log::info!(
         "wrote {TUNING} (preferred orientations of {} neurons, {} hidden units' tuning) in {:.3} s",
         tuning.neurons(),
@@ -83,11 +84,14 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     );
 
     let epochs = trained.history.train_loss.len();
+    let (status, status_epoch) = RunStatus::of(trained.stop);
     let train_s = trained.train_time.as_secs_f64();
     let mut summary =
         RunSummary {
             popdecode_version: env!("CARGO_PKG_VERSION").to_string(),
             created_utc: String::new(),
+            status,
+            status_epoch,
             run_folder: folder.path().display().to_string(),
             command: run.command.clone(),
             task: predictions.task(),
@@ -129,7 +133,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
 
     let t = Instant::now();
     let drawn = figures::draw_all(&FigureData::read(folder.path(), &summary)?)?;
-    let figure_paths = figures::write(folder.path(), &drawn, run.formats)?;
+    let figure_paths = gated(|| figures::write(folder.path(), &drawn, run.formats))?;
     log::info!("figures in {:.3} s", t.elapsed().as_secs_f64());
     for f in &drawn {
         log::debug!("{}: {} bytes of SVG", f.name, f.svg.len());
@@ -148,7 +152,7 @@ pub fn record(folder: RunFolder, run: &RunInputs) -> Result<Recorded> {
     summary.timings.record_s = started.elapsed().as_secs_f64();
     summary.timings.wall_s = run.launched.elapsed().as_secs_f64();
     summary.created_utc = crate::run::folder::iso_utc(SystemTime::now());
-    summary.save(&folder.file(SUMMARY))?;
+    gated(|| summary.save(&folder.file(SUMMARY)))?;
     log::info!(
         "wrote {SUMMARY}; the run took {:.3} s",
         summary.timings.wall_s

@@ -16,6 +16,14 @@ pub struct RunSummary {
     pub popdecode_version: String,
     /// When the run finished, ISO 8601 in UTC.
     pub created_utc: String,
+    /// How training ended: "complete", "diverged" (a loss was not finite) or "interrupted" (a signal stopped it).
+    /// Summaries written before this field read as complete.
+    #[serde(default)]
+    pub status: RunStatus,
+    /// The epoch the status is about: the first whose loss was not finite (diverged), the last that ran
+    /// (interrupted); absent for a complete run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_epoch: Option<usize>,
     /// The run folder, as given or chosen.
     pub run_folder: String,
     /// The command line, program name first.
@@ -34,6 +42,28 @@ pub struct RunSummary {
     pub metrics: Metrics,
     /// The files of the run folder, figures included.
     pub files: Vec<String>,
+}
+
+/// How training ended.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    #[default]
+    Complete,
+    Diverged,
+    Interrupted,
+}
+
+impl RunStatus {
+    /// The status and its epoch of a run that ended so.
+    pub fn of(stop: crate::backend::Stop) -> (RunStatus, Option<usize>) {
+        use crate::backend::Stop;
+        match stop {
+            Stop::Complete => (RunStatus::Complete, None),
+            Stop::Diverged { epoch } => (RunStatus::Diverged, Some(epoch)),
+            Stop::Interrupted { epoch } => (RunStatus::Interrupted, Some(epoch)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -17,13 +17,13 @@
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Evaluation, Progress, Trained};
+use crate::backend::{Control, Evaluation, Trained};
 use crate::data::problem::Problem;
 use crate::error::{Error, Result};
 use crate::gpu::runtime::buffers::{COPY, storage, zeros};
 use crate::gpu::runtime::device::{AdapterSummary, Gpu};
 use crate::gpu::runtime::kernel::{Access, Kernel, kernel};
-use crate::gpu::runtime::pipelined::{self, PendingHistory, Resident};
+use crate::gpu::runtime::pipelined::{self, MAX_BATCH_EPOCHS, PendingHistory, Resident};
 use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
 use crate::gpu::runtime::wgsl::{Tiles, grid};
 use crate::model::{Params, Spec};
@@ -408,7 +408,8 @@ impl<'g> GeneralSession<'g> {
         let acts = zeros(gpu, "acts", plan.acts_len, none);
         let deltas = zeros(gpu, "deltas", plan.acts_len, none);
         let outs = zeros(gpu, "outs", n_rows * plan.classes, COPY);
-        let history = zeros(gpu, "history", 2 * epochs + 2, COPY);
+        // A batch's losses at a time (`run_epochs`), however many epochs the run has.
+        let history = zeros(gpu, "history", 2 * epochs.min(MAX_BATCH_EPOCHS) + 2, COPY);
         let pen_partials = zeros(gpu, "penalty partials", 2 * pen_groups, none);
         let scalars = zeros(gpu, "scalars", 4, none);
         let uniform = |label: &str, size: usize| {
@@ -623,12 +624,14 @@ impl<'g> GeneralSession<'g> {
             .config
             .ok_or_else(|| Error::Usage("run_epochs needs a session built for training".into()))?;
         let end = self.epochs_done + epochs;
-        if end > config.epochs {
+        if end > config.epochs || epochs > MAX_BATCH_EPOCHS {
             return Err(Error::Usage(format!(
-                "the session trains {} epochs; {} were asked for after {}",
+                "the session trains {} epochs, at most {MAX_BATCH_EPOCHS} a batch; {} were asked for after {}",
                 config.epochs, epochs, self.epochs_done
             )));
         }
+        // The batch's losses start at the history buffer's start: entry 2 (e - base) for epoch e.
+        let base = self.epochs_done;
         let p = self.plan.clone();
         let mini = config.is_mini_batch(p.n_train);
         loop {
@@ -649,7 +652,7 @@ impl<'g> GeneralSession<'g> {
                             row_base: if mini { block + at } else { 0 } as u32,
                             rows: batch.len() as u32,
                             out_base: 0,
-                            loss_slot: 2 * epoch as u32,
+                            loss_slot: 2 * (epoch - base) as u32,
                             accumulate: u32::from(b > 0),
                             weight: (batch.len() as f64 / p.n_train as f64) as f32,
                             opt: opt.map(|v| v as f32),
@@ -661,16 +664,16 @@ impl<'g> GeneralSession<'g> {
                     }
                     at += batch.len();
                 }
-                steps.push((Kind::Evaluate, self.evaluation_step(true, 2 * epoch + 1)));
+                steps.push((
+                    Kind::Evaluate,
+                    self.evaluation_step(true, 2 * (epoch - base) + 1),
+                ));
             }
             if last && end == config.epochs {
                 if config.epochs == 0 {
                     steps.push((Kind::Evaluate, self.evaluation_step(true, 1)));
                 }
-                steps.push((
-                    Kind::Evaluate,
-                    self.evaluation_step(false, 2 * config.epochs),
-                ));
+                steps.push((Kind::Evaluate, self.evaluation_step(false, 2 * epochs)));
             }
             if !rows_lists.is_empty() {
                 self.gpu.queue.write_buffer(
@@ -680,16 +683,29 @@ impl<'g> GeneralSession<'g> {
                 );
             }
             let ranges: &[(&wgpu::Buffer, usize, usize)] = if last {
-                &[(&self.history, 0, 2 * end + 1)]
+                &[(&self.history, 0, 2 * epochs + 1)]
             } else {
                 &[]
             };
             let read = self.submit_steps(&steps, ranges)?;
             self.epochs_done = first + chunk;
             if last {
-                return Ok(PendingHistory { read, epochs: end });
+                return Ok(PendingHistory {
+                    read,
+                    epochs,
+                    with_final: end == config.epochs,
+                });
             }
         }
+    }
+
+    /// The training objective at the current weights, for a run stopped before its last epoch.
+    pub fn train_loss(&self) -> Result<f64> {
+        let step = self.evaluation_step(false, 0);
+        let got = self
+            .submit_steps(&[(Kind::Evaluate, step)], &[(&self.history, 0, 1)])?
+            .wait(self.gpu)?;
+        Ok(got[0][0] as f64)
     }
 
     fn read(&self, ranges: &[(&wgpu::Buffer, usize, usize)]) -> Result<Vec<Vec<f32>>> {
@@ -1155,7 +1171,7 @@ pub fn train(
     params: &Params,
     config: &Config,
     tuning: GeneralTuning,
-    progress: &mut dyn FnMut(&Progress),
+    control: &mut Control,
 ) -> Result<Trained> {
     let mut session = GeneralSession::new(
         gpu,
@@ -1167,7 +1183,7 @@ pub fn train(
         tuning,
     )?;
     let setup_time = session.setup_time;
-    pipelined::train(gpu, &mut session, config, setup_time, progress)
+    pipelined::train(gpu, &mut session, config, setup_time, control)
 }
 
 impl Resident for GeneralSession<'_> {
@@ -1182,6 +1198,9 @@ impl Resident for GeneralSession<'_> {
     }
     fn test_outputs(&self) -> Result<Vec<f64>> {
         GeneralSession::test_outputs(self)
+    }
+    fn train_loss(&mut self) -> Result<f64> {
+        GeneralSession::train_loss(self)
     }
 }
 

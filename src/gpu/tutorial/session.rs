@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::gpu::runtime::buffers::{COPY, storage, zeros};
 use crate::gpu::runtime::device::Gpu;
 use crate::gpu::runtime::kernel::{Kernel, bind, kernel};
-use crate::gpu::runtime::pipelined::PendingHistory;
+use crate::gpu::runtime::pipelined::{MAX_BATCH_EPOCHS, PendingHistory};
 use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
 use crate::gpu::runtime::wgsl::{WORKGROUP, grid};
 use crate::model::{Activation, Params, Spec};
@@ -276,7 +276,8 @@ pub struct Session<'g> {
 }
 
 impl<'g> Session<'g> {
-    /// Uploads the problem and builds the pipelines; room for `max_epochs` epochs of losses.
+    /// Uploads the problem and builds the pipelines; room for `max_epochs` epochs of losses a batch, at most
+    /// `MAX_BATCH_EPOCHS`.
     pub fn new(
         gpu: &'g Gpu,
         problem: &Problem,
@@ -294,7 +295,8 @@ impl<'g> Session<'g> {
             tuning,
         )?;
         let kernels = Kernels::build(gpu, &layout, spec, mode)?;
-        let capacity = max_epochs.max(1);
+        // A batch's losses at a time, however many epochs the run has.
+        let capacity = max_epochs.clamp(1, MAX_BATCH_EPOCHS);
         let shared = Shared::new(gpu, &layout, problem, capacity);
         let panels = (0..layout.panels.len())
             .map(|i| PanelBuffers::new(gpu, &layout, i, problem, mode, &kernels, &shared))
@@ -481,6 +483,16 @@ impl<'g> Session<'g> {
         if !self.gpu.timestamps {
             return Ok(None);
         }
+        if reps > self.capacity {
+            return Err(Error::Usage(format!(
+                "kernel_times records {reps} epochs of losses; the session has room for {}",
+                self.capacity
+            )));
+        }
+        // Every epoch below records its losses, from the buffer's start.
+        self.gpu
+            .queue
+            .write_buffer(&self.shared.state, 0, bytemuck::cast_slice(&[0u32]));
         type Encode<'s, 'g> = fn(&'s Session<'g>, &mut wgpu::ComputePass);
         // The dispatches of an epoch, as encode_backward and encode_forward make them.
         let mut kernels: Vec<(&'static str, Encode<'_, 'g>)> = vec![
@@ -562,17 +574,21 @@ impl<'g> Session<'g> {
         submit_then_read(self.gpu, encode, ranges)
     }
 
-    /// Runs `epochs` more epochs of training in one submission and copies the losses so far out behind them.
+    /// Runs `epochs` more epochs of training (at most the losses buffer's `capacity`) in one submission and copies
+    /// their losses, and the training loss at the weights they end with, out behind them.
     /// Nothing waits: encode the next batch, then [`PendingHistory::wait`] for this one, and the GPU never idles.
     pub fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
-        if self.epochs_done + epochs > self.capacity {
+        if epochs > self.capacity {
             return Err(Error::Usage(format!(
-                "the session has room for {} epochs; {} were asked for after {}",
-                self.capacity, epochs, self.epochs_done
+                "the session's losses buffer has room for {} epochs a batch; {} were asked for",
+                self.capacity, epochs
             )));
         }
         let first = !self.forward_done;
-        let done = self.epochs_done + epochs;
+        // The batch's losses start at the buffer's start (the batch before has been copied out behind it).
+        self.gpu
+            .queue
+            .write_buffer(&self.shared.state, 0, bytemuck::cast_slice(&[0u32]));
         let read = self.submit_then_read(
             |pass| {
                 if first {
@@ -587,15 +603,42 @@ impl<'g> Session<'g> {
                 pass.set_bind_group(0, &self.record_losses_bg, &[]);
                 pass.dispatch_workgroups(1, 1, 1);
             },
-            &[(&self.shared.losses, 0, 2 * done + 1)],
+            &[(&self.shared.losses, 0, 2 * epochs + 1)],
         )?;
         self.forward_done = true;
-        self.epochs_done = done;
-        Ok(PendingHistory { read, epochs: done })
+        self.epochs_done += epochs;
+        Ok(PendingHistory {
+            read,
+            epochs,
+            with_final: true,
+        })
     }
 
     pub fn epochs_done(&self) -> usize {
         self.epochs_done
+    }
+
+    /// The training loss at the current weights (the MSE on the training rows).
+    pub fn train_loss(&mut self) -> Result<f64> {
+        let first = !self.forward_done;
+        self.gpu
+            .queue
+            .write_buffer(&self.shared.state, 0, bytemuck::cast_slice(&[0u32]));
+        let got = self
+            .submit_then_read(
+                |pass| {
+                    if first {
+                        self.encode_forward(pass);
+                    }
+                    pass.set_pipeline(&self.kernels.record_losses.pipeline);
+                    pass.set_bind_group(0, &self.record_losses_bg, &[]);
+                    pass.dispatch_workgroups(1, 1, 1);
+                },
+                &[(&self.shared.losses, 0, 1)],
+            )?
+            .wait(self.gpu)?;
+        self.forward_done = true;
+        Ok(got[0][0] as f64)
     }
 
     /// Copies buffer ranges (in f32s) back to the host, waiting for the queue.
