@@ -17,7 +17,9 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 const CASES: u32 = 300;
 
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds").join(target);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fuzz/seeds")
+        .join(target);
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
@@ -130,7 +132,10 @@ fn the_seeds_are_valid_files_the_readers_accept() {
     // The mutated-seed cases start from files the readers take, so the mutations reach past the first check.
     let dir = readers::scratch("seed_check");
     let run = &seeds("run_folder")[0];
-    for (name, part) in readers::RUN_FILES.iter().zip(readers::parts(run, readers::RUN_FILES.len())) {
+    for (name, part) in readers::RUN_FILES
+        .iter()
+        .zip(readers::parts(run, readers::RUN_FILES.len()))
+    {
         std::fs::write(dir.join(name), part).unwrap();
     }
     for name in ["split.npz", "init.npz"] {

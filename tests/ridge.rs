@@ -424,3 +424,25 @@ fn both_forms_choose_the_same_penalty_and_fit_the_same_model() {
         ]);
     }
 }
+
+/// `cargo test --release --test ridge -- --ignored --nocapture form_timing`: both forms' cross-validation timed on
+/// shapes either side of neurons = rows, the measurement behind `Form::for_shape` (BENCHMARKS.md).
+#[test]
+#[ignore = "a timing, not a check"]
+fn form_timing() {
+    let rows = 1500;
+    for neurons in [300, 1000, 1500, 2500] {
+        let (x, y, _, _) = planted_problem(8, rows, neurons, 1.0);
+        let mut line = format!("{rows} rows × {neurons:>4} neurons:");
+        for form in [Form::Dual, Form::Primal] {
+            let started = std::time::Instant::now();
+            let cv = fit_cv_in(&x, &y, &CvConfig::default(), form).unwrap();
+            line += &format!(
+                "  {form:?} {:.2} s (λ {:.3e})",
+                started.elapsed().as_secs_f64(),
+                cv.lambda
+            );
+        }
+        println!("{line}  for_shape: {:?}", Form::for_shape(rows, neurons));
+    }
+}

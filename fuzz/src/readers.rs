@@ -85,7 +85,8 @@ pub fn npy(bytes: &[u8]) {
         zip::write::FileOptions::default().compression_method(zip::CompressionMethod::Stored);
     zip.start_file("resp.npy", options).expect("a zip member");
     zip.write_all(bytes).expect("writing a zip member");
-    zip.start_file("stimuli.npy", options).expect("a zip member");
+    zip.start_file("stimuli.npy", options)
+        .expect("a zip member");
     zip.write_all(&STIMULI_NPY).expect("writing a zip member");
     zip.finish().expect("finishing the zip");
     read_npz(&path);
@@ -93,7 +94,8 @@ pub fn npy(bytes: &[u8]) {
 
 /// `np.save` of `np.array([0., 90.], dtype=np.float32)`.
 const STIMULI_NPY: [u8; 136] = {
-    let header = b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
+    let header =
+        b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }";
     let mut out = [b' '; 136];
     let mut i = 0;
     while i < header.len() {
