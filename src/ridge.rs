@@ -215,6 +215,10 @@ pub fn fit_cv_in(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig, form: Form) ->
         .held_out
         .iter()
         .map(|predicted| {
+            // A λ that some fold could not solve is out of the running.
+            if predicted.iter().flatten().any(|p| !p.is_finite()) {
+                return f64::NAN;
+            }
             let sum: f64 = predicted
                 .iter()
                 .zip(stimuli_deg)
