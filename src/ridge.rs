@@ -3,18 +3,24 @@
 //! beside its network.
 //!
 //! The intercept is not penalised: the responses and the targets are centred by their training means and the
-//! means are added back. With N neurons far more than the rows, the fit is solved in the dual (kernel) form: with
-//! `Xc` the centred training rows and `K = Xc Xcᵀ` (rows × rows), `alpha = (K + λI)⁻¹ Yc` and the weights are
-//! `w = Xcᵀ alpha`, which is the primal solution `(XcᵀXc + λI)⁻¹ XcᵀYc` without an N × N system. `K` is accumulated
-//! in f64 in a fixed order (bit-identical whatever the number of threads) and the small system is solved by a
-//! Cholesky factorisation (nalgebra).
+//! means are added back. The normal equations are solved in whichever form is smaller (`Form::for_shape`): with
+//! `Xc` the centred training rows, the dual (kernel) form `K = Xc Xcᵀ` (rows × rows), `alpha = (K + λI)⁻¹ Yc`,
+//! `w = Xcᵀ alpha`, when there are at least as many neurons as rows (the tutorial's 23,589 neurons), and the primal
+//! `w = (XcᵀXc + λI)⁻¹ XcᵀYc` (neurons × neurons) when there are fewer. Both give the same weights.
 //!
 //! The penalty λ is chosen by k-fold cross-validation on the training rows only, over a log-spaced grid scaled to
-//! the Gram matrix (`trace(K) / rows × 10^[-6 .. 3]`); the criterion is the mean angular error of the held-out
-//! rows' decoded directions, around the circle. Every fold is solved from the one Gram matrix of all the training
-//! rows, re-centred on the fold's own training rows, so cross-validation costs no further pass over the data.
+//! the data (`trace(K) / rows × 10^[-6 .. 3]`); the criterion is the mean angular error of the held-out rows'
+//! decoded directions, around the circle. Each fold's matrix is eigendecomposed once, `S = V D Vᵀ`, which serves
+//! every λ: the held-out predictions are `P (D + λI)⁻¹ Q` with `P` and `Q` fixed per fold, so the grid costs
+//! O(held × size) per λ instead of a factorisation per λ. In the dual form every fold's kernel is taken from the
+//! one Gram matrix of all the training rows, re-centred on the fold's own training rows, so cross-validation
+//! costs no further pass over the data. The final fit at the chosen λ is one Cholesky solve. The products,
+//! factorisations and eigendecompositions are faer's (f64, blocked, on rayon's threads).
 
-use nalgebra::DMatrix;
+use faer::linalg::matmul::matmul;
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::linalg::solvers::Solve;
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
@@ -32,8 +38,6 @@ pub const GRID_LEN: usize = 20;
 pub const GRID_DECADES: (f64, f64) = (-6.0, 3.0);
 /// Cross-validation errors within this relative distance of the best count as tied; ties go to the larger λ.
 const TIE_TOLERANCE: f64 = 1e-12;
-/// Columns per pass of the Gram accumulation: the block of every row (rows × 1024 × 8 bytes) stays in cache.
-const COLUMN_BLOCK: usize = 1024;
 
 /// How λ is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,8 +147,47 @@ pub fn fold_of(rows: usize, folds: usize, seed: u64) -> Vec<usize> {
     fold
 }
 
+/// Which normal equations a fit solves: the smaller of the two.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// `K = Xc Xcᵀ`, rows × rows: for at least as many neurons as rows.
+    Dual,
+    /// `XcᵀXc`, neurons × neurons: for fewer neurons than rows.
+    Primal,
+}
+
+impl Form {
+    /// The form whose matrix is smaller for `rows` training rows of `neurons` neurons (a tie goes to the dual,
+    /// which shares one Gram matrix among the folds).
+    pub fn for_shape(rows: usize, neurons: usize) -> Form {
+        if neurons < rows {
+            Form::Primal
+        } else {
+            Form::Dual
+        }
+    }
+}
+
+/// What cross-validation saw: every training row's predicted (cos θ, sin θ) when its fold was held out, at every
+/// λ of the grid.
+#[derive(Clone, Debug)]
+pub struct CvPredictions {
+    /// The λ values tried, increasing.
+    pub grid: Vec<f64>,
+    /// The fold of each training row.
+    pub fold: Vec<usize>,
+    /// `held_out[l][r]`: row `r`'s prediction by the model fitted without its fold, at `grid[l]`; NaN where that
+    /// fold's `S + λI` is not numerically positive definite.
+    pub held_out: Vec<Vec<[f64; 2]>>,
+}
+
 /// Fits the ridge decoder with a given λ (> 0) on the rows of `x` and their directions in degrees.
 pub fn fit(x: &Matrix, stimuli_deg: &[f32], lambda: f64) -> Result<RidgeModel> {
+    fit_in(x, stimuli_deg, lambda, Form::for_shape(x.rows, x.cols))
+}
+
+/// [`fit`] in a given form.
+pub fn fit_in(x: &Matrix, stimuli_deg: &[f32], lambda: f64, form: Form) -> Result<RidgeModel> {
     check_inputs(x, stimuli_deg)?;
     if x.rows == 0 {
         return Err(Error::Ridge("no training rows to fit".into()));
@@ -155,63 +198,35 @@ pub fn fit(x: &Matrix, stimuli_deg: &[f32], lambda: f64) -> Result<RidgeModel> {
             format!("expected a finite penalty above 0, got {lambda}"),
         ));
     }
-    let centred = Centred::new(x);
-    let gram = centred.gram();
-    refit(&centred, &gram, &targets(stimuli_deg), lambda)
+    refit(&Centred::new(x), &targets(stimuli_deg), lambda, form)
 }
 
 /// Chooses λ by `cfg.folds`-fold cross-validation on the rows of `x` (the training rows) and refits on all of them.
 pub fn fit_cv(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig) -> Result<RidgeCv> {
-    cfg.check()?;
-    check_inputs(x, stimuli_deg)?;
+    fit_cv_in(x, stimuli_deg, cfg, Form::for_shape(x.rows, x.cols))
+}
+
+/// [`fit_cv`] in a given form.
+pub fn fit_cv_in(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig, form: Form) -> Result<RidgeCv> {
+    let centred = prepare(x, stimuli_deg, cfg)?;
+    let cv = held_out(&centred, stimuli_deg, cfg, form);
     let n = x.rows;
-    if n < cfg.folds {
-        return Err(Error::bad_argument(
-            "--folds",
-            format!(
-                "{} folds need at least {} training rows, but there are {n}",
-                cfg.folds, cfg.folds
-            ),
-        ));
-    }
-    let centred = Centred::new(x);
-    let gram = centred.gram();
-    let y = targets(stimuli_deg);
-    let trace: f64 = (0..n).map(|i| gram[i * n + i]).sum();
-    // Identical rows leave nothing to fit and any λ predicts the mean; the grid still needs a scale.
-    let scale = if trace > 0.0 { trace / n as f64 } else { 1.0 };
-    let grid = lambda_grid(scale);
-    let fold = fold_of(n, cfg.folds, cfg.seed);
-    let mut error_sums = vec![0.0f64; grid.len()];
-    for f in 0..cfg.folds {
-        let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
-        let held: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
-        // The Gram matrix re-centred on this fold's training rows: with d their mean (of the rows already centred
-        // by the mean of all), (x_i - d)·(x_j - d) = G_ij - m_i - m_j + c, m_i = mean_k G_ik, c = mean_k m_k.
-        let nt = train.len() as f64;
-        let m: Vec<f64> = (0..n)
-            .map(|i| train.iter().map(|&k| gram[i * n + k]).sum::<f64>() / nt)
-            .collect();
-        let c = train.iter().map(|&k| m[k]).sum::<f64>() / nt;
-        let kc = |i: usize, j: usize| gram[i * n + j] - m[i] - m[j] + c;
-        let k_train = DMatrix::from_fn(train.len(), train.len(), |a, b| kc(train[a], train[b]));
-        let k_held = DMatrix::from_fn(held.len(), train.len(), |a, b| kc(held[a], train[b]));
-        let mean_y = mean_target(&y, &train);
-        let y_c = DMatrix::from_fn(train.len(), 2, |a, t| y[train[a]][t] - mean_y[t]);
-        for (l, &lambda) in grid.iter().enumerate() {
-            let Some(alpha) = solve_dual(k_train.clone(), &y_c, lambda) else {
-                error_sums[l] = f64::NAN;
-                continue;
-            };
-            let predicted = &k_held * alpha;
-            for (a, &h) in held.iter().enumerate() {
-                let decoded =
-                    decode_angle(predicted[(a, 0)] + mean_y[0], predicted[(a, 1)] + mean_y[1]);
-                error_sums[l] += angular_error(decoded, stimuli_deg[h] as f64);
+    let cv_errors: Vec<f64> = cv
+        .held_out
+        .iter()
+        .map(|predicted| {
+            // A λ that some fold could not solve is out of the running.
+            if predicted.iter().flatten().any(|p| !p.is_finite()) {
+                return f64::NAN;
             }
-        }
-    }
-    let cv_errors: Vec<f64> = error_sums.iter().map(|s| s / n as f64).collect();
+            let sum: f64 = predicted
+                .iter()
+                .zip(stimuli_deg)
+                .map(|(p, &s)| angular_error(decode_angle(p[0], p[1]), s as f64))
+                .sum();
+            sum / n as f64
+        })
+        .collect();
     let best = cv_errors
         .iter()
         .copied()
@@ -222,19 +237,181 @@ pub fn fit_cv(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig) -> Result<RidgeCv
             "no penalty on the grid gave a solvable system in every fold".into(),
         ));
     }
-    let chosen = (0..grid.len())
+    let chosen = (0..cv.grid.len())
         .rev()
         .find(|&l| cv_errors[l] <= best * (1.0 + TIE_TOLERANCE))
         .unwrap_or_default();
-    let lambda = grid[chosen];
-    let model = refit(&centred, &gram, &y, lambda)?;
+    let lambda = cv.grid[chosen];
+    let model = refit(&centred, &targets(stimuli_deg), lambda, form)?;
     Ok(RidgeCv {
         lambda,
-        grid,
+        grid: cv.grid,
         cv_errors,
         folds: cfg.folds,
         model,
     })
+}
+
+/// The held-out predictions of `cfg.folds`-fold cross-validation at every λ of the grid, in a given form.
+pub fn cv_predictions(
+    x: &Matrix,
+    stimuli_deg: &[f32],
+    cfg: &CvConfig,
+    form: Form,
+) -> Result<CvPredictions> {
+    let centred = prepare(x, stimuli_deg, cfg)?;
+    Ok(held_out(&centred, stimuli_deg, cfg, form))
+}
+
+fn prepare(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig) -> Result<Centred> {
+    cfg.check()?;
+    check_inputs(x, stimuli_deg)?;
+    if x.rows < cfg.folds {
+        return Err(Error::bad_argument(
+            "--folds",
+            format!(
+                "{} folds need at least {} training rows, but there are {}",
+                cfg.folds, cfg.folds, x.rows
+            ),
+        ));
+    }
+    Ok(Centred::new(x))
+}
+
+/// Cross-validation proper: per fold, one eigendecomposition `S = V D Vᵀ` of the fold's matrix and the held-out
+/// predictions `P (D + λI)⁻¹ Q` (plus the fold's mean target) for every λ.
+fn held_out(centred: &Centred, stimuli_deg: &[f32], cfg: &CvConfig, form: Form) -> CvPredictions {
+    let n = centred.rows;
+    let y = targets(stimuli_deg);
+    let trace = centred.sum_of_squares();
+    // Identical rows leave nothing to fit and any λ predicts the mean; the grid still needs a scale.
+    let scale = if trace > 0.0 { trace / n as f64 } else { 1.0 };
+    let grid = lambda_grid(scale);
+    let fold = fold_of(n, cfg.folds, cfg.seed);
+    let started = std::time::Instant::now();
+    let gram = match form {
+        Form::Dual => Some(centred.gram()),
+        Form::Primal => None,
+    };
+    log::debug!(
+        "ridge: {form:?} form, {n} rows × {} neurons; Gram matrix {:.2} s",
+        centred.cols,
+        started.elapsed().as_secs_f64()
+    );
+    let mut held_out = vec![vec![[f64::NAN; 2]; n]; grid.len()];
+    for f in 0..cfg.folds {
+        let train: Vec<usize> = (0..n).filter(|&i| fold[i] != f).collect();
+        let held: Vec<usize> = (0..n).filter(|&i| fold[i] == f).collect();
+        let mean_y = mean_target(&y, &train);
+        let y_c = Mat::from_fn(train.len(), 2, |a, t| y[train[a]][t] - mean_y[t]);
+        let spectral = match &gram {
+            Some(gram) => Spectral::dual(gram, n, &train, &held, &y_c),
+            None => Spectral::primal(centred, &train, &held, &y_c),
+        };
+        log::debug!(
+            "ridge: fold {f} solved at {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        for (l, &lambda) in grid.iter().enumerate() {
+            let Some(predicted) = spectral.predict(lambda) else {
+                continue;
+            };
+            for (a, &h) in held.iter().enumerate() {
+                held_out[l][h] = [predicted[a][0] + mean_y[0], predicted[a][1] + mean_y[1]];
+            }
+        }
+    }
+    CvPredictions {
+        grid,
+        fold,
+        held_out,
+    }
+}
+
+/// One fold's solution for every λ: the eigenvalues `d` of its matrix `S` and the held-out predictions at λ,
+/// `P diag(1 / (d + λ)) Q`. Dual: `S = K_train`, `P = K_held,train V`, `Q = Vᵀ Yc`. Primal: `S = XtᵀXt`,
+/// `P = Xh V`, `Q = Vᵀ Xtᵀ Yc` (`Xt`, `Xh` the training and held rows centred on the training rows' mean).
+struct Spectral {
+    d: Vec<f64>,
+    p: Mat<f64>,
+    q: Mat<f64>,
+}
+
+impl Spectral {
+    fn dual(gram: &[f64], n: usize, train: &[usize], held: &[usize], y_c: &Mat<f64>) -> Spectral {
+        // The Gram matrix re-centred on this fold's training rows: with d their mean (of the rows already centred
+        // by the mean of all), (x_i - d)·(x_j - d) = G_ij - m_i - m_j + c, m_i = mean_k G_ik, c = mean_k m_k.
+        let nt = train.len() as f64;
+        let m: Vec<f64> = (0..n)
+            .map(|i| train.iter().map(|&k| gram[i * n + k]).sum::<f64>() / nt)
+            .collect();
+        let c = train.iter().map(|&k| m[k]).sum::<f64>() / nt;
+        let kc = |i: usize, j: usize| gram[i * n + j] - m[i] - m[j] + c;
+        let k_train = Mat::from_fn(train.len(), train.len(), |a, b| kc(train[a], train[b]));
+        let k_held = Mat::from_fn(held.len(), train.len(), |a, b| kc(held[a], train[b]));
+        Spectral::new(&k_train, &k_held, y_c.as_ref())
+    }
+
+    fn primal(centred: &Centred, train: &[usize], held: &[usize], y_c: &Mat<f64>) -> Spectral {
+        let cols = centred.cols;
+        let nt = train.len() as f64;
+        let mut mean = vec![0.0f64; cols];
+        for &r in train {
+            for (m, v) in mean.iter_mut().zip(centred.row(r)) {
+                *m += v;
+            }
+        }
+        mean.iter_mut().for_each(|m| *m /= nt);
+        // Rows as columns: Xtᵀ (cols × train) and Xhᵀ (cols × held), centred on the training mean.
+        let xt_t = Mat::from_fn(cols, train.len(), |c, a| centred.row(train[a])[c] - mean[c]);
+        let xh_t = Mat::from_fn(cols, held.len(), |c, a| centred.row(held[a])[c] - mean[c]);
+        let mut s = Mat::zeros(cols, cols);
+        gram_lower(s.as_mut(), xt_t.as_ref());
+        let b = product(xt_t.as_ref(), y_c.as_ref());
+        Spectral::new(&s, &xh_t.transpose().to_owned(), b.as_ref())
+    }
+
+    /// From the fold's matrix `s` (its lower half is read), the rows `a` with `P = a V`, and `b` with `Q = Vᵀ b`.
+    fn new(s: &Mat<f64>, a: &Mat<f64>, b: MatRef<'_, f64>) -> Spectral {
+        let Ok(eigen) = s.self_adjoint_eigen(Side::Lower) else {
+            // The eigen solver did not converge (non-finite entries, which the inputs' checks exclude): no λ works.
+            return Spectral {
+                d: vec![f64::NAN; s.nrows()],
+                p: Mat::zeros(a.nrows(), s.nrows()),
+                q: Mat::zeros(s.nrows(), b.ncols()),
+            };
+        };
+        let v = eigen.U();
+        Spectral {
+            d: (0..s.nrows()).map(|k| eigen.S()[k]).collect(),
+            p: product(a.as_ref(), v),
+            q: product(v.transpose(), b),
+        }
+    }
+
+    /// The held-out predictions at λ; `None` if `S + λI` is not numerically positive definite.
+    fn predict(&self, lambda: f64) -> Option<Vec<[f64; 2]>> {
+        let inverse: Vec<f64> = self.d.iter().map(|&d| 1.0 / (d + lambda)).collect();
+        if !self.d.iter().all(|&d| d + lambda > 0.0) {
+            return None;
+        }
+        let scaled: Vec<[f64; 2]> = (0..self.d.len())
+            .map(|k| [self.q[(k, 0)] * inverse[k], self.q[(k, 1)] * inverse[k]])
+            .collect();
+        Some(
+            (0..self.p.nrows())
+                .map(|a| {
+                    let mut t = [0.0f64; 2];
+                    for (k, s) in scaled.iter().enumerate() {
+                        let pk = self.p[(a, k)];
+                        t[0] += pk * s[0];
+                        t[1] += pk * s[1];
+                    }
+                    t
+                })
+                .collect(),
+        )
+    }
 }
 
 impl RidgeModel {
@@ -311,30 +488,74 @@ fn mean_target(y: &[[f64; 2]], rows: &[usize]) -> [f64; 2] {
     [m[0] / rows.len() as f64, m[1] / rows.len() as f64]
 }
 
-/// `(K + λI)⁻¹ Y` by Cholesky; `None` if `K + λI` is not numerically positive definite.
-fn solve_dual(mut k: DMatrix<f64>, y: &DMatrix<f64>, lambda: f64) -> Option<DMatrix<f64>> {
-    for d in 0..k.nrows() {
-        k[(d, d)] += lambda;
-    }
-    Some(k.cholesky()?.solve(y))
+/// `a b` on rayon's threads.
+fn product(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let mut out = Mat::zeros(a.nrows(), b.ncols());
+    matmul(out.as_mut(), Accum::Replace, a, b, 1.0, Par::rayon(0));
+    out
 }
 
-/// The model on all the rows of `centred` at one λ, from their Gram matrix.
-fn refit(centred: &Centred, gram: &[f64], y: &[[f64; 2]], lambda: f64) -> Result<RidgeModel> {
+/// `dst = a aᵀ`: its lower half computed, then mirrored into the upper.
+fn gram_lower(mut dst: MatMut<'_, f64>, a: MatRef<'_, f64>) {
+    triangular::matmul(
+        dst.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        a,
+        BlockStructure::Rectangular,
+        a.transpose(),
+        BlockStructure::Rectangular,
+        1.0,
+        Par::rayon(0),
+    );
+    for j in 0..dst.ncols() {
+        for i in 0..j {
+            dst[(i, j)] = dst[(j, i)];
+        }
+    }
+}
+
+/// The model on all the rows of `centred` at one λ: one Cholesky solve of `S + λI` in the given form.
+fn refit(centred: &Centred, y: &[[f64; 2]], lambda: f64, form: Form) -> Result<RidgeModel> {
     let n = centred.rows;
     let all: Vec<usize> = (0..n).collect();
     let mean_y = mean_target(y, &all);
-    let y_c = DMatrix::from_fn(n, 2, |i, t| y[i][t] - mean_y[t]);
-    let k = DMatrix::from_row_slice(n, n, gram);
-    let alpha = solve_dual(k, &y_c, lambda).ok_or_else(|| {
+    let y_c = Mat::from_fn(n, 2, |i, t| y[i][t] - mean_y[t]);
+    let xc_t = centred.transposed();
+    let (mut s, rhs, what) = match form {
+        Form::Dual => (
+            Mat::from_fn(n, n, |i, j| centred.gram_entry(i, j)),
+            y_c,
+            "K",
+        ),
+        Form::Primal => {
+            let mut s = Mat::zeros(centred.cols, centred.cols);
+            gram_lower(s.as_mut(), xc_t);
+            (s, product(xc_t, y_c.as_ref()), "XcT Xc")
+        }
+    };
+    for d in 0..s.nrows() {
+        s[(d, d)] += lambda;
+    }
+    let started = std::time::Instant::now();
+    let solved = s.llt(Side::Lower).map_err(|_| {
         Error::Ridge(format!(
-            "K + {lambda:e} I is not positive definite: the penalty is too small for the data's scale"
+            "{what} + {lambda:e} I is not positive definite: the penalty is too small for the data's scale"
         ))
     })?;
+    let solution = solved.solve(rhs.as_ref());
+    let w = match form {
+        Form::Dual => product(xc_t, solution.as_ref()),
+        Form::Primal => solution,
+    };
+    log::debug!(
+        "ridge: refit at λ {lambda:e} in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(RidgeModel {
         lambda,
         mean_x: centred.mean.clone(),
-        weights: centred.transpose_times(&alpha),
+        weights: (0..centred.cols).map(|c| [w[(c, 0)], w[(c, 1)]]).collect(),
         mean_y,
     })
 }
@@ -346,6 +567,8 @@ struct Centred {
     mean: Vec<f64>,
     /// Row-major, rows × cols.
     data: Vec<f64>,
+    /// `Xc Xcᵀ`, filled on first use by the dual form.
+    gram: std::sync::OnceLock<Vec<f64>>,
 }
 
 impl Centred {
@@ -370,72 +593,40 @@ impl Centred {
             cols: x.cols,
             mean,
             data,
+            gram: std::sync::OnceLock::new(),
         }
     }
 
-    fn row_block(&self, r: usize, start: usize, end: usize) -> &[f64] {
-        &self.data[r * self.cols + start..r * self.cols + end]
+    fn row(&self, r: usize) -> &[f64] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
     }
 
-    /// `Xc Xcᵀ`, row-major rows × rows: column blocks in order, each block's dot products in parallel over rows.
-    fn gram(&self) -> Vec<f64> {
-        let n = self.rows;
-        let mut g = vec![0.0f64; n * n];
-        if n == 0 {
-            return g;
-        }
-        for start in (0..self.cols).step_by(COLUMN_BLOCK) {
-            let end = (start + COLUMN_BLOCK).min(self.cols);
-            g.par_chunks_mut(n).enumerate().for_each(|(i, gi)| {
-                let xi = self.row_block(i, start, end);
-                for (j, gij) in gi.iter_mut().enumerate().take(i + 1) {
-                    *gij += dot(xi, self.row_block(j, start, end));
-                }
-            });
-        }
-        for i in 0..n {
-            for j in 0..i {
-                g[j * n + i] = g[i * n + j];
-            }
-        }
-        g
+    /// `Xcᵀ`, cols × rows: the row-major rows read as columns, no copy.
+    fn transposed(&self) -> MatRef<'_, f64> {
+        MatRef::from_column_major_slice(&self.data, self.cols, self.rows)
     }
 
-    /// `Xcᵀ A` for an rows × 2 matrix `A`: one [f64; 2] per column.
-    fn transpose_times(&self, a: &DMatrix<f64>) -> Vec<[f64; 2]> {
-        let mut w = vec![[0.0f64; 2]; self.cols];
-        w.par_chunks_mut(COLUMN_BLOCK)
-            .enumerate()
-            .for_each(|(b, wb)| {
-                let (start, len) = (b * COLUMN_BLOCK, wb.len());
-                for r in 0..self.rows {
-                    let (a0, a1) = (a[(r, 0)], a[(r, 1)]);
-                    for (wc, &v) in wb.iter_mut().zip(self.row_block(r, start, start + len)) {
-                        wc[0] += v * a0;
-                        wc[1] += v * a1;
-                    }
-                }
-            });
-        w
+    fn sum_of_squares(&self) -> f64 {
+        self.data
+            .par_chunks(self.cols.max(1))
+            .map(|r| r.iter().map(|v| v * v).sum::<f64>())
+            .sum()
     }
-}
 
-/// A dot product with eight running sums (so that it vectorises) added in a fixed tree.
-fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0f64; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f64 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
-        for k in 0..8 {
-            acc[k] += x[k] * y[k];
-        }
+    /// `Xc Xcᵀ`, row-major rows × rows (computed once).
+    fn gram(&self) -> &[f64] {
+        self.gram.get_or_init(|| {
+            let n = self.rows;
+            let mut g = Mat::zeros(n, n);
+            gram_lower(g.as_mut(), self.transposed().transpose());
+            // Symmetric, so its column-major entries are its row-major ones.
+            (0..n * n).map(|k| g[(k % n, k / n)]).collect()
+        })
     }
-    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7])) + tail
+
+    fn gram_entry(&self, i: usize, j: usize) -> f64 {
+        self.gram()[i * self.rows + j]
+    }
 }
 
 #[cfg(test)]
@@ -494,8 +685,8 @@ mod tests {
 
     #[test]
     fn the_gram_matrix_is_the_centred_rows_products() {
-        // More columns than one block, and a remainder after the blocks and after the 8-wide sums.
-        let x = random_matrix(7, COLUMN_BLOCK + 13, 3);
+        // Columns not a multiple of any SIMD width or block.
+        let x = random_matrix(7, 1037, 3);
         let c = Centred::new(&x);
         let g = c.gram();
         for i in 0..7 {
@@ -511,7 +702,8 @@ mod tests {
     #[test]
     fn the_recentred_gram_matrix_is_the_gram_matrix_of_the_recentred_rows() {
         let x = random_matrix(9, 20, 4);
-        let gram = Centred::new(&x).gram();
+        let all = Centred::new(&x);
+        let gram = all.gram();
         let train = [0usize, 2, 3, 5, 8];
         let sub = x.select_rows(&train);
         let direct = Centred::new(&sub);
@@ -529,7 +721,7 @@ mod tests {
                     .zip(&direct.mean)
                     .map(|(&v, mu)| v as f64 - mu)
                     .collect();
-                let expected = dot(&xi, direct.row_block(b, 0, 20));
+                let expected: f64 = xi.iter().zip(direct.row(b)).map(|(a, b)| a * b).sum();
                 let got = gram[i * n + j] - m[i] - m[j] + c;
                 assert!(
                     (got - expected).abs() < 1e-10,

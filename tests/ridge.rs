@@ -1,4 +1,5 @@
-//! The ridge baseline: its dual solve is the textbook primal one, it recovers a planted linear relation, its
+//! The ridge baseline: its dual and primal solves are the textbook primal one, its eigendecomposed
+//! cross-validation is the direct Cholesky solve per penalty, it recovers a planted linear relation, its
 //! cross-validation picks a penalty that suits the noise, it decodes the synthetic data far better than chance, and
 //! `popdecode baseline` prints it beside the network.
 
@@ -8,12 +9,13 @@ use nalgebra::DMatrix;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use popdecode::compare::{Comparison, assert_all};
 use popdecode::data::Matrix;
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth::{SynthConfig, generate};
 use popdecode::metrics::{angular_error, median};
-use popdecode::ridge::{CvConfig, GRID_LEN, fit, fit_cv, targets};
+use popdecode::ridge::{CvConfig, Form, GRID_LEN, cv_predictions, fit, fit_cv, fit_cv_in, targets};
 
 /// The median angular error of a decoder that guesses directions at random: errors are uniform on [0, 180].
 const CHANCE_DEG: f64 = 90.0;
@@ -324,4 +326,123 @@ fn baseline_refuses_too_few_folds_by_name() {
         stderr.contains("--folds") && stderr.contains("6"),
         "{stderr}"
     );
+}
+
+/// Cross-validation as it was first written: per fold and per λ, the fold's training rows centred on their own
+/// mean, `K + λI` factorised by Cholesky (nalgebra) and the held-out rows predicted from it. The fast path
+/// eigendecomposes each fold's matrix once instead; both must give the same held-out predictions.
+fn direct_cv_predictions(
+    x: &Matrix,
+    stimuli: &[f32],
+    fold: &[usize],
+    grid: &[f64],
+) -> Vec<Vec<[f64; 2]>> {
+    let y = targets(stimuli);
+    let folds = fold.iter().max().unwrap() + 1;
+    let mut out = vec![vec![[f64::NAN; 2]; x.rows]; grid.len()];
+    for f in 0..folds {
+        let train: Vec<usize> = (0..x.rows).filter(|&i| fold[i] != f).collect();
+        let held: Vec<usize> = (0..x.rows).filter(|&i| fold[i] == f).collect();
+        let mean: Vec<f64> = (0..x.cols)
+            .map(|c| train.iter().map(|&r| x.row(r)[c] as f64).sum::<f64>() / train.len() as f64)
+            .collect();
+        let centred = |rows: &[usize]| {
+            DMatrix::from_fn(rows.len(), x.cols, |a, c| {
+                x.row(rows[a])[c] as f64 - mean[c]
+            })
+        };
+        let (xt, xh) = (centred(&train), centred(&held));
+        let mean_y =
+            [0, 1].map(|t| train.iter().map(|&r| y[r][t]).sum::<f64>() / train.len() as f64);
+        let yc = DMatrix::from_fn(train.len(), 2, |a, t| y[train[a]][t] - mean_y[t]);
+        let k = &xt * xt.transpose();
+        let k_held = &xh * xt.transpose();
+        for (l, &lambda) in grid.iter().enumerate() {
+            let system = &k + DMatrix::identity(train.len(), train.len()) * lambda;
+            let alpha = system.cholesky().expect("positive definite").solve(&yc);
+            let predicted = &k_held * alpha;
+            for (a, &h) in held.iter().enumerate() {
+                out[l][h] = [predicted[(a, 0)] + mean_y[0], predicted[(a, 1)] + mean_y[1]];
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_eigendecomposed_cross_validation_equals_the_direct_solve_per_penalty() {
+    // Relative error of each λ's whole vector of held-out predictions (all rows, cos and sin), against the direct
+    // Cholesky solve. Both are f64; the smallest λ (1e-6 of the mean eigenvalue) is the worst conditioned.
+    const TOLERANCE: f64 = 1e-8;
+    let cfg = CvConfig { folds: 4, seed: 7 };
+    let mut comparisons = Vec::new();
+    // Fewer neurons than rows (the primal is chosen), and more (the dual); each shape through both forms.
+    for neurons in [25, 90] {
+        let (x, y, _, _) = planted_problem(5, 48, neurons, 0.5);
+        for form in [Form::Dual, Form::Primal] {
+            let fast = cv_predictions(&x, &y, &cfg, form).unwrap();
+            let direct = direct_cv_predictions(&x, &y, &fast.fold, &fast.grid);
+            for (l, lambda) in fast.grid.iter().enumerate() {
+                let flat = |p: &[[f64; 2]]| p.iter().flatten().copied().collect::<Vec<f64>>();
+                comparisons.push(Comparison::new(
+                    format!("N {neurons} {form:?} λ {lambda:.1e}"),
+                    &flat(&fast.held_out[l]),
+                    &flat(&direct[l]),
+                    TOLERANCE,
+                ));
+            }
+        }
+        assert_eq!(Form::for_shape(48, neurons) == Form::Primal, neurons < 48);
+    }
+    assert_all(&comparisons);
+}
+
+#[test]
+fn both_forms_choose_the_same_penalty_and_fit_the_same_model() {
+    const TOLERANCE: f64 = 1e-9;
+    for neurons in [25, 90] {
+        let (x, y, x_test, _) = planted_problem(6, 48, neurons, 0.5);
+        let dual = fit_cv_in(&x, &y, &CvConfig::default(), Form::Dual).unwrap();
+        let primal = fit_cv_in(&x, &y, &CvConfig::default(), Form::Primal).unwrap();
+        assert_eq!(dual.lambda, primal.lambda, "N = {neurons}");
+        let flat = |m: &popdecode::ridge::RidgeModel| {
+            m.predict_targets(&x_test)
+                .unwrap()
+                .iter()
+                .flatten()
+                .copied()
+                .collect::<Vec<f64>>()
+        };
+        assert_all(&[
+            Comparison::new("cv errors", &dual.cv_errors, &primal.cv_errors, TOLERANCE),
+            Comparison::new(
+                "test predictions",
+                &flat(&dual.model),
+                &flat(&primal.model),
+                TOLERANCE,
+            ),
+        ]);
+    }
+}
+
+/// `cargo test --release --test ridge -- --ignored --nocapture form_timing`: both forms' cross-validation timed on
+/// shapes either side of neurons = rows, the measurement behind `Form::for_shape` (BENCHMARKS.md).
+#[test]
+#[ignore = "a timing, not a check"]
+fn form_timing() {
+    let rows = 1500;
+    for neurons in [300, 1000, 1500, 2500] {
+        let (x, y, _, _) = planted_problem(8, rows, neurons, 1.0);
+        let mut line = format!("{rows} rows × {neurons:>4} neurons:");
+        for form in [Form::Dual, Form::Primal] {
+            let started = std::time::Instant::now();
+            let cv = fit_cv_in(&x, &y, &CvConfig::default(), form).unwrap();
+            line += &format!(
+                "  {form:?} {:.2} s (λ {:.3e})",
+                started.elapsed().as_secs_f64(),
+                cv.lambda
+            );
+        }
+        println!("{line}  for_shape: {:?}", Form::for_shape(rows, neurons));
+    }
 }

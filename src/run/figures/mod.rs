@@ -250,10 +250,16 @@ pub fn write(dir: &Path, figures: &[Figure], formats: Formats) -> Result<Vec<Pat
     Ok(paths)
 }
 
-/// `popdecode plot DIR`: redraws every figure of a run folder from its files, in `formats`.
-pub fn redraw(dir: &Path, formats: Formats) -> Result<Vec<PathBuf>> {
+/// Reads a finished run folder as `plot` does: summary.json, then the figures' data from the other files.
+pub fn load_run(dir: &Path) -> Result<(RunSummary, FigureData)> {
     check_complete(dir, &DATA_FILES)?;
     let summary = RunSummary::load(&dir.join(SUMMARY))?;
     let data = FigureData::read(dir, &summary)?;
+    Ok((summary, data))
+}
+
+/// `popdecode plot DIR`: redraws every figure of a run folder from its files, in `formats`.
+pub fn redraw(dir: &Path, formats: Formats) -> Result<Vec<PathBuf>> {
+    let (_, data) = load_run(dir)?;
     write(dir, &draw_all(&data)?, formats)
 }
