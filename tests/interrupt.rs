@@ -191,7 +191,7 @@ fn a_diverging_run_exits_3_with_its_folder_marked_diverged() {
     let dir = tempfile::tempdir().unwrap();
     for (args, out) in [
         (vec!["--lr", "10"], "lr"),
-        (vec!["--l1", "1e300"], "l1"),
+        (vec!["--l1", "1e30"], "l1"),
         (vec!["--lr", "10", "--keep-going"], "keep"),
     ] {
         let mut all = vec!["--epochs", "30", "-q", "--out", out];

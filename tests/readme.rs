@@ -6,7 +6,7 @@
 //!   folder, with the built binary first on `PATH`; `cargo run --release --` is the binary. Lines that begin
 //!   `usage:` are synopses and are not run, nor is `cargo test`.
 //! - a fenced `console` block is a command with its output: its first line is `$ COMMAND`, the rest is what the
-//!   command prints on stdout. A line `...` stands for any number of lines (README shows the end of a long
+//!   command prints: its stdout, then its stderr (notes, warnings and errors). A line `...` stands for any number of lines (README shows the end of a long
 //!   output that way); a last line `[exit: N]` says the command exits with N (otherwise it must exit 0).
 //!
 //! Outputs are compared line by line after masking what differs between machines and runs: times and rates, run
@@ -72,13 +72,17 @@ fn examples(markdown: &str) -> Vec<Example> {
             paragraph_start = i + 1;
         }
         let context = |end: usize| lines[paragraph_start.min(end)..=end].join("\n");
-        if let Some(info) = line.strip_prefix("```") {
+        // A fence may be indented, inside a list item; its lines are then indented as much.
+        let indent = line.len() - line.trim_start().len();
+        if let Some(info) = line.trim_start().strip_prefix("```") {
             let info = info.trim().to_string();
             let start = i;
             let mut body = Vec::new();
             i += 1;
-            while i < lines.len() && !lines[i].starts_with("```") {
-                body.push(lines[i]);
+            while i < lines.len() && !lines[i].trim_start().starts_with("```") {
+                let l = lines[i];
+                let pad = l.len() - l.trim_start().len();
+                body.push(&l[pad.min(indent)..]);
                 i += 1;
             }
             i += 1;
@@ -394,10 +398,10 @@ fn every_readme_example_runs_and_prints_what_readme_shows() {
             ));
         }
         if let Some(shown) = &ex.shown {
-            let printed: Vec<&str> = stdout.lines().collect();
+            let printed: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
             if !matches(&masks, &shown.lines, &printed) {
                 failures.push(format!(
-                    "README.md:{}: `{}` printed\n{stdout}\nand README shows\n{}",
+                    "README.md:{}: `{}` printed\n{stdout}{stderr}\nand README shows\n{}",
                     ex.line,
                     ex.command,
                     shown.lines.join("\n")

@@ -5,8 +5,10 @@
 /// The filter for a count of `-v` flags.
 pub fn default_filter(verbose: u8) -> &'static str {
     match verbose {
-        0 => "warn",
-        1 => "warn,popdecode=info",
+        // usvg, rendering our own SVG to PNG, warns of what it skips in it (the empty polylines plotters writes
+        // for a curve with no finite point, as a diverged run's loss): nothing a user can act on.
+        0 => "warn,usvg=error",
+        1 => "warn,usvg=error,popdecode=info",
         2 => "info,popdecode=debug",
         _ => "trace",
     }
