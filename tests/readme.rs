@@ -417,3 +417,68 @@ fn every_readme_example_runs_and_prints_what_readme_shows() {
         failures.join("\n\n")
     );
 }
+
+/// The files README's "Run folders and figures" table lists: a row per `name` (a `*.ext` row stands for every
+/// file of that extension).
+fn run_folder_table(markdown: &str) -> Vec<String> {
+    let section = markdown
+        .split("\n## ")
+        .find(|s| s.starts_with("Run folders and figures"))
+        .expect("README.md has a \"Run folders and figures\" section");
+    let row = Regex::new(r"^\| `([^`]+)`(, `([^`]+)`)* \|").unwrap();
+    let name = Regex::new(r"`([^`]+)`").unwrap();
+    let mut names = Vec::new();
+    for line in section.lines() {
+        if let Some(m) = row.find(line) {
+            names.extend(name.captures_iter(m.as_str()).map(|c| c[1].to_string()));
+        }
+    }
+    names
+}
+
+#[test]
+fn the_run_folder_readme_describes_is_the_one_train_writes() {
+    let listed = run_folder_table(README);
+    assert!(
+        listed.len() >= 7,
+        "README's run-folder table lists only {listed:?}"
+    );
+    let (dir, bin_dir) = scratch();
+    for (out, flags) in [
+        ("regress", ""),
+        ("classify", " --task classify --classes 4"),
+    ] {
+        let (code, _, stderr, _) = run(
+            dir.path(),
+            &bin_dir,
+            &format!(
+                "popdecode train --backend cpu --neurons 300 --stimuli 60 --epochs 2 -q --out {out}{flags}"
+            ),
+        );
+        assert_eq!(code, 0, "{stderr}");
+        let mut written: Vec<String> = std::fs::read_dir(dir.path().join(out))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        written.sort();
+        let described = |f: &str| {
+            listed.iter().any(|l| match l.strip_prefix('*') {
+                Some(ext) => f.ends_with(ext),
+                None => l == f,
+            })
+        };
+        let undescribed: Vec<&String> = written.iter().filter(|f| !described(f)).collect();
+        assert!(
+            undescribed.is_empty(),
+            "{out}: README's table does not list {undescribed:?}"
+        );
+        let missing: Vec<&String> = listed
+            .iter()
+            .filter(|l| !l.starts_with('*') && !written.contains(l))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "{out}: README lists {missing:?}, which train does not write"
+        );
+    }
+}
