@@ -189,9 +189,18 @@ fn a_killed_runs_claim_is_taken_over_and_a_live_one_is_not() {
 #[test]
 fn a_diverging_run_exits_3_with_its_folder_marked_diverged() {
     let dir = tempfile::tempdir().unwrap();
+    // Initial weights of 1e30 (the tutorial's network, its weights scaled): their outputs overflow at once.
+    let huge = dir.path().join("huge.npz");
+    let spec = popdecode::model::Spec::tutorial(300, 10);
+    let mut params = popdecode::model::Params::init(&spec, 1);
+    for layer in &mut params.layers {
+        layer.weight.iter_mut().for_each(|w| *w = w.signum() * 1e30);
+    }
+    params.save(&huge).unwrap();
     for (args, out) in [
         (vec!["--lr", "10"], "lr"),
         (vec!["--l1", "1e30"], "l1"),
+        (vec!["--init", huge.to_str().unwrap()], "init"),
         (vec!["--lr", "10", "--keep-going"], "keep"),
     ] {
         let mut all = vec!["--epochs", "30", "-q", "--out", out];
