@@ -739,10 +739,18 @@ pub struct RunArgs {
     /// No progress lines or progress bar.
     #[arg(long, short, display_order = LAST)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub figures: FormatArg,
+}
+
+/// `--format`: one declaration for every command that draws figures (train, evaluate, baseline, plot).
+#[derive(Args, Clone, Copy)]
+#[command(next_help_heading = "Output")]
+pub struct FormatArg {
     /// The figures' formats, comma-separated: svg, png, or both (the PNG is the SVG rendered at twice its size
     /// with a built-in font).
-    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse)]
-    pub format: Formats,
+    #[arg(long = "format", value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse)]
+    pub formats: Formats,
 }
 
 /// Fails before any work if an output file could not be written where asked.

@@ -9,13 +9,14 @@ use clap::Args;
 
 use popdecode::data::npz::write_atomically;
 use popdecode::ridge::{CvConfig, DEFAULT_FOLDS, fit_cv};
-use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
 use popdecode::run::history::progress_line;
 use popdecode::run::outcome::Outcome;
 use popdecode::run::record::{RunInputs, record};
 
-use super::args::{BackendArgs, BackendName, DataArgs, LAST, ModelArgs, OptimArgs, flag_name};
+use super::args::{
+    BackendArgs, BackendName, DataArgs, FormatArg, LAST, ModelArgs, OptimArgs, flag_name,
+};
 use super::print::{count, describe_network, describe_recorded, describe_training};
 
 /// The file of a baseline's run folder that holds the ridge and the comparison (`--json`'s object).
@@ -54,9 +55,8 @@ pub struct BaselineArgs {
     /// Print one JSON object instead of the table.
     #[arg(long, help_heading = "Output")]
     pub json: bool,
-    /// The figures' formats in the run folder, comma-separated: svg, png, or both (as for train).
-    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse, help_heading = "Output")]
-    pub format: Formats,
+    #[command(flatten)]
+    pub figures: FormatArg,
     /// No progress lines.
     #[arg(long, short, help_heading = "Output", display_order = LAST)]
     pub quiet: bool,
@@ -178,7 +178,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
             Some(record(
                 folder,
                 &RunInputs {
-                    formats: args.format,
+                    formats: args.figures.formats,
                     command: std::env::args().collect(),
                     config: configuration,
                     data: &loaded.data,

@@ -12,7 +12,6 @@ use serde::Serialize;
 use popdecode::model::Spec;
 use popdecode::objective::Penalty;
 use popdecode::optim::{self, HyperParameters};
-use popdecode::run::figures::Formats;
 use popdecode::run::folder::RunFolder;
 use popdecode::run::outcome::Outcome;
 use popdecode::run::progress::Console;
@@ -20,7 +19,8 @@ use popdecode::run::record::{RunInputs, record};
 use popdecode::training::Config;
 
 use super::args::{
-    ActivationArg, BackendArgs, BackendName, DataArgs, Loss, ModelArgs, Task, flag_name, shown,
+    ActivationArg, BackendArgs, BackendName, DataArgs, FormatArg, Loss, ModelArgs, Task, flag_name,
+    shown,
 };
 use super::print::{describe_network, describe_recorded, summary_lines};
 
@@ -81,9 +81,8 @@ pub struct EvaluateArgs {
     /// Print only the summary, as one JSON object on stdout (what summary.json holds).
     #[arg(long, help_heading = "Output")]
     pub json: bool,
-    /// The figures' formats in the run folder, comma-separated: svg, png, or both (as for train).
-    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse, help_heading = "Output")]
-    pub format: Formats,
+    #[command(flatten)]
+    pub figures: FormatArg,
 }
 
 pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
@@ -134,7 +133,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     let recorded = record(
         folder,
         &RunInputs {
-            formats: args.format,
+            formats: args.figures.formats,
             command: std::env::args().collect(),
             config: serde_json::to_value(EvaluateConfiguration::new(&args, &model, &spec))?,
             data: &loaded.data,

@@ -9,25 +9,25 @@ use clap::Args;
 use popdecode::Error;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::Objective;
-use popdecode::run::figures::Formats;
 use popdecode::run::folder::{DATA_FILES, INIT, PREDICTIONS, SUMMARY, TUNING, WEIGHTS};
 use popdecode::run::predictions::{Predictions, Task};
 use popdecode::run::summary::RunSummary;
 use popdecode::run::tuning_curves::{EXAMPLE_NEURONS, HEATMAP_NEURONS, TuningCurves, keys};
+
+use super::args::FormatArg;
 
 #[derive(Args)]
 pub struct PlotArgs {
     /// The run folder: it holds summary.json, history.csv, predictions.csv, weights.npz and tuning.npz.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
-    /// The figures' formats, comma-separated: svg, png, or both (as train's --format).
-    #[arg(long, value_name = "svg,png", default_value = "svg,png", value_parser = Formats::parse)]
-    pub format: Formats,
+    #[command(flatten)]
+    pub figures: FormatArg,
 }
 
 pub fn run(args: PlotArgs) -> Result<ExitCode> {
     check_folder(&args.dir)?;
-    for path in popdecode::run::figures::redraw(&args.dir, args.format)? {
+    for path in popdecode::run::figures::redraw(&args.dir, args.figures.formats)? {
         popdecode::say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -167,7 +167,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
             trained: &trained,
             test_loss: summary.test_loss,
             launched,
-            formats: args.run.format,
+            formats: args.run.figures.formats,
         },
     )?;
     console.line(format_args!("run: {}", describe_recorded(&recorded)));
@@ -304,7 +304,7 @@ impl RunConfiguration {
             history: shown(&args.history),
             save: shown(&args.save),
             out: shown(&args.run.out),
-            format: args.run.format,
+            format: args.run.figures.formats,
             keep_going: args.keep_going,
         }
     }
