@@ -27,6 +27,7 @@ pub mod reference;
 pub mod ridge;
 pub mod run;
 pub mod select;
+pub mod sweep;
 pub mod torch_rng;
 pub mod training;
 

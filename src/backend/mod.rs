@@ -1,6 +1,8 @@
 //! What every backend does: evaluate a network at given weights, and train it. This module names no backend
 //! (`select.rs` is the one place that knows them all), so backends depend on it and not the other way.
 
+pub mod stack;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -208,4 +210,17 @@ pub trait Backend {
         config: &Config,
         control: &mut Control,
     ) -> Result<Trained>;
+
+    /// Trains every member of `stack` (networks of one shape on one matrix) and returns each one's result in
+    /// member order; shorter than the stack only when the stop flag ended it. Each member's trajectory is the
+    /// one `train_with` gives it on `stack.problem(k)` (to within the backend's rounding). This default trains
+    /// them one by one (`stack::one_by_one`); a backend that can read the matrix once for many networks
+    /// overrides it.
+    fn train_stack(
+        &mut self,
+        stack: &stack::Stack,
+        control: &mut stack::StackControl,
+    ) -> Result<Vec<Trained>> {
+        stack::one_by_one(self, stack, control)
+    }
 }
