@@ -24,6 +24,9 @@ fn main() -> ExitCode {
         Command::Bench(args) => cli::bench::run(args),
         Command::Baseline(args) => cli::baseline::run(args),
         Command::Plot(args) => cli::plot::run(args),
+        Command::Cv(args) => cli::sweep::run_cv(args),
+        Command::Sweep(args) => cli::sweep::run_sweep(args),
+        Command::Collect(args) => cli::collect::run(args),
     };
     match result {
         Ok(code) => code,

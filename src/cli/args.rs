@@ -225,7 +225,14 @@ impl DataArgs {
 
     /// The binned data, its split, and a line saying where it came from.
     pub fn load(&self) -> Result<Loaded> {
+        let (data, origin, _) = self.raw()?;
+        self.bin_and_split(&data, &origin, self.bin_width)
+    }
+
+    /// The data before binning, where it came from, and the --data file's md5 (None for the stand-in).
+    pub fn raw(&self) -> Result<(Dataset, String, Option<String>)> {
         let units = self.stimulus_units()?;
+        let mut file_md5 = None;
         let (data, origin) = match &self.data {
             Some(path) => {
                 let data = Dataset::load_with(path, units)?;
@@ -235,7 +242,9 @@ impl DataArgs {
                 } else {
                     ""
                 };
-                (data, format!("{}{known}", path.display()))
+                let origin = format!("{}{known}", path.display());
+                file_md5 = Some(md5);
+                (data, origin)
             }
             None => {
                 let cfg = synth_config(self.neurons, self.stimuli, self.data_seed)?;
@@ -245,7 +254,12 @@ impl DataArgs {
                 )
             }
         };
-        let data = data.binned(self.bin_width)?;
+        Ok((data, origin, file_md5))
+    }
+
+    /// `data` binned at `bin_width` and split as the flags say.
+    pub fn bin_and_split(&self, data: &Dataset, origin: &str, bin_width: f64) -> Result<Loaded> {
+        let data = data.binned(bin_width)?;
         let split = match &self.split {
             Some(path) => Split::load(path, data.n_stimuli())?,
             None => Split::shuffled(data.n_stimuli(), self.train_fraction, self.seed)?,

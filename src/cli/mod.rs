@@ -6,11 +6,13 @@ pub mod args;
 pub mod baseline;
 pub mod bench;
 pub mod check;
+pub mod collect;
 pub mod evaluate;
 pub mod info;
 pub mod logging;
 pub mod plot;
 pub mod print;
+pub mod sweep;
 pub mod synth;
 pub mod train;
 
@@ -63,8 +65,17 @@ pub enum Command {
     /// Fit the closed-form ridge-regression decoder onto (cos, sin) of the direction, its penalty chosen by
     /// cross-validation on the training rows, and print its test angular error beside the network's.
     Baseline(baseline::BaselineArgs),
-    /// Redraw the figures of a run folder (train --out DIR) from its files.
+    /// Redraw the figures of a run folder (train, cv or sweep --out DIR) from its files.
     Plot(plot::PlotArgs),
+    /// K-fold cross-validation: every train flag, --folds K networks per repeat (each fold's stimuli held out
+    /// once), --repeats R initialisations; mean ± SD over folds x repeats, and the ridge baseline on the same
+    /// folds with --baseline. Writes a run folder (networks.csv, cells.csv, histories.csv, figures).
+    Cv(sweep::CvArgs),
+    /// A grid of varied values (--vary lr=1e-4,1e-3 --vary hidden=10,100 ...) x folds x repeats, networks of one
+    /// shape trained together; one row per cell with mean ± SD. Writes a run folder as cv's.
+    Sweep(sweep::SweepArgs),
+    /// Merge the partial folders of a sharded cv or sweep (--shard I/N) into the folder one run would write.
+    Collect(collect::CollectArgs),
 }
 
 /// The command line, parsed as `Cli::parse` would, with two rules of its own for every command: a negative
@@ -82,7 +93,9 @@ pub fn parse() -> Cli {
             .filter(|a| matches!(a.get_action(), ArgAction::Set | ArgAction::Append))
             .find(|a| {
                 let id = a.get_id().as_str();
-                sub.value_source(id) == Some(ValueSource::CommandLine)
+                // --vary is the one flag given once per varied parameter.
+                id != "vary"
+                    && sub.value_source(id) == Some(ValueSource::CommandLine)
                     && sub.get_raw_occurrences(id).is_some_and(|o| o.count() > 1)
             })
             .map(|a| a.to_string());

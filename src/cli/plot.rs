@@ -18,7 +18,8 @@ use super::args::FormatArg;
 
 #[derive(Args)]
 pub struct PlotArgs {
-    /// The run folder: it holds summary.json, history.csv, predictions.csv, weights.npz and tuning.npz.
+    /// The run folder: a train run's (summary.json, history.csv, predictions.csv, weights.npz, tuning.npz) or a cv
+    /// or sweep run's (summary.json, networks.csv, cells.csv, histories.csv, predictions.csv).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     #[command(flatten)]
@@ -26,8 +27,13 @@ pub struct PlotArgs {
 }
 
 pub fn run(args: PlotArgs) -> Result<ExitCode> {
-    check_folder(&args.dir)?;
-    for path in popdecode::run::figures::redraw(&args.dir, args.figures.formats)? {
+    let paths = if popdecode::sweep::folder::is_sweep(&args.dir) {
+        popdecode::sweep::folder::redraw(&args.dir, args.figures.formats)?
+    } else {
+        check_folder(&args.dir)?;
+        popdecode::run::figures::redraw(&args.dir, args.figures.formats)?
+    };
+    for path in paths {
         popdecode::say!("wrote {}", path.display());
     }
     Ok(ExitCode::SUCCESS)

@@ -150,3 +150,121 @@ pub fn bench_row(r: &BenchRow) -> String {
         kernels.join(", ")
     )
 }
+
+/// "12.34 ± 1.20": a statistic's mean and SD, or "-" where the metric has no value.
+fn mean_sd(st: Option<popdecode::sweep::results::Stat>, digits: usize) -> String {
+    match st {
+        Some(s) if s.n > 1 && s.sd > 0.0 => format!("{:.digits$} ± {:.digits$}", s.mean, s.sd),
+        Some(s) => format!("{:.digits$}", s.mean),
+        None => "-".to_string(),
+    }
+}
+
+/// The table a cv or sweep run prints: for cv, one row per fold (mean ± SD over its repeats) and the
+/// cross-validated line (mean ± SD over folds x repeats); for a sweep, one row per cell.
+pub fn sweep_table(r: &popdecode::sweep::results::SweepResults) -> Vec<String> {
+    use popdecode::sweep::results::{METRICS, Stat};
+    let metric = |name: &str| METRICS.iter().position(|m| *m == name).expect("a metric");
+    let (median, mean, loss, fraction, ridge) = (
+        metric("test_median_error_deg"),
+        metric("test_mean_error_deg"),
+        metric("test_loss"),
+        metric("fraction_correct"),
+        metric("baseline_median_error_deg"),
+    );
+    let mut columns = vec![median, mean, loss];
+    let mut heads = vec!["median error (deg)", "mean error (deg)", "test loss"];
+    if r.classifier {
+        columns.push(fraction);
+        heads.push("fraction correct");
+    }
+    if r.baseline {
+        columns.push(ridge);
+        heads.push("ridge median (deg)");
+    }
+    let digits = |m: usize| if m == fraction { 3 } else { 2 };
+    let width = 22;
+    let row = |label: String, n: usize, stats: &[Option<Stat>]| {
+        let mut line = format!("{label} {n:>8}");
+        for &m in &columns {
+            line += &format!("  {:>width$}", mean_sd(stats[m], digits(m)));
+        }
+        line
+    };
+    let header = |label: String| {
+        let mut line = format!("{label} {:>8}", "networks");
+        for h in &heads {
+            line += &format!("  {h:>width$}");
+        }
+        line
+    };
+    let stats_of = |rows: Vec<&popdecode::sweep::results::NetworkResult>| -> Vec<Option<Stat>> {
+        (0..METRICS.len())
+            .map(|m| Stat::of(&rows.iter().filter_map(|n| n.metrics[m]).collect::<Vec<_>>()))
+            .collect()
+    };
+    let mut out = Vec::new();
+    if r.varied.is_empty() {
+        out.push(header(format!("{:>6}", "fold")));
+        for f in 0..r.folds {
+            let rows: Vec<_> = r.networks.iter().filter(|n| n.fold == f).collect();
+            if !rows.is_empty() {
+                let n = rows.len();
+                out.push(row(format!("{:>6}", f), n, &stats_of(rows)));
+            }
+        }
+        if let Some(c) = r.cells.first() {
+            let n = r.networks.len();
+            out.push(row(format!("{:>6}", "all"), n, &c.stats));
+            let st = |m: usize| mean_sd(c.stats[m], digits(m));
+            out.push(format!(
+                "cross-validated ({} folds x {} = {n} networks, mean ± SD): median error {} deg, mean error {} \
+                 deg, test loss {}{}{}",
+                r.folds,
+                count(r.repeats, "repeat"),
+                st(median),
+                st(mean),
+                st(loss),
+                if r.classifier {
+                    format!(", fraction correct {}", st(fraction))
+                } else {
+                    String::new()
+                },
+                if r.baseline {
+                    format!("; ridge baseline on the same folds: median error {} deg", st(ridge))
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    } else {
+        let labels: Vec<String> = r
+            .cells
+            .iter()
+            .map(|c| {
+                r.varied
+                    .iter()
+                    .zip(&c.values)
+                    .map(|(v, &i)| format!("{}={}", v.name, v.values[i]))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let w = labels.iter().map(String::len).max().unwrap_or(4).max(4);
+        out.push(header(format!("{:<w$}", "cell")));
+        for (c, label) in r.cells.iter().zip(labels) {
+            let n = r.networks.iter().filter(|x| x.cell == c.cell).count();
+            out.push(row(format!("{label:<w$}"), n, &c.stats));
+        }
+        out.push(format!(
+            "each cell: mean ± SD over its networks ({} x {})",
+            if r.folds > 1 {
+                count(r.folds, "fold")
+            } else {
+                "1 split".to_string()
+            },
+            count(r.repeats, "repeat")
+        ));
+    }
+    out
+}

@@ -191,7 +191,7 @@ const HISTORY_BYTES_PER_EPOCH: u64 = 16;
 
 /// Refuses, before any work, an epoch count whose history would take more than half the machine's memory
 /// (`/proc/meminfo`'s MemTotal; without it, more than the address space holds).
-fn check_history_fits(epochs: usize) -> Result<()> {
+pub(super) fn check_history_fits(epochs: usize) -> Result<()> {
     let bytes = (epochs as u64).checked_mul(HISTORY_BYTES_PER_EPOCH);
     let memory = std::fs::read_to_string("/proc/meminfo")
         .ok()

@@ -5,4 +5,7 @@
 //! - `figures`: its figures, drawn from those files alone.
 
 pub mod figures;
+pub mod folder;
+pub mod plan;
 pub mod results;
+pub mod summary;

@@ -141,3 +141,345 @@ mod tests {
         assert_eq!(Stat::of(&[f64::INFINITY]), None);
     }
 }
+
+/// The files a cv or sweep run folder holds besides summary.json and its figures.
+pub const NETWORKS: &str = "networks.csv";
+pub const CELLS: &str = "cells.csv";
+pub const HISTORIES: &str = "histories.csv";
+pub const PREDICTIONS: &str = "predictions.csv";
+pub const FILES: [&str; 4] = [NETWORKS, CELLS, HISTORIES, PREDICTIONS];
+
+/// A number as the files write it: Rust's shortest representation that reads back to the same f64.
+fn num(v: f64) -> String {
+    format!("{v}")
+}
+
+fn opt(v: Option<f64>) -> String {
+    v.map(num).unwrap_or_default()
+}
+
+impl SweepResults {
+    /// Each cell's statistics over its networks' rows.
+    pub fn cells_of(networks: &[NetworkResult], cell_values: &[Vec<usize>]) -> Vec<CellResult> {
+        cell_values
+            .iter()
+            .enumerate()
+            .map(|(cell, values)| {
+                let rows: Vec<&NetworkResult> =
+                    networks.iter().filter(|n| n.cell == cell).collect();
+                let stats = (0..METRICS.len())
+                    .map(|m| {
+                        let v: Vec<f64> = rows.iter().filter_map(|n| n.metrics[m]).collect();
+                        Stat::of(&v)
+                    })
+                    .collect();
+                CellResult {
+                    cell,
+                    values: values.clone(),
+                    stats,
+                }
+            })
+            .collect()
+    }
+
+    fn varied_columns(&self) -> String {
+        self.varied.iter().map(|v| format!(",{}", v.name)).collect()
+    }
+
+    fn varied_values(&self, values: &[usize]) -> String {
+        self.varied
+            .iter()
+            .zip(values)
+            .map(|(v, &i)| format!(",{}", v.values[i]))
+            .collect()
+    }
+
+    /// networks.csv: network,cell,fold,repeat,init_seed,neuron_seed,<varied>,status,epochs,<METRICS>.
+    pub fn networks_csv(&self) -> String {
+        let mut s = format!(
+            "network,cell,fold,repeat,init_seed,neuron_seed{},status,epochs,{}\n",
+            self.varied_columns(),
+            METRICS.join(",")
+        );
+        for n in &self.networks {
+            let values = self
+                .cells
+                .iter()
+                .find(|c| c.cell == n.cell)
+                .map(|c| self.varied_values(&c.values))
+                .unwrap_or_default();
+            s += &format!(
+                "{},{},{},{},{},{}{values},{},{},{}\n",
+                n.network,
+                n.cell,
+                n.fold,
+                n.repeat,
+                n.init_seed,
+                n.neuron_seed.map(|s| s.to_string()).unwrap_or_default(),
+                n.status,
+                n.epochs,
+                n.metrics
+                    .iter()
+                    .map(|&m| opt(m))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        s
+    }
+
+    /// cells.csv: cell,<varied>,networks, then each metric's mean, sd, sem and n.
+    pub fn cells_csv(&self) -> String {
+        let stats: Vec<String> = METRICS
+            .iter()
+            .map(|m| format!("{m}_mean,{m}_sd,{m}_sem,{m}_n"))
+            .collect();
+        let mut s = format!(
+            "cell{},networks,{}\n",
+            self.varied_columns(),
+            stats.join(",")
+        );
+        for c in &self.cells {
+            let networks = self.networks.iter().filter(|n| n.cell == c.cell).count();
+            let stats: Vec<String> = c
+                .stats
+                .iter()
+                .map(|st| match st {
+                    Some(st) => format!("{},{},{},{}", num(st.mean), num(st.sd), num(st.sem), st.n),
+                    None => ",,,0".to_string(),
+                })
+                .collect();
+            s += &format!(
+                "{}{},{networks},{}\n",
+                c.cell,
+                self.varied_values(&c.values),
+                stats.join(",")
+            );
+        }
+        s
+    }
+
+    /// histories.csv: network,epoch,train_loss,test_loss (epochs from 1).
+    pub fn histories_csv(&self) -> String {
+        let mut s = String::from("network,epoch,train_loss,test_loss\n");
+        for h in &self.histories {
+            for (e, (a, b)) in h.train_loss.iter().zip(&h.test_loss).enumerate() {
+                s += &format!("{},{},{},{}\n", h.network, e + 1, num(*a), num(*b));
+            }
+        }
+        s
+    }
+
+    /// predictions.csv: network,row,stimulus_deg,decoded_deg.
+    pub fn predictions_csv(&self) -> String {
+        let mut s = String::from("network,row,stimulus_deg,decoded_deg\n");
+        for p in &self.predictions {
+            s += &format!(
+                "{},{},{},{}\n",
+                p.network,
+                p.row,
+                num(p.stimulus_deg),
+                num(p.decoded_deg)
+            );
+        }
+        s
+    }
+
+    /// The four CSV files' names and contents, in `FILES` order.
+    pub fn files(&self) -> [(&'static str, String); 4] {
+        [
+            (NETWORKS, self.networks_csv()),
+            (CELLS, self.cells_csv()),
+            (HISTORIES, self.histories_csv()),
+            (PREDICTIONS, self.predictions_csv()),
+        ]
+    }
+}
+
+/// Reads the CSV files of a run folder back: the networks, histories and predictions (the cells are computed
+/// from the networks again). `varied`, `cell_values` and the flags come from summary.json. Every line is
+/// checked: a value that does not parse, a network or cell out of range, or a missing column is an error naming
+/// the file, the line and the column.
+pub mod read {
+    use std::path::Path;
+
+    use super::*;
+    use crate::error::{Error, Result};
+
+    struct Table {
+        path: std::path::PathBuf,
+        header: Vec<String>,
+        rows: Vec<(usize, Vec<String>)>,
+    }
+
+    /// The most bytes a sweep file may have: far beyond a real sweep's, so a corrupt file is refused rather
+    /// than read into memory.
+    const MAX_BYTES: u64 = 4 << 30;
+
+    fn table(dir: &Path, name: &str) -> Result<Table> {
+        let path = dir.join(name);
+        let len = std::fs::metadata(&path)
+            .map_err(|e| Error::io(&path, e))?
+            .len();
+        if len > MAX_BYTES {
+            return Err(Error::io(
+                &path,
+                std::io::Error::other(format!("{len} bytes: more than a sweep file holds")),
+            ));
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let mut lines = text.lines().enumerate();
+        let header: Vec<String> = lines
+            .next()
+            .map(|(_, l)| l.split(',').map(str::to_string).collect())
+            .unwrap_or_default();
+        let rows = lines
+            .filter(|(_, l)| !l.is_empty())
+            .map(|(i, l)| (i + 1, l.split(',').map(str::to_string).collect()))
+            .collect();
+        Ok(Table { path, header, rows })
+    }
+
+    impl Table {
+        fn bad(&self, line: usize, what: String) -> Error {
+            Error::io(
+                &self.path,
+                std::io::Error::other(format!("line {line}: {what}")),
+            )
+        }
+
+        fn column(&self, name: &str) -> Result<usize> {
+            self.header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| self.bad(1, format!("no column `{name}` in the header")))
+        }
+
+        fn cell<'a>(&self, line: usize, row: &'a [String], col: usize) -> Result<&'a str> {
+            if row.len() != self.header.len() {
+                return Err(self.bad(
+                    line + 1,
+                    format!(
+                        "{} fields where the header has {}",
+                        row.len(),
+                        self.header.len()
+                    ),
+                ));
+            }
+            Ok(&row[col])
+        }
+
+        fn parse<T: std::str::FromStr>(
+            &self,
+            line: usize,
+            row: &[String],
+            name: &str,
+        ) -> Result<T> {
+            let col = self.column(name)?;
+            let s = self.cell(line, row, col)?;
+            s.parse().map_err(|_| {
+                self.bad(
+                    line + 1,
+                    format!("column {name}: `{s}` is not a valid value"),
+                )
+            })
+        }
+
+        fn optional(&self, line: usize, row: &[String], name: &str) -> Result<Option<f64>> {
+            let col = self.column(name)?;
+            match self.cell(line, row, col)? {
+                "" => Ok(None),
+                s => s.parse().map(Some).map_err(|_| {
+                    self.bad(line + 1, format!("column {name}: `{s}` is not a number"))
+                }),
+            }
+        }
+    }
+
+    /// networks.csv, checked against `cells` cells.
+    pub fn networks(dir: &Path, cells: usize) -> Result<Vec<NetworkResult>> {
+        let t = table(dir, NETWORKS)?;
+        let mut out = Vec::with_capacity(t.rows.len());
+        for (line, row) in &t.rows {
+            let (line, row) = (*line, row.as_slice());
+            let cell: usize = t.parse(line, row, "cell")?;
+            if cell >= cells {
+                return Err(t.bad(line + 1, format!("cell {cell}: the run has {cells} cells")));
+            }
+            let seed_col = t.column("neuron_seed")?;
+            let neuron_seed = match t.cell(line, row, seed_col)? {
+                "" => None,
+                _ => Some(t.parse(line, row, "neuron_seed")?),
+            };
+            out.push(NetworkResult {
+                network: t.parse(line, row, "network")?,
+                cell,
+                fold: t.parse(line, row, "fold")?,
+                repeat: t.parse(line, row, "repeat")?,
+                init_seed: t.parse(line, row, "init_seed")?,
+                neuron_seed,
+                status: t.parse(line, row, "status")?,
+                epochs: t.parse(line, row, "epochs")?,
+                metrics: METRICS
+                    .iter()
+                    .map(|m| t.optional(line, row, m))
+                    .collect::<Result<_>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// histories.csv, for the networks `known`.
+    pub fn histories(dir: &Path, known: &[usize]) -> Result<Vec<NetworkHistory>> {
+        let t = table(dir, HISTORIES)?;
+        let mut out: Vec<NetworkHistory> = Vec::new();
+        for (line, row) in &t.rows {
+            let (line, row) = (*line, row.as_slice());
+            let network: usize = t.parse(line, row, "network")?;
+            let epoch: usize = t.parse(line, row, "epoch")?;
+            if known.binary_search(&network).is_err() {
+                return Err(t.bad(line + 1, format!("network {network} is not in {NETWORKS}")));
+            }
+            if out.last().is_none_or(|h| h.network != network) {
+                out.push(NetworkHistory {
+                    network,
+                    train_loss: Vec::new(),
+                    test_loss: Vec::new(),
+                });
+            }
+            let h = out.last_mut().expect("pushed");
+            if epoch != h.train_loss.len() + 1 {
+                return Err(t.bad(
+                    line + 1,
+                    format!(
+                        "network {network}: epoch {epoch} where {} was expected",
+                        h.train_loss.len() + 1
+                    ),
+                ));
+            }
+            h.train_loss.push(t.parse(line, row, "train_loss")?);
+            h.test_loss.push(t.parse(line, row, "test_loss")?);
+        }
+        Ok(out)
+    }
+
+    /// predictions.csv, for the networks `known`.
+    pub fn predictions(dir: &Path, known: &[usize]) -> Result<Vec<Prediction>> {
+        let t = table(dir, PREDICTIONS)?;
+        let mut out = Vec::with_capacity(t.rows.len());
+        for (line, row) in &t.rows {
+            let (line, row) = (*line, row.as_slice());
+            let network: usize = t.parse(line, row, "network")?;
+            if known.binary_search(&network).is_err() {
+                return Err(t.bad(line + 1, format!("network {network} is not in {NETWORKS}")));
+            }
+            out.push(Prediction {
+                network,
+                row: t.parse(line, row, "row")?,
+                stimulus_deg: t.parse(line, row, "stimulus_deg")?,
+                decoded_deg: t.parse(line, row, "decoded_deg")?,
+            });
+        }
+        Ok(out)
+    }
+}
