@@ -71,7 +71,7 @@ impl Value {
     pub fn label(&self) -> String {
         match self {
             // 1e-4 as a user writes it, not 0.0001.
-            Value::Number(v) if *v != 0.0 && (v.abs() < 1e-3 || v.abs() >= 1e5) => format!("{v:e}"),
+            Value::Number(v) if *v != 0.0 && (v.abs() < 1e-2 || v.abs() >= 1e5) => format!("{v:e}"),
             Value::Number(v) => format!("{v}"),
             Value::Widths(w) => w.iter().map(usize::to_string).collect::<Vec<_>>().join(":"),
             Value::Count(n) => n.to_string(),
