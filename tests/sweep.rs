@@ -379,3 +379,95 @@ fn what_cannot_run_is_refused_before_anything_runs_naming_it() {
         );
     }
 }
+
+#[test]
+fn the_slurm_script_runs_each_task_and_collect_merges_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/slurm/sweep.sbatch");
+    let parts = tmp.path().join("parts");
+    for task in 1..=2 {
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("POPDECODE", env!("CARGO_BIN_EXE_popdecode"))
+            .env("PARTS", &parts)
+            .env(
+                "SWEEP_FLAGS",
+                format!("--vary lr=1e-4,1e-3 --folds 3 {}", SMALL.join(" ")),
+            )
+            .env("SLURM_ARRAY_TASK_ID", task.to_string())
+            .env("SLURM_ARRAY_TASK_COUNT", "2")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let merged = tmp.path().join("merged");
+    ok(&[
+        "collect",
+        merged.to_str().unwrap(),
+        parts.join("part-1").to_str().unwrap(),
+        parts.join("part-2").to_str().unwrap(),
+    ]);
+    assert_eq!(csv(&merged.join("networks.csv")).len(), 1 + 6);
+}
+
+#[test]
+fn a_signal_stops_a_cv_at_an_epoch_boundary_leaving_its_folder_marked_interrupted() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cv");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_popdecode"))
+        .args([
+            "cv",
+            "--folds",
+            "3",
+            "--backend",
+            "cpu",
+            "--neurons",
+            "300",
+            "--stimuli",
+            "60",
+        ])
+        .args(["--epochs", "10000000", "--out", dir.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while !lines
+        .next()
+        .expect("a backend line")
+        .unwrap()
+        .starts_with("backend:")
+    {}
+    std::thread::spawn(move || for _ in lines {});
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    let out = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the run ends within 60 s of the signal")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = SweepSummary::load(&dir.join("summary.json")).unwrap();
+    assert_eq!(summary.status, "interrupted");
+    assert!(summary.trained >= 1 && summary.trained <= 3);
+    let networks = csv(&dir.join("networks.csv"));
+    let status = column(&networks, "status");
+    assert!(networks[1..].iter().any(|n| n[status] == "interrupted"));
+    assert!(!dir.join(".popdecode-writing").exists());
+}
