@@ -471,3 +471,52 @@ fn a_signal_stops_a_cv_at_an_epoch_boundary_leaving_its_folder_marked_interrupte
     assert!(networks[1..].iter().any(|n| n[status] == "interrupted"));
     assert!(!dir.join(".popdecode-writing").exists());
 }
+
+#[test]
+fn collect_and_plot_refuse_damaged_files_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let parts: Vec<_> = (1..=2).map(|i| tmp.path().join(format!("p{i}"))).collect();
+    for (i, p) in parts.iter().enumerate() {
+        let mut a = vec!["cv", "--folds", "3", "--shard"];
+        let shard = format!("{}/2", i + 1);
+        a.push(&shard);
+        a.extend(SMALL);
+        a.extend(["--out", p.to_str().unwrap(), "-q"]);
+        ok(&a);
+    }
+    let out = tmp.path().join("merged");
+    let networks = parts[1].join("networks.csv");
+    let text = std::fs::read_to_string(&networks).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    lines[1] = lines[1].replace(",complete,", ",complete,x");
+    std::fs::write(&networks, lines.join("\n")).unwrap();
+    let err = refused(
+        &[
+            "collect",
+            out.to_str().unwrap(),
+            parts[0].to_str().unwrap(),
+            parts[1].to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(err.contains("networks.csv: line 2: column epochs"), "{err}");
+    std::fs::write(&networks, text).unwrap();
+    let histories = parts[0].join("histories.csv");
+    let h = std::fs::read_to_string(&histories).unwrap();
+    std::fs::write(&histories, &h[..h.len() / 2]).unwrap();
+    let err = refused(
+        &[
+            "collect",
+            out.to_str().unwrap(),
+            parts[0].to_str().unwrap(),
+            parts[1].to_str().unwrap(),
+        ],
+        &out,
+    );
+    assert!(
+        err.contains("do not belong together") || err.contains("histories.csv"),
+        "{err}"
+    );
+    let o = popdecode(&["plot", parts[0].to_str().unwrap()]);
+    assert!(!o.status.success());
+}

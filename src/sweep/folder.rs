@@ -54,6 +54,33 @@ pub fn load(dir: &Path) -> Result<(SweepSummary, SweepResults)> {
     known.sort_unstable();
     let histories = read::histories(dir, &known)?;
     let predictions = read::predictions(dir, &known)?;
+    // Each network's history is as long as networks.csv says, and it has its test rows' predictions.
+    let mut epochs_of = std::collections::HashMap::new();
+    for h in &histories {
+        epochs_of.insert(h.network, h.train_loss.len());
+    }
+    let mut predicted_of = std::collections::HashMap::new();
+    for p in &predictions {
+        *predicted_of.entry(p.network).or_insert(0usize) += 1;
+    }
+    for n in &networks {
+        let epochs = epochs_of.get(&n.network).copied().unwrap_or(0);
+        let predicted = predicted_of.get(&n.network).copied().unwrap_or(0);
+        if epochs != n.epochs || predicted == 0 {
+            return Err(crate::error::Error::io(
+                dir,
+                std::io::Error::other(format!(
+                    "network {} has {epochs} epochs in {} and {predicted} rows in {} where {} says {} epochs \
+                     and some test rows: the files do not belong together",
+                    n.network,
+                    crate::sweep::results::HISTORIES,
+                    crate::sweep::results::PREDICTIONS,
+                    crate::sweep::results::NETWORKS,
+                    n.epochs
+                )),
+            ));
+        }
+    }
     let varied = summary.varied.iter().map(|v| v.varied()).collect();
     let cells = SweepResults::cells_of(&networks, &summary.cell_values);
     let results = SweepResults {

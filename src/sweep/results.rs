@@ -358,7 +358,7 @@ pub mod read {
         fn cell<'a>(&self, line: usize, row: &'a [String], col: usize) -> Result<&'a str> {
             if row.len() != self.header.len() {
                 return Err(self.bad(
-                    line + 1,
+                    line,
                     format!(
                         "{} fields where the header has {}",
                         row.len(),
@@ -377,21 +377,18 @@ pub mod read {
         ) -> Result<T> {
             let col = self.column(name)?;
             let s = self.cell(line, row, col)?;
-            s.parse().map_err(|_| {
-                self.bad(
-                    line + 1,
-                    format!("column {name}: `{s}` is not a valid value"),
-                )
-            })
+            s.parse()
+                .map_err(|_| self.bad(line, format!("column {name}: `{s}` is not a valid value")))
         }
 
         fn optional(&self, line: usize, row: &[String], name: &str) -> Result<Option<f64>> {
             let col = self.column(name)?;
             match self.cell(line, row, col)? {
                 "" => Ok(None),
-                s => s.parse().map(Some).map_err(|_| {
-                    self.bad(line + 1, format!("column {name}: `{s}` is not a number"))
-                }),
+                s => s
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| self.bad(line, format!("column {name}: `{s}` is not a number"))),
             }
         }
     }
@@ -404,7 +401,7 @@ pub mod read {
             let (line, row) = (*line, row.as_slice());
             let cell: usize = t.parse(line, row, "cell")?;
             if cell >= cells {
-                return Err(t.bad(line + 1, format!("cell {cell}: the run has {cells} cells")));
+                return Err(t.bad(line, format!("cell {cell}: the run has {cells} cells")));
             }
             let seed_col = t.column("neuron_seed")?;
             let neuron_seed = match t.cell(line, row, seed_col)? {
@@ -438,7 +435,7 @@ pub mod read {
             let network: usize = t.parse(line, row, "network")?;
             let epoch: usize = t.parse(line, row, "epoch")?;
             if known.binary_search(&network).is_err() {
-                return Err(t.bad(line + 1, format!("network {network} is not in {NETWORKS}")));
+                return Err(t.bad(line, format!("network {network} is not in {NETWORKS}")));
             }
             if out.last().is_none_or(|h| h.network != network) {
                 out.push(NetworkHistory {
@@ -450,7 +447,7 @@ pub mod read {
             let h = out.last_mut().expect("pushed");
             if epoch != h.train_loss.len() + 1 {
                 return Err(t.bad(
-                    line + 1,
+                    line,
                     format!(
                         "network {network}: epoch {epoch} where {} was expected",
                         h.train_loss.len() + 1
@@ -471,7 +468,7 @@ pub mod read {
             let (line, row) = (*line, row.as_slice());
             let network: usize = t.parse(line, row, "network")?;
             if known.binary_search(&network).is_err() {
-                return Err(t.bad(line + 1, format!("network {network} is not in {NETWORKS}")));
+                return Err(t.bad(line, format!("network {network} is not in {NETWORKS}")));
             }
             out.push(Prediction {
                 network,
