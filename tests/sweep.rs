@@ -520,3 +520,11 @@ fn collect_and_plot_refuse_damaged_files_naming_file_and_line() {
     let o = popdecode(&["plot", parts[0].to_str().unwrap()]);
     assert!(!o.status.success());
 }
+
+#[test]
+fn several_learning_rates_for_train_point_to_sweep() {
+    let o = popdecode(&["train", "--lr", "1e-4,1e-3"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("popdecode sweep --vary lr=1e-4,1e-3"), "{err}");
+}

@@ -555,12 +555,25 @@ fn optimizer_parser() -> PossibleValuesParser {
     )
 }
 
+/// A number; several, comma-separated, are pointed to `sweep`, which trains one network per value.
+fn one_number(text: &str) -> std::result::Result<f64, String> {
+    if text.contains(',') {
+        return Err(format!(
+            "one value, got several: `popdecode sweep --vary lr={text}` trains a network for each (with \
+             --folds K, cross-validated)"
+        ));
+    }
+    text.trim()
+        .parse()
+        .map_err(|e| format!("{e}: expected a number such as 1e-4"))
+}
+
 /// How to train, shared by `train`, `check` and `baseline`.
 #[derive(Args)]
 #[command(next_help_heading = "Training")]
 pub struct OptimArgs {
     /// Learning rate [default: 1e-4 for regress, 0.1 for classify, as in the tutorials].
-    #[arg(long)]
+    #[arg(long, value_parser = one_number)]
     pub lr: Option<f64>,
     /// The optimizer: how the parameters follow their gradients.
     #[arg(long, value_name = "NAME", default_value = "sgd", value_parser = optimizer_parser())]
