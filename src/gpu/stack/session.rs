@@ -178,10 +178,11 @@ impl<'g> Session<'g> {
         let targets = b("stack targets", bytemuck::cast_slice(stack.stimuli));
         let labels = b("stack labels", bytemuck::cast_slice(&labels));
         let union_buf = b("stack training rows", bytemuck::cast_slice(&union));
+        // Without momentum, a stand-in of one vec4 (bindings may not be empty, and v1 is read as vec4s).
         let v1 = zeros(
             gpu,
             "stack w1 momentum",
-            if c.momentum { km_pad * w4 } else { 1 },
+            if c.momentum { km_pad * w4 } else { 4 },
             none,
         );
         let sv = zeros(
