@@ -75,7 +75,7 @@ fn config(lr: f64, momentum: f64, l1: f64, l2: f64) -> Config {
 fn member(spec: &Spec, i: usize, config: Config) -> Member {
     let fold = i % 5;
     let (test, train): (Vec<usize>, Vec<usize>) = (0..ROWS).partition(|r| r % 5 == fold);
-    let neurons = if i % 3 == 0 {
+    let neurons = if i.is_multiple_of(3) {
         (0..NEURONS).collect()
     } else {
         let mut all: Vec<usize> = (0..COLS).collect();

@@ -189,10 +189,11 @@ impl Backend for GpuBackend {
     /// outside that scope, under `force_general`, and for a matrix too wide for one storage binding.
     fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
         stack.check()?;
-        if !self.force_general && stacked::in_scope(stack) {
-            if let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)? {
-                return Ok(trained);
-            }
+        if !self.force_general
+            && stacked::in_scope(stack)
+            && let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)?
+        {
+            return Ok(trained);
         }
         stack::one_by_one(self, stack, control)
     }

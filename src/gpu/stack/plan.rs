@@ -166,14 +166,13 @@ impl Plan {
     }
 }
 
+/// A run of consecutive members trained together, with its plan.
+pub type Group = (std::ops::Range<usize>, Plan);
+
 /// The members of a stack of `shape` cut into the fewest runs of consecutive members (sizes differing by at most
 /// one) that each fit adapter `a`, with each run's plan; `Ok(None)` when the matrix alone does not fit (no
 /// split helps), an error when not even one member does.
-pub fn split(
-    a: &AdapterSummary,
-    shape: Shape,
-    tuning: StackTuning,
-) -> Result<Option<Vec<(std::ops::Range<usize>, Plan)>>> {
+pub fn split(a: &AdapterSummary, shape: Shape, tuning: StackTuning) -> Result<Option<Vec<Group>>> {
     let k = shape.members;
     let mut groups = 1;
     loop {
