@@ -325,3 +325,62 @@ fn the_general_shader_validates_and_translates_to_spirv() {
         }
     }
 }
+
+/// The stacked path's kernels (shaders/stack/), at every tiling, specialised for a regression stack with
+/// momentum, a classifier without, and one member of one unit on one row.
+#[test]
+fn every_stack_shader_validates_and_translates_to_spirv() {
+    use popdecode::gpu::stack::shaders::{Constants, modules};
+    let base = Constants {
+        r: 360,
+        r_pad: 360,
+        c4: 5898,
+        k: 100,
+        m: 10,
+        km_pad: 1000,
+        o: 1,
+        kt: 4,
+        nu: 288,
+        nll: false,
+        relu: true,
+        momentum: true,
+    };
+    let specialisations = [
+        base,
+        Constants {
+            o: 8,
+            nll: true,
+            relu: false,
+            momentum: false,
+            ..base
+        },
+        Constants {
+            r: 1,
+            r_pad: 12,
+            c4: 1,
+            k: 1,
+            m: 1,
+            km_pad: 10,
+            kt: 1,
+            nu: 1,
+            ..base
+        },
+    ];
+    for tiles in [
+        Tiles::GPU,
+        Tiles::SOFTWARE,
+        Tiles {
+            row: 3,
+            hidden: 2,
+            col: 3,
+        },
+    ] {
+        for (name, source) in modules(tiles).expect("every stack kernel file composes") {
+            let (module, info) = validated(name, &source);
+            assert_eq!(module.entry_points.len(), 1, "{name}");
+            for c in specialisations {
+                translates_to_spirv(name, &module, &info, c.values(), &format!("{c:?}"));
+            }
+        }
+    }
+}

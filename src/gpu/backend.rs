@@ -1,12 +1,15 @@
 //! The GPU as a `Backend`: a session per call, epochs batched between progress reports. The tutorial's network
 //! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
-//! kernels of `session`; everything else on the general kernels of `general`.
+//! kernels of `session`; everything else on the general kernels of `general`. A stack of networks
+//! (`train_stack`) runs on the stacked kernels of `stack` when they cover it, else one network at a time.
 
 use super::general::{self, GeneralTuning};
 use super::runtime::device::{AdapterSummary, Gpu};
 use super::runtime::pipelined::{self, PendingHistory, Resident};
+use super::stack::{self as stacked, StackTuning};
 use super::tutorial::layout::{Layout, PlanOverrides};
 use super::tutorial::session::{Mode, Session};
+use crate::backend::stack::{self, Stack, StackControl};
 use crate::backend::{Backend, Control, Evaluation, Trained};
 use crate::data::problem::Problem;
 use crate::error::{Error, Result};
@@ -22,6 +25,8 @@ pub struct GpuBackend {
     pub force_general: bool,
     /// The general path's register tiles and panels, instead of the adapter's defaults.
     pub general: GeneralTuning,
+    /// The stacked path's limits and tiles, instead of the adapter's (tests of the split, benchmarks).
+    pub stack: StackTuning,
 }
 
 impl GpuBackend {
@@ -32,6 +37,7 @@ impl GpuBackend {
             overrides: PlanOverrides::default(),
             force_general: false,
             general: GeneralTuning::default(),
+            stack: StackTuning::default(),
         })
     }
 
@@ -175,6 +181,21 @@ impl Backend for GpuBackend {
         session.set_params(params, config.lr)?;
         let setup_time = session.setup_time;
         pipelined::train(&self.gpu, &mut session, config, setup_time, control)
+    }
+
+    /// Every member at once on the stacked kernels (`gpu::stack`: one hidden layer, MSE or NLL, full-batch SGD
+    /// with any momentum and penalty per member), split into groups when the members together are past the
+    /// adapter's limits. Falls back to `stack::one_by_one` (each member on `train_with`'s paths) for members
+    /// outside that scope, under `force_general`, and for a matrix too wide for one storage binding.
+    fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
+        stack.check()?;
+        if !self.force_general
+            && stacked::in_scope(stack)
+            && let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)?
+        {
+            return Ok(trained);
+        }
+        stack::one_by_one(self, stack, control)
     }
 }
 

@@ -1,10 +1,12 @@
 //! The GPU backend: wgpu compute pipelines running the kernels in `shaders/`. `runtime` is what both paths
-//! share; `tutorial` is the tuned path for the tutorial's network and training, `general` everything else.
+//! share; `tutorial` is the tuned path for the tutorial's network and training, `general` everything else;
+//! `stack` trains many networks of one shape together.
 
 pub mod backend;
 pub mod general;
 pub mod harness;
 pub mod runtime;
+pub mod stack;
 pub mod tutorial;
 
 pub use backend::GpuBackend;
