@@ -159,6 +159,9 @@ pub struct StackProgress {
 pub struct StackControl<'a> {
     pub progress: &'a mut dyn FnMut(StackProgress),
     pub stop: Option<&'a AtomicBool>,
+    /// Set by `one_by_one`: the stack was trained member after member rather than together (what a run
+    /// records of how each stack went).
+    pub one_by_one: bool,
 }
 
 impl<'a> StackControl<'a> {
@@ -166,6 +169,7 @@ impl<'a> StackControl<'a> {
         StackControl {
             progress,
             stop: None,
+            one_by_one: false,
         }
     }
 
@@ -189,6 +193,7 @@ pub fn one_by_one<B: Backend + ?Sized>(
     control: &mut StackControl,
 ) -> Result<Vec<Trained>> {
     stack.check()?;
+    control.one_by_one = true;
     let epochs = stack.epochs();
     let mut out = Vec::with_capacity(stack.members.len());
     for (k, m) in stack.members.iter().enumerate() {
