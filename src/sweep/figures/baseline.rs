@@ -59,7 +59,11 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
         })
     };
     let hi = values().fold(0.0, f64::max);
-    let top = if hi > 0.0 { hi * 1.1 } else { 1.0 };
+    let hi = if hi > 0.0 { hi } else { 1.0 };
+    // From zero to the first tick above the data, ticked every `step`.
+    let ticks = nice_ticks(0.0, hi, 4);
+    let step = ticks.get(1).map_or(hi, |t| t - ticks[0]);
+    let top = (hi / step).ceil() * step;
     let max_fold = cells
         .iter()
         .flat_map(|c| c.1.iter().map(|f| f.fold))
@@ -100,7 +104,7 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
             } else {
                 v.cell_label(*c)
             };
-            panel(area, &caption, folds, max_fold, top, compact)?;
+            panel(area, &caption, folds, max_fold, (top, step), compact)?;
         }
         side_legend(
             &legend,
@@ -127,7 +131,7 @@ fn panel(
     caption: &str,
     folds: &[Fold],
     max_fold: usize,
-    top: f64,
+    (top, y_step): (f64, f64),
     compact: bool,
 ) -> Drawn<()> {
     let (caption_size, label_size, margin) = if compact {
@@ -148,7 +152,7 @@ fn panel(
         .y_label_area_size(if compact { 56 } else { 72 })
         .build_cartesian_2d(
             Ticked::linear(-0.6..k as f64 - 0.4, ticks),
-            Ticked::linear(0.0..top, nice_ticks(0.0, top, if compact { 4 } else { 6 })),
+            Ticked::linear(0.0..top, multiples(0.0, top, y_step)),
         )?;
     chart
         .configure_mesh()

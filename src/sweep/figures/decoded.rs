@@ -69,7 +69,7 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
             if r.varied.is_empty() { "" } else { "panels: " },
         );
         let root = titled(
-            &root,
+            root,
             "Cross-validated decoded against true orientation",
             &subtitle,
         )?;

@@ -285,8 +285,8 @@ fn nothing(area: &Area, what: &str) -> Drawn<()> {
 #[derive(Clone, Copy)]
 struct Key {
     color: RGBColor,
+    /// A line through the key, dashed when true.
     line: Option<bool>,
-    /// The line is dashed.
     marker: Marker,
     band: bool,
 }
