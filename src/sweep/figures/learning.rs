@@ -147,7 +147,15 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
             v.design(),
             n_range(counts)
         );
-        let root = titled(root, "Loss during training, per cell", &subtitle)?;
+        let (title, subtitle) = if r.varied.is_empty() {
+            (
+                "Loss during training",
+                subtitle.replace("each cell's networks", "the networks"),
+            )
+        } else {
+            ("Loss during training, per cell", subtitle)
+        };
+        let root = titled(root, title, &subtitle)?;
         if all.is_empty() {
             nothing(&root, "no finite loss history to draw")?;
             return Ok(());
