@@ -52,18 +52,26 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
     } else {
         (cols as u32 * 420 + 230, 90 + rows as u32 * 320)
     };
-    let values = || {
-        cells.iter().flat_map(|(_, f)| {
+    // Each panel's highest value; one y axis for all unless they differ by more than 3x (a neuron-count sweep's
+    // errors span an order of magnitude, and a shared axis would flatten the best cells).
+    let highs: Vec<f64> = cells
+        .iter()
+        .map(|(_, f)| {
             f.iter()
                 .flat_map(|f| f.networks.iter().copied().chain(f.ridge))
+                .fold(0.0, f64::max)
         })
+        .collect();
+    let highest = highs.iter().copied().fold(0.0, f64::max);
+    let lowest = highs.iter().copied().fold(f64::INFINITY, f64::min);
+    let shared = highest <= 3.0 * lowest;
+    let y_axis = |hi: f64| {
+        let hi = if hi > 0.0 { hi } else { 1.0 };
+        // From zero to the first tick above the data, ticked every `step`.
+        let ticks = nice_ticks(0.0, hi, 4);
+        let step = ticks.get(1).map_or(hi, |t| t - ticks[0]);
+        ((hi / step).ceil() * step, step)
     };
-    let hi = values().fold(0.0, f64::max);
-    let hi = if hi > 0.0 { hi } else { 1.0 };
-    // From zero to the first tick above the data, ticked every `step`.
-    let ticks = nice_ticks(0.0, hi, 4);
-    let step = ticks.get(1).map_or(hi, |t| t - ticks[0]);
-    let top = (hi / step).ceil() * step;
     let max_fold = cells
         .iter()
         .flat_map(|c| c.1.iter().map(|f| f.fold))
@@ -82,9 +90,14 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
             String::new()
         };
         let subtitle = format!(
-            "median test error on each fold: the network's {} repeat{} and the ridge fitted on the same fold{which}",
+            "median test error on each fold: the network's {} repeat{} and the ridge fitted on the same fold{which}{}",
             r.repeats,
-            plural(r.repeats)
+            plural(r.repeats),
+            if shared {
+                ""
+            } else {
+                "\neach panel has its own y axis"
+            },
         );
         let root = titled(
             root,
@@ -98,13 +111,14 @@ pub(super) fn draw(v: &View) -> Drawn<String> {
         }
         let areas = plots.split_evenly((rows, cols));
         let compact = cells.len() > 1;
-        for ((c, folds), area) in cells.iter().zip(&areas) {
+        for (((c, folds), area), &hi) in cells.iter().zip(&areas).zip(&highs) {
             let caption = if r.varied.is_empty() {
                 format!("{} folds", r.folds)
             } else {
                 v.cell_label(*c)
             };
-            panel(area, &caption, folds, max_fold, (top, step), compact)?;
+            let y = y_axis(if shared { highest } else { hi });
+            panel(area, &caption, folds, max_fold, y, compact)?;
         }
         side_legend(
             &legend,
