@@ -92,11 +92,22 @@ impl XAxis {
                 labels: own,
             };
         }
-        let (range, ticks) = fallback;
-        let ticks: Vec<f64> = ticks
-            .into_iter()
-            .filter(|t| *t >= range.start && *t <= range.end)
-            .collect();
+        // Round ticks on the padded axis, or on the ticks' own wider axis where fewer than two fall inside.
+        let (wide, ticks) = fallback;
+        let inside = |r: &std::ops::Range<f64>| -> Vec<f64> {
+            ticks
+                .iter()
+                .copied()
+                .filter(|t| *t >= r.start && *t <= r.end)
+                .collect()
+        };
+        let (range, ticks) = if inside(&range).len() >= 2 {
+            let t = inside(&range);
+            (range, t)
+        } else {
+            let t = inside(&wide);
+            (wide, t)
+        };
         XAxis {
             log,
             range,

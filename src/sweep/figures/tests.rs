@@ -263,6 +263,21 @@ fn classifier_sweep() -> SweepResults {
     )
 }
 
+/// Thirteen learning rates a third of a decade apart (values too long and too close to label one by one).
+fn dense_sweep() -> SweepResults {
+    let numbers: Vec<f64> = (0..13).map(|k| 10f64.powf(-5.0 + k as f64 / 3.0)).collect();
+    let values: Vec<String> = numbers.iter().map(|x| format!("{x}")).collect();
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    sweep(
+        vec![varied("lr", &values, &numbers)],
+        3,
+        1,
+        false,
+        false,
+        &|v| 4.0 + 2.0 * (v[0].log10() + 2.5).powi(2),
+    )
+}
+
 fn fixtures() -> Vec<(&'static str, SweepResults)> {
     vec![
         ("neurons", neurons_sweep()),
@@ -270,6 +285,7 @@ fn fixtures() -> Vec<(&'static str, SweepResults)> {
         ("lr_hidden", lr_hidden_sweep()),
         ("cv", cv_classifier()),
         ("three_way", three_way_sweep()),
+        ("dense", dense_sweep()),
     ]
 }
 
@@ -332,6 +348,12 @@ fn log_spaced_values_get_a_log_axis_ticked_at_the_values() {
     for tick in ["1e-4", "1e-3", "1e-2", "1e-1"] {
         assert!(t.iter().any(|s| s == tick), "no tick {tick}: {t:?}");
     }
+    // Values too close to label each: a log axis ticked at powers of ten instead.
+    let t = texts(figure(&draw_all(&dense_sweep()).unwrap(), "metric_lr"));
+    for tick in ["1e-5", "1e-4", "0.001", "0.01", "0.1"] {
+        assert!(t.iter().any(|s| s == tick), "no tick {tick}: {t:?}");
+    }
+    assert!(!t.iter().any(|s| s.starts_with("0.0000")), "{t:?}");
     // A value's own spelling, and not a long one: `200:100` is the 200-unit first layer.
     let t = texts(figure(&figures, "metric_hidden"));
     assert!(t.iter().any(|s| s == "200:100"), "{t:?}");
