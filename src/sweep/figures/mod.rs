@@ -144,11 +144,13 @@ impl<'a> View<'a> {
             .iter()
             .filter_map(|&q| {
                 let v = self.r.varied.get(q)?;
-                let value = cell
-                    .values
-                    .get(q)
-                    .and_then(|&i| v.values.get(i))
-                    .map_or("?", String::as_str);
+                let i = cell.values.get(q).copied();
+                let value = i.and_then(|i| v.values.get(i)).map_or("?", String::as_str);
+                // A value as written, unless it is long (0.00021544346900318823): then as a tick would read.
+                let value = match i.and_then(|i| v.numbers.get(i)) {
+                    Some(&x) if value.chars().count() > 10 && x.is_finite() => fmt_num(x),
+                    _ => value.to_string(),
+                };
                 Some(format!("{} = {value}", v.name))
             })
             .collect::<Vec<_>>()

@@ -354,6 +354,8 @@ fn log_spaced_values_get_a_log_axis_ticked_at_the_values() {
         assert!(t.iter().any(|s| s == tick), "no tick {tick}: {t:?}");
     }
     assert!(!t.iter().any(|s| s.starts_with("0.0000")), "{t:?}");
+    let t = texts(figure(&draw_all(&dense_sweep()).unwrap(), "decoded"));
+    assert!(t.iter().any(|s| s.starts_with("lr = 2.15e-5: ")), "{t:?}");
     // A value's own spelling, and not a long one: `200:100` is the 200-unit first layer.
     let t = texts(figure(&figures, "metric_hidden"));
     assert!(t.iter().any(|s| s == "200:100"), "{t:?}");
