@@ -203,6 +203,13 @@ pub enum StackRows {
     Folds,
 }
 
+/// How many networks a benchmarked stack holds and how their rows differ.
+#[derive(Clone, Copy, Debug)]
+pub struct StackPlan {
+    pub networks: usize,
+    pub rows: StackRows,
+}
+
 /// A stack of same-shape networks timed together: `BenchRow`'s keys (with `ms_per_epoch`, `epochs_per_s`,
 /// `gflops` and `gbps` those of the whole stack, `hidden` and `network` one member's) and the comparison with
 /// one network as wide as the stack.
@@ -275,7 +282,7 @@ fn stack_train_seconds(trained: &[crate::backend::Trained], wall: f64) -> f64 {
     }
 }
 
-/// Times `backend.train_stack` on a stack of `networks` networks of `plan`'s shape (one hidden layer or
+/// Times `backend.train_stack` on a stack of `stack_plan.networks` networks of `plan`'s shape (one hidden layer or
 /// several; `plan.layers[0]` is multiplied for the wide network) on `data` split by `split` (`problem` is
 /// that split's problem): one warm-up run of at most 3 epochs, then `plan.repeats` timed runs of
 /// `plan.epochs` epochs, the median reported; then one network of `networks` x `layers[0]` units timed by
@@ -287,9 +294,9 @@ pub fn bench_stack(
     split: &Split,
     problem: &Problem,
     plan: &BenchPlan,
-    networks: usize,
-    rows: StackRows,
+    stack_plan: StackPlan,
 ) -> Result<StackRow> {
+    let StackPlan { networks, rows } = stack_plan;
     let (spec, config) = workload(problem, plan);
     let warm_config = Config {
         epochs: plan.epochs.min(3),

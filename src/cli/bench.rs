@@ -11,7 +11,7 @@ use clap::Args;
 use popdecode::Error;
 use popdecode::backend::Backend;
 use popdecode::bench::{
-    BenchPlan, BenchRow, StackRow, StackRows, bench, bench_stack, kernel_times,
+    BenchPlan, BenchRow, StackPlan, StackRow, StackRows, bench, bench_stack, kernel_times,
 };
 use popdecode::cpu::CpuBackend;
 use popdecode::data::Dataset;
@@ -483,7 +483,13 @@ fn run_networks(
             let mut plan = args.plan(vec![hidden], epochs, repeats)?;
             plan.copy_bandwidth = Some(bandwidth);
             report(bench_stack(
-                &mut gpu, "gpu", data, split, problem, &plan, k, rows,
+                &mut gpu,
+                "gpu",
+                data,
+                split,
+                problem,
+                &plan,
+                StackPlan { networks: k, rows },
             )?);
         }
     }
@@ -501,7 +507,13 @@ fn run_networks(
             let mut plan = args.plan(vec![hidden], 10, 3)?;
             plan.copy_bandwidth = Some(bandwidth);
             report(bench_stack(
-                &mut cpu, "cpu", data, split, problem, &plan, k, rows,
+                &mut cpu,
+                "cpu",
+                data,
+                split,
+                problem,
+                &plan,
+                StackPlan { networks: k, rows },
             )?);
         }
     }
@@ -516,8 +528,7 @@ fn run_networks(
                 split,
                 problem,
                 &plan,
-                k,
-                rows,
+                StackPlan { networks: k, rows },
             )?);
         }
     }
