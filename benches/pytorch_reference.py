@@ -31,13 +31,37 @@ median ms per epoch is reported. With `--json`, one JSON object per row per line
 A row whose measurement failed (e.g. a CUDA graph capture error) has null numbers and an extra `error` key;
 the script then exits with status 1 after printing every row.
 
+Many networks (`--networks 1 10 100`, as `popdecode bench --networks 1,10,100`): for each K, K of the tutorial's
+DeepNetReLU(N, M) (one --hidden width, default 10), network k built after torch.manual_seed(k + 1) (popdecode's
+seed k + 1, so the same initial weights), trained with plain SGD on masked rows: a K x 360 training-row mask and
+its complement, the test mask, one row of each per network (every network the tutorial's split; with --folds
+network k trains on the 216 rows that start k * 360 // K places into the split's shuffled order, wrapping, as
+`popdecode bench --folds` does). Both rows below run the same epoch: one forward pass over all 360 rows, whose
+training rows' masked MSE is the epoch's loss (backward, step) and whose test rows' masked MSE is the previous
+epoch's after-the-step test loss (the tutorial's history, one forward pass an epoch; a last forward pass under
+no_grad ends each run). The losses go into a preallocated tensor, read once after the run (no per-epoch sync).
+  torch-eager-<device>   PyTorch's eager loop over the models: each model's forward, loss, zero_grad, backward
+                         and its own torch.optim.SGD's step, model after model, every epoch.
+  torch-vmap-<device>    a torch.func ensemble: torch.func.stack_module_state of the K models, and
+                         vmap(grad(loss of functional_call(model, params, x))) over the stacked parameters and
+                         the masks, x shared; the SGD step by torch._foreach_add_ on the stacked parameters.
+Each: one warm-up run of a few epochs, then --repeats timed runs of --epochs epochs from the initial weights;
+the median. JSON rows have the keys of `popdecode bench --networks --json` rows: the keys above (ms_per_epoch,
+epochs_per_s, gflops and gbps of the whole stack; gflops counts the tutorial's epoch's work per network, not
+the masked rows' extra; bytes the matrix once and every network's input weights), and networks, rows
+("shared" or "folds"), us_per_network_epoch (ms_per_epoch * 1000 / K), wall_ms_per_epoch (= ms_per_epoch here),
+wide_hidden, wide_ms_per_epoch and ratio_to_wide (null here: popdecode's wide network is its own).
+
 Usage:
   python3 benches/pytorch_reference.py [--device cpu|cuda] [--hidden 10 200 1000 | --layers 200 100 50]
                                        [--task regress|classify] [--classes C] [--optimizer sgd|adam|adamw]
                                        [--epochs N] [--neurons N] [--repeats R] [--json] [--data FILE.npz]
+  python3 benches/pytorch_reference.py --networks 1 10 100 [--folds] [--device cpu|cuda] [--hidden M]
+                                       [--epochs N] [--neurons N] [--repeats R] [--json] [--data FILE.npz]
 """
 
 import argparse
+import copy
 import inspect
 import json
 import math
@@ -330,6 +354,166 @@ def bench_cuda_graph(data, m, epochs, repeats):
 
 
 # --------------------------------------------------------------------------------------------------------
+# Many networks: PyTorch's eager loop over the models, and a torch.func ensemble
+
+
+def stack_masks(order, n_train, rows, k_networks, folds, device):
+    """(train, test) masks, K x rows float32: the split's rows for every network, or (folds) network k's
+    n_train rows starting k * rows // K places into `order` (training rows then test rows), wrapping."""
+    train = torch.zeros((k_networks, rows), dtype=torch.float32)
+    for k in range(k_networks):
+        start = k * rows // k_networks if folds else 0
+        chosen = [order[(start + i) % rows] for i in range(n_train)]
+        train[k, chosen] = 1.0
+    return train.to(device), (1.0 - train).to(device)
+
+
+def new_models(n, m, k_networks, device):
+    models = []
+    for k in range(k_networks):
+        torch.manual_seed(k + 1)
+        models.append(DeepNetReLU(n, m).to(device))
+    return models
+
+
+def masked_losses(out, y, train_mask, test_mask):
+    """One network's masked MSE on its training rows and on its test rows, from outputs on every row."""
+    err = (out - y).squeeze(-1) ** 2
+    return (err * train_mask).sum() / train_mask.sum(), (err * test_mask).sum() / test_mask.sum()
+
+
+def run_eager_stack(models, x, y, train_masks, test_masks, n_epochs, learning_rate):
+    """The eager loop over the models, every epoch. Returns seconds for the epoch loop and the history
+    (epochs + 1 x K x (training loss, previous epoch's test loss))."""
+    k_networks = len(models)
+    optimizers = [optim.SGD(net.parameters(), lr=learning_rate) for net in models]
+    history = torch.zeros((n_epochs + 1, k_networks, 2), device=x.device)
+    sync(x.device)
+    t0 = time.perf_counter()
+    for i in range(n_epochs):
+        for k, (net, opt) in enumerate(zip(models, optimizers)):
+            train, test = masked_losses(net(x), y, train_masks[k], test_masks[k])
+            opt.zero_grad()
+            train.backward()
+            opt.step()
+            history[i, k, 0] = train.detach()
+            history[i, k, 1] = test.detach()  # the previous epoch's test loss
+    with torch.no_grad():
+        for k, net in enumerate(models):
+            history[n_epochs, k, 1] = masked_losses(net(x), y, train_masks[k], test_masks[k])[1]
+    sync(x.device)
+    seconds = time.perf_counter() - t0
+    if not bool(torch.isfinite(history).all()):
+        print("warning: non-finite loss in the eager stack run", file=sys.stderr)
+    return seconds, history
+
+
+def run_vmap_stack(models, x, y, train_masks, test_masks, n_epochs, learning_rate):
+    """The torch.func ensemble. Returns seconds for the epoch loop (stacking the parameters excluded) and the
+    history, as run_eager_stack."""
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    params, buffers = stack_module_state(models)
+    params = {name: p.detach().clone() for name, p in params.items()}
+    base = copy.deepcopy(models[0]).to("meta")
+
+    def loss(p, b, train_mask, test_mask):
+        train, test = masked_losses(functional_call(base, (p, b), (x,)), y, train_mask, test_mask)
+        return train, (train.detach(), test.detach())
+
+    step = vmap(grad(loss, has_aux=True), in_dims=(0, 0, 0, 0))
+    forward = vmap(lambda p, b, tm, sm: masked_losses(functional_call(base, (p, b), (x,)), y, tm, sm)[1],
+                   in_dims=(0, 0, 0, 0))
+    names = list(params)
+    tensors = [params[k] for k in names]
+    history = torch.zeros((n_epochs + 1, len(models), 2), device=x.device)
+    sync(x.device)
+    t0 = time.perf_counter()
+    for i in range(n_epochs):
+        grads, (train, test) = step(params, buffers, train_masks, test_masks)
+        torch._foreach_add_(tensors, [grads[k] for k in names], alpha=-learning_rate)
+        history[i, :, 0] = train
+        history[i, :, 1] = test
+    with torch.no_grad():
+        history[n_epochs, :, 1] = forward(params, buffers, train_masks, test_masks)
+    sync(x.device)
+    seconds = time.perf_counter() - t0
+    if not bool(torch.isfinite(history).all()):
+        print("warning: non-finite loss in the vmap stack run", file=sys.stderr)
+    return seconds, history
+
+
+def bench_stack(run, x, y, masks, m, k_networks, epochs, repeats):
+    """`run`'s median seconds per epoch over `repeats` runs from fresh models, after one warm-up run."""
+    n = x.shape[1]
+    run(new_models(n, m, k_networks, x.device), x, y, *masks, min(epochs, WARMUP_EPOCHS), LR)
+    per_epoch = []
+    for _ in range(repeats):
+        models = new_models(n, m, k_networks, x.device)
+        per_epoch.append(run(models, x, y, *masks, epochs, LR)[0] / epochs)
+    return statistics.median(per_epoch)
+
+
+def make_stack_row(backend, adapter, m, neurons, n_train, n_test, epochs, k_networks, folds, seconds, error=None):
+    row = make_row(backend, adapter, [m], neurons, n_train, n_test, epochs, seconds, error=error)
+    ok = row["ms_per_epoch"] is not None
+    bytes_ = min_bytes_per_epoch(n_train, n_test, neurons, k_networks * m)
+    row.update({
+        "gflops": k_networks * network_flops_per_epoch(n_train, n_test, neurons, [m], 1) / seconds / 1e9 if ok
+        else None,
+        "gbps": bytes_ / seconds / 1e9 if ok else None,
+        "min_bytes_per_epoch": bytes_,
+        "networks": k_networks,
+        "rows": "folds" if folds else "shared",
+        "us_per_network_epoch": seconds * 1e6 / k_networks if ok else None,
+        "wall_ms_per_epoch": row["ms_per_epoch"],
+        "wide_hidden": None,
+        "wide_ms_per_epoch": None,
+        "ratio_to_wide": None,
+    })
+    return row
+
+
+def main_networks(args, device, adapter, epochs):
+    """--networks: the eager loop and the torch.func ensemble for each K. Returns the exit status."""
+    resp, stimuli = load_data(args.data, args.neurons)
+    rows, n = resp.shape
+    n_train = int(round(TRAIN_FRACTION * rows))
+    torch.manual_seed(SPLIT_SEED)
+    order = torch.randperm(rows).tolist()  # the tutorial's split: the first n_train rows train
+    x = torch.from_numpy(resp).contiguous().to(device)
+    y = torch.from_numpy(stimuli).contiguous().to(device)
+    m = args.hidden[0] if args.hidden else 10
+    print(
+        f"data: {'synthetic' if args.data is None else args.data}, {rows} stimuli x {n} neurons, "
+        f"{n_train} train / {rows - n_train} test ({'folds' if args.folds else 'shared split'}); networks "
+        f"{' '.join(map(str, args.networks))} of hidden {m}; {epochs} epochs x {args.repeats} repeats",
+        file=sys.stderr,
+    )
+    if not args.json:
+        print(STACK_HEADER, flush=True)
+    failed = False
+    for k_networks in args.networks:
+        masks = stack_masks(order, n_train, rows, k_networks, args.folds, device)
+        for name, run in (("eager", run_eager_stack), ("vmap", run_vmap_stack)):
+            backend = f"torch-{name}-{device.type}"
+            try:
+                seconds = bench_stack(run, x, y, masks, m, k_networks, epochs, args.repeats)
+                row = make_stack_row(backend, adapter, m, n, n_train, rows - n_train, epochs, k_networks,
+                                     args.folds, seconds)
+            except Exception as e:  # report and carry on with the others
+                failed = True
+                msg = f"{type(e).__name__}: {e}".replace("\n", " ")
+                print(f"{backend} with {k_networks} networks failed: {msg}", file=sys.stderr)
+                row = make_stack_row(backend, adapter, m, n, n_train, rows - n_train, epochs, k_networks,
+                                     args.folds, None, error=msg)
+            print_stack_row(row, args.json)
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------------------------------------
 # Output
 
 
@@ -370,6 +554,27 @@ def print_row(row, as_json):
     )
 
 
+STACK_HEADER = "{:<18} {:>8} {:>6} {:>7} {:>6} {:>10} {:>13} {:>9} {:>8}".format(
+    "backend", "networks", "hidden", "neurons", "rows", "ms/epoch", "us/net-epoch", "GFLOP/s", "GB/s"
+)
+
+
+def print_stack_row(row, as_json):
+    if as_json:
+        print(json.dumps(row), flush=True)
+        return
+    head = f"{row['backend']:<18} {row['networks']:>8} {row['hidden']:>6} {row['neurons']:>7} {row['rows']:>6}"
+    if row.get("error") is not None:
+        print(f"{head}  error: {row['error']}", flush=True)
+        return
+    print(
+        "{} {:>10.3f} {:>13.2f} {:>9.1f} {:>8.1f}".format(
+            head, row["ms_per_epoch"], row["us_per_network_epoch"], row["gflops"], row["gbps"]
+        ),
+        flush=True,
+    )
+
+
 def positive_int(text):
     try:
         v = int(text)
@@ -402,9 +607,22 @@ def main(argv=None):
     p.add_argument("--json", action="store_true", help="one JSON object per row per line")
     p.add_argument("--data", default=None, metavar="FILE.npz",
                    help="an .npz with 'resp' (360 x N) and 'stimuli' (360,); default: synthetic data")
+    p.add_argument("--networks", type=positive_int, nargs="+", default=None, metavar="K",
+                   help="time stacks of K networks of one --hidden width (default 10): PyTorch's eager loop over "
+                        "the models and a torch.func ensemble (vmap), with per-network row masks")
+    p.add_argument("--folds", action="store_true",
+                   help="with --networks: each network its own training rows, as popdecode bench --folds")
     args = p.parse_args(argv)
     if args.hidden is not None and args.layers is not None:
         p.error("--hidden and --layers: give one or the other")
+    if args.folds and args.networks is None:
+        p.error("--folds: it is for --networks")
+    if args.networks is not None:
+        if args.layers is not None or args.task != "regress" or args.optimizer != "sgd":
+            p.error("--networks: stacks of the tutorial's network only (no --layers, --task classify or "
+                    "--optimizer)")
+        if args.hidden is not None and len(args.hidden) != 1:
+            p.error("--networks: one --hidden width")
 
     if args.device == "cuda" and not torch.cuda.is_available():
         print(
@@ -431,6 +649,9 @@ def main(argv=None):
         name = cpu_name()
         adapter = f"{name} ({threads} threads, torch {torch.__version__})"
         print(f"torch {torch.__version__}, device: {name}, torch.get_num_threads() = {threads}", file=sys.stderr)
+
+    if args.networks is not None:
+        return main_networks(args, device, adapter, epochs)
 
     resp, stimuli = load_data(args.data, args.neurons)
     classify = args.task == "classify"

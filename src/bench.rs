@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::backend::Backend;
+use crate::backend::stack::{Member, Stack, StackControl};
+use crate::data::Dataset;
 use crate::data::problem::Problem;
-use crate::error::Result;
+use crate::data::split::Split;
+use crate::error::{Error, Result};
 use crate::gpu::Gpu;
 use crate::gpu::tutorial::layout::PlanOverrides;
 use crate::gpu::tutorial::session::{Mode, Session};
@@ -186,6 +189,209 @@ pub fn bench(
     })
 }
 
+/// How the networks of a benchmarked stack differ besides their initial weights (network k starts from
+/// `Params::init(spec, k + 1)`, so network 0 is `bench`'s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StackRows {
+    /// Every network trains and tests on the benchmark's split (216 / 144 rows at the tutorial's size).
+    Shared,
+    /// Each network has its own rows, as the folds of a cross-validation do: network k of K trains on the
+    /// `n_train` rows that start `k * rows / K` places into the split's shuffled order (training rows then
+    /// test rows), wrapping around, and tests on the others. Every network does the same work as with the
+    /// shared split, so the two are timed alike.
+    Folds,
+}
+
+/// How many networks a benchmarked stack holds and how their rows differ.
+#[derive(Clone, Copy, Debug)]
+pub struct StackPlan {
+    pub networks: usize,
+    pub rows: StackRows,
+}
+
+/// A stack of same-shape networks timed together: `BenchRow`'s keys (with `ms_per_epoch`, `epochs_per_s`,
+/// `gflops` and `gbps` those of the whole stack, `hidden` and `network` one member's) and the comparison with
+/// one network as wide as the stack.
+#[derive(Clone, Debug, Serialize)]
+pub struct StackRow {
+    #[serde(flatten)]
+    pub row: BenchRow,
+    /// K, the networks in the stack.
+    pub networks: usize,
+    pub rows: StackRows,
+    /// `ms_per_epoch` * 1000 / K: the cost of one network's epoch.
+    pub us_per_network_epoch: f64,
+    /// The whole `train_stack` call per epoch, its setup included (median over the timed runs).
+    pub wall_ms_per_epoch: f64,
+    /// K x hidden: the width of the one network the stack is compared with.
+    pub wide_hidden: usize,
+    /// That network's ms per epoch through `train_with` on the same backend (`bench`'s measurement).
+    pub wide_ms_per_epoch: f64,
+    /// `ms_per_epoch` / `wide_ms_per_epoch`: the stack's cost against one network of the same parameter count.
+    pub ratio_to_wide: f64,
+}
+
+/// The members of a benchmarked stack of `networks` networks on `data` (see [`StackRows`]).
+pub fn stack_members(
+    split: &Split,
+    spec: &Spec,
+    config: &Config,
+    networks: usize,
+    rows: StackRows,
+) -> Vec<Member> {
+    let order: Vec<usize> = split.train.iter().chain(&split.test).copied().collect();
+    let n = order.len();
+    (0..networks)
+        .map(|k| {
+            let (train, test) = match rows {
+                StackRows::Shared => (split.train.clone(), split.test.clone()),
+                StackRows::Folds => {
+                    let start = k * n / networks;
+                    let rotated: Vec<usize> = (0..n).map(|i| order[(start + i) % n]).collect();
+                    let (a, b) = rotated.split_at(split.train.len());
+                    (a.to_vec(), b.to_vec())
+                }
+            };
+            Member {
+                neurons: (0..spec.neurons).collect(),
+                train,
+                test,
+                params: Params::init(spec, k as u64 + 1),
+                config: *config,
+            }
+        })
+        .collect()
+}
+
+/// The training time of one `train_stack` call, setup excluded, from its members' times. A backend that
+/// trains them one by one reports each member's own time, and one that trains them together divides the
+/// stack's time among them: either way the members' times sum to the stack's and, with their setup times,
+/// to no more than the call's wall time. Members that each report the whole stack's time (their sum past the
+/// wall time) overlapped: the longest is the stack's.
+fn stack_train_seconds(trained: &[crate::backend::Trained], wall: f64) -> f64 {
+    let train: f64 = trained.iter().map(|t| t.train_time.as_secs_f64()).sum();
+    let setup: f64 = trained.iter().map(|t| t.setup_time.as_secs_f64()).sum();
+    if train + setup <= wall * 1.01 {
+        train
+    } else {
+        trained
+            .iter()
+            .map(|t| t.train_time.as_secs_f64())
+            .fold(0.0, f64::max)
+    }
+}
+
+/// Times `backend.train_stack` on a stack of `stack_plan.networks` networks of `plan`'s shape (one hidden layer or
+/// several; `plan.layers[0]` is multiplied for the wide network) on `data` split by `split` (`problem` is
+/// that split's problem): one warm-up run of at most 3 epochs, then `plan.repeats` timed runs of
+/// `plan.epochs` epochs, the median reported; then one network of `networks` x `layers[0]` units timed by
+/// [`bench`] on `problem`, for the ratio.
+pub fn bench_stack(
+    backend: &mut dyn Backend,
+    kind: &str,
+    data: &Dataset,
+    split: &Split,
+    problem: &Problem,
+    plan: &BenchPlan,
+    stack_plan: StackPlan,
+) -> Result<StackRow> {
+    let StackPlan { networks, rows } = stack_plan;
+    let (spec, config) = workload(problem, plan);
+    let warm_config = Config {
+        epochs: plan.epochs.min(3),
+        ..config
+    };
+    let run = |backend: &mut dyn Backend, config: &Config| -> Result<(f64, f64)> {
+        let members = stack_members(split, &spec, config, networks, rows);
+        let stack = Stack {
+            x: &data.resp,
+            stimuli: &data.stimuli,
+            spec: &spec,
+            members: &members,
+        };
+        let mut quiet = |_: crate::backend::stack::StackProgress| {};
+        let mut control = StackControl::new(&mut quiet);
+        let start = std::time::Instant::now();
+        let trained = backend.train_stack(&stack, &mut control)?;
+        let wall = start.elapsed().as_secs_f64();
+        if trained.len() != networks {
+            return Err(Error::Usage(format!(
+                "train_stack returned {} results for a stack of {networks}",
+                trained.len()
+            )));
+        }
+        if let Some((k, t)) = trained
+            .iter()
+            .enumerate()
+            .find(|(_, t)| t.history.train_loss.len() != config.epochs)
+        {
+            return Err(Error::Usage(format!(
+                "stack member {k} ran {} of {} epochs ({:?}); its time would not be an epoch's",
+                t.history.train_loss.len(),
+                config.epochs,
+                t.stop
+            )));
+        }
+        Ok((
+            stack_train_seconds(&trained, wall) / config.epochs as f64,
+            wall / config.epochs as f64,
+        ))
+    };
+    run(backend, &warm_config)?;
+    let mut per_epoch = Vec::with_capacity(plan.repeats);
+    let mut wall_per_epoch = Vec::with_capacity(plan.repeats);
+    for _ in 0..plan.repeats.max(1) {
+        let (train, wall) = run(backend, &config)?;
+        per_epoch.push(train);
+        wall_per_epoch.push(wall);
+    }
+    let seconds = median(&per_epoch);
+    let (n_train, n_test, n) = (problem.n_train(), problem.n_test(), problem.neurons());
+    let wide_hidden = networks.saturating_mul(plan.layers[0]);
+    let mut wide_layers = plan.layers.clone();
+    wide_layers[0] = wide_hidden;
+    let wide = bench(
+        backend,
+        kind,
+        problem,
+        &BenchPlan {
+            layers: wide_layers,
+            ..plan.clone()
+        },
+    )?;
+    // The stack's fewest bytes: the matrix read once for all, every network's input weights read and written.
+    let bytes = min_bytes_with_moments(n_train, n_test, n, wide_hidden, plan.optimizer.moments());
+    let flops = networks as f64 * network_flops_per_epoch(n_train, n_test, &spec);
+    Ok(StackRow {
+        row: BenchRow {
+            backend: kind.to_string(),
+            adapter: backend.describe(),
+            hidden: spec.width(),
+            network: spec.describe(),
+            optimizer: plan.optimizer.describe(),
+            neurons: n,
+            n_train,
+            n_test,
+            epochs: plan.epochs,
+            ms_per_epoch: seconds * 1e3,
+            epochs_per_s: 1.0 / seconds,
+            gflops: flops / seconds / 1e9,
+            gbps: bytes / seconds / 1e9,
+            min_bytes_per_epoch: bytes,
+            floor_ms: plan.copy_bandwidth.map(|bw| bytes / bw * 1e3),
+            kernels: BTreeMap::new(),
+        },
+        networks,
+        rows,
+        us_per_network_epoch: seconds * 1e6 / networks as f64,
+        wall_ms_per_epoch: median(&wall_per_epoch) * 1e3,
+        wide_hidden,
+        wide_ms_per_epoch: wide.ms_per_epoch,
+        ratio_to_wide: seconds * 1e3 / wide.ms_per_epoch,
+    })
+}
+
 /// Each kernel's standalone GPU time at this width, from timestamp queries (empty without them).
 pub fn kernel_times(
     gpu: &Gpu,
@@ -221,6 +427,39 @@ mod tests {
         assert_eq!(
             min_bytes_per_epoch(216, 144, 23589, 10),
             4.0 * (360.0 * 23589.0 + 20.0 * 23589.0)
+        );
+    }
+
+    #[test]
+    fn folds_give_each_network_its_own_rows_of_the_splits_size() {
+        let split = Split::shuffled(360, 0.6, 4).unwrap();
+        let spec = Spec::tutorial(5, 2);
+        let config = Config::default();
+        let shared = stack_members(&split, &spec, &config, 3, StackRows::Shared);
+        assert!(
+            shared
+                .iter()
+                .all(|m| m.train == split.train && m.test == split.test)
+        );
+        let folds = stack_members(&split, &spec, &config, 4, StackRows::Folds);
+        assert_eq!(folds[0].train, split.train);
+        for m in &folds {
+            assert_eq!((m.train.len(), m.test.len()), (216, 144));
+            let mut all: Vec<usize> = m.train.iter().chain(&m.test).copied().collect();
+            all.sort_unstable();
+            assert_eq!(all, (0..360).collect::<Vec<_>>());
+        }
+        // 90 rows apart in the shuffled order: each network's test rows differ from the next one's.
+        assert_ne!(folds[1].test, folds[2].test);
+        assert_eq!(folds[1].train[0], split.train[90]);
+        // Each network its own initial weights; network 0 is `bench`'s.
+        assert_eq!(
+            folds[0].params.layers[0].weight,
+            Params::init(&spec, 1).layers[0].weight
+        );
+        assert_ne!(
+            folds[1].params.layers[0].weight,
+            folds[0].params.layers[0].weight
         );
     }
 }

@@ -2,10 +2,12 @@
 # The GPU benchmark rows of BENCHMARKS.md: µs per training epoch of the tutorial's network (216 training and
 # 144 test rows of synthetic data) with `popdecode bench --json` (GFLOP/s, GB/s, the copy-bandwidth floor and each
 # kernel's own time come with every row), and PyTorch's eager loop and CUDA graph on the same GPU in the same
-# call, when torch with CUDA is importable.
+# call, when torch with CUDA is importable; and stacks of 1, 10 and 100 networks of M = 10 trained together
+# (`bench --networks`, beside one network of 10, 100 and 1,000 units) with PyTorch's eager loop over as many
+# models and a torch.func ensemble.
 #
 # Usage, from anywhere:  OUT=/path/for/results bash scripts/device/bench.sh ["FLAGS" ...]
-#   PARTS="fast long previous torch wide"   which parts run (that default, or any of them, plus "sweep";
+#   PARTS="fast long previous torch wide networks"   which parts run (that default, or any of them, plus "sweep";
 #                                           "none" for only the flag sets given as arguments):
 #     fast      popdecode bench --backend gpu --hidden 10,200,1000 --json       (100-epoch runs, 5 a row)
 #     long      popdecode bench --hidden 10 --epochs 1000 --repeats 3 --json, LONG_RUNS times (default 3)
@@ -13,6 +15,10 @@
 #               (--k-lanes 64 --grad-unroll false --forward-unroll false)
 #     torch     python3 benches/pytorch_reference.py --device cuda --hidden 10 200 1000 --json
 #     wide      popdecode bench --hidden 10,200,1000 --neurons 100000 --epochs 50 --json
+#     networks  popdecode bench --backend gpu --networks 1,10,100 --json (stacks of M = 10 through train_stack,
+#               each beside one network of K x 10 units; 100-epoch runs, 5 a row), then
+#               python3 benches/pytorch_reference.py --networks 1 10 100 --device cuda --json (when torch with
+#               CUDA imports; 100-epoch runs, 5 a row)
 #     sweep     the kernel-choice sweep at M = 10 (1000-epoch runs; the table under "What made the M = 10 epoch
 #               faster") and at M = 20 and 50 (300-epoch runs)
 #   "FLAGS" ...   each further argument is one set of `popdecode bench` flags, timed as
@@ -28,7 +34,7 @@
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-PARTS=${PARTS:-fast long previous torch wide}
+PARTS=${PARTS:-fast long previous torch wide networks}
 LONG_RUNS=${LONG_RUNS:-3}
 SWEEP_HIDDEN=${SWEEP_HIDDEN:-10}
 SWEEP_EPOCHS=${SWEEP_EPOCHS:-1000}
@@ -77,6 +83,23 @@ fi
 
 if has_part wide; then
   step bench-wide-N$wide_n "${bench[@]}" --hidden 10,200,1000 --neurons "$wide_n" --epochs "$wide_epochs" --json
+fi
+
+if has_part networks; then
+  net_epochs=()
+  if [ "$SMALL" = 1 ]; then net_epochs=(--epochs 10 --repeats 2); fi
+  step bench-networks "${bench[@]}" --backend gpu --networks 1,10,100 --json ${size[@]+"${size[@]}"} \
+    ${net_epochs[@]+"${net_epochs[@]}"}
+  if python3 -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' >/dev/null 2>&1; then
+    step torch-networks-cuda python3 benches/pytorch_reference.py --networks 1 10 100 --device cuda --json \
+      ${size[@]+"${size[@]}"} ${net_epochs[@]+"${net_epochs[@]}"}
+  elif [ "$SMALL" = 1 ] && python3 -c 'import torch' >/dev/null 2>&1; then
+    # The smoke test tries the script's ensemble code on the CPU, so that a mistake in it costs no device time.
+    step torch-networks-cpu python3 benches/pytorch_reference.py --networks 1 10 100 --device cpu --json \
+      ${size[@]+"${size[@]}"} --epochs 3 --repeats 1
+  else
+    skip torch-networks-cuda "python3 cannot import torch with CUDA available"
+  fi
 fi
 
 if has_part sweep; then

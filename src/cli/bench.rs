@@ -1,5 +1,7 @@
 //! `popdecode bench`: epochs timed on the tutorial's shape, per backend and network (each hidden width, or one
-//! deeper network; regression or classification; any optimizer), with each GPU tutorial kernel's own time.
+//! deeper network; regression or classification; any optimizer), with each GPU tutorial kernel's own time; or,
+//! with --networks, stacks of many same-shape networks trained together through `Backend::train_stack`, beside
+//! one network as wide as each stack.
 
 use std::process::ExitCode;
 
@@ -8,8 +10,11 @@ use clap::Args;
 
 use popdecode::Error;
 use popdecode::backend::Backend;
-use popdecode::bench::{BenchPlan, BenchRow, bench, kernel_times};
+use popdecode::bench::{
+    BenchPlan, BenchRow, StackPlan, StackRow, StackRows, bench, bench_stack, kernel_times,
+};
 use popdecode::cpu::CpuBackend;
+use popdecode::data::Dataset;
 use popdecode::data::problem::Problem;
 use popdecode::data::split::Split;
 use popdecode::data::synth;
@@ -17,12 +22,13 @@ use popdecode::gpu::GpuBackend;
 use popdecode::gpu::runtime::probe::copy_bandwidth;
 use popdecode::gpu::runtime::wgsl::Tiles;
 use popdecode::gpu::tutorial::layout::PlanOverrides;
+use popdecode::memory;
 use popdecode::objective::Objective;
 use popdecode::optim::{self, HyperParameters};
 use popdecode::select::{BackendChoice, open_backend};
 
 use super::args::{BackendName, Task, synth_config};
-use super::print::{bench_header, bench_row};
+use super::print::{bench_header, bench_networks_header, bench_networks_row, bench_row};
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -57,7 +63,8 @@ pub struct BenchArgs {
     /// The optimizer (with its defaults; the learning rate is 1e-6, as speed does not depend on it).
     #[arg(long, default_value = "sgd", value_name = "NAME")]
     pub optimizer: String,
-    /// Hidden widths, comma-separated [default: 10,200,1000; 10,200 on a software adapter].
+    /// Hidden widths, comma-separated [default: 10,200,1000; 10,200 on a software adapter; with --networks, one
+    /// width, default 10].
     #[arg(long, value_delimiter = ',', value_name = "M,M,...")]
     pub hidden: Option<Vec<usize>>,
     /// Epochs per timed run [default: 100 on a GPU, 10 on a software adapter or the fast CPU backend, 2 on the
@@ -100,7 +107,32 @@ pub struct BenchArgs {
     /// on a GPU from 100 hidden units].
     #[arg(long, value_name = "BOOL")]
     pub gemm: Option<bool>,
+    /// Time stacks of K networks trained together (`train_stack`), one stack per K, comma-separated (e.g.
+    /// 1,10,100). Each network has one hidden layer of --hidden units (one width; default 10) and its own
+    /// initial weights (network k from seed k + 1); all share the split unless --folds. Each row gives the
+    /// stack's ms per epoch (setup excluded), `us_per_network_epoch` (that / K), `wall_ms_per_epoch` (the whole
+    /// call, setup included), and one network of K x --hidden units timed alone on the same backend
+    /// (`wide_hidden`, `wide_ms_per_epoch`) with `ratio_to_wide` = stack / wide; JSON rows add those keys and
+    /// `networks` and `rows` (shared or folds) to bench's. The reference backend takes at most 10^7 weights
+    /// in a stack (networks x --neurons x --hidden): use a small --neurons there.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "K,K,...",
+        conflicts_with = "layers",
+        help_heading = "Many networks"
+    )]
+    pub networks: Option<Vec<usize>>,
+    /// With --networks: give each network its own rows, as cross-validation folds do: network k of K trains on
+    /// the 216 rows (at the tutorial's size) that start k x 360 / K places into the split's shuffled order,
+    /// wrapping, and tests on the other 144, so each network's work is the same as with the shared split.
+    #[arg(long, requires = "networks", help_heading = "Many networks")]
+    pub folds: bool,
 }
+
+/// The most weights (networks x neurons x hidden units) the f64 reference is asked to train in one stack: at
+/// the tutorial's size 100 networks of 10 units would be minutes of work there.
+const REFERENCE_STACK_WEIGHTS: u128 = 10_000_000;
 
 impl BenchArgs {
     fn validate(&self) -> Result<(), Error> {
@@ -179,7 +211,101 @@ impl BenchArgs {
                 "bench times named backends: gpu, cpu, reference or all",
             ));
         }
+        if let Some(networks) = &self.networks {
+            self.validate_networks(networks)?;
+        }
         Ok(())
+    }
+
+    /// --networks: every K at least 1, one --hidden width, and the largest stack and its wide twin within the
+    /// memory this machine has free (and the reference's limit), all before anything is allocated.
+    fn validate_networks(&self, networks: &[usize]) -> Result<(), Error> {
+        let list = networks
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let flag = format!("--networks {list}");
+        if networks.is_empty() || networks.contains(&0) {
+            return Err(Error::bad_argument(
+                &flag,
+                "expected stacks of at least 1 network each",
+            ));
+        }
+        let hidden = self.stack_hidden()?;
+        let k = networks.iter().copied().max().unwrap_or(1);
+        let wide = k.checked_mul(hidden).ok_or_else(|| {
+            Error::bad_argument(
+                &flag,
+                format!("{k} networks x --hidden {hidden} units is past this machine's integers"),
+            )
+        })?;
+        let weights = (k as u128)
+            .saturating_mul(self.neurons as u128)
+            .saturating_mul(hidden as u128);
+        if self.wants(BackendName::Reference) && weights > REFERENCE_STACK_WEIGHTS {
+            return Err(Error::bad_argument(
+                &flag,
+                format!(
+                    "a stack of {k} networks of {} x {hidden} weights is {weights} weights, and the f64 reference \
+                     takes at most {REFERENCE_STACK_WEIGHTS} in a stack (a minute or more of work past that); use a \
+                     smaller --neurons with --backend reference",
+                    self.neurons
+                ),
+            ));
+        }
+        // What the largest stack holds (each network's initial and trained weights and a backend's state of
+        // them, counted as a training run's parameters) and the wide network's whole run.
+        let moments = optim::build(&self.optimizer, &HyperParameters::default())?.moments();
+        let classes = match self.task {
+            Task::Regress => None,
+            Task::Classify => Some(self.classes.unwrap_or(20)),
+        };
+        let spec_of = |width: usize| popdecode::model::Spec {
+            hidden: vec![width],
+            objective: match classes {
+                None => Objective::Mse,
+                Some(classes) => Objective::Nll { classes },
+            },
+            ..popdecode::model::Spec::tutorial(self.neurons, width)
+        };
+        let sizes = format!("{flag}, --hidden {hidden}, --neurons {}", self.neurons);
+        let mut parts = vec![memory::Part {
+            what: "the stack's weights",
+            flags: sizes.clone(),
+            bytes: spec_of(hidden)
+                .parameter_count()
+                .saturating_mul(k as u128)
+                .saturating_mul(memory::bytes_per_parameter(moments)),
+        }];
+        parts.extend(
+            memory::training_run(360, &spec_of(wide), moments, "--neurons", &sizes)
+                .into_iter()
+                .map(|mut p| {
+                    p.what = match p.what {
+                        "the data" => "the data",
+                        "the activations" => "the wide network's activations",
+                        _ => "the wide network's weights",
+                    };
+                    p
+                }),
+        );
+        memory::check(&parts, memory::available())
+    }
+
+    /// The one hidden width of every network in a --networks stack: --hidden's, or 10.
+    fn stack_hidden(&self) -> Result<usize, Error> {
+        match self.hidden.as_deref() {
+            None => Ok(10),
+            Some([m]) => Ok(*m),
+            Some(many) => Err(Error::bad_argument(
+                "--hidden",
+                format!(
+                    "{} widths with --networks, which times stacks of one width; give one",
+                    many.len()
+                ),
+            )),
+        }
     }
 
     fn wants(&self, name: BackendName) -> bool {
@@ -240,6 +366,9 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     let data = synth::generate(&synth_config(args.neurons, 360, 0)?);
     let split = Split::shuffled(data.n_stimuli(), 0.6, 4)?;
     let problem = Problem::new(&data, &split);
+    if let Some(networks) = &args.networks {
+        return run_networks(&args, networks, &data, &split, &problem);
+    }
     let report = |row: BenchRow| {
         if args.json {
             popdecode::say!("{}", serde_json::to_string(&row).unwrap_or_default());
@@ -303,6 +432,104 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
         for layers in args.networks(&[10, 200, 1000]) {
             let plan = args.plan(layers, 2, 3)?;
             report(bench(&mut *reference, "ref", &problem, &plan)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `bench --networks`: for each backend asked for and each K, a stack of K networks timed through
+/// `train_stack` beside one network of K x --hidden units (see `popdecode::bench::bench_stack`).
+fn run_networks(
+    args: &BenchArgs,
+    networks: &[usize],
+    data: &Dataset,
+    split: &Split,
+    problem: &Problem,
+) -> Result<ExitCode> {
+    let hidden = args.stack_hidden()?;
+    let rows = if args.folds {
+        StackRows::Folds
+    } else {
+        StackRows::Shared
+    };
+    let report = |row: StackRow| {
+        if args.json {
+            popdecode::say!("{}", serde_json::to_string(&row).unwrap_or_default());
+        } else {
+            popdecode::say!("{}", bench_networks_row(&row));
+        }
+    };
+    if !args.json {
+        popdecode::say!("{}", bench_networks_header());
+    }
+    if args.wants(BackendName::Gpu) {
+        let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
+        gpu.overrides = args.overrides();
+        let software = gpu.gpu.adapter.device_type == wgpu::DeviceType::Cpu;
+        if !args.json {
+            popdecode::say!("gpu: {}", gpu.gpu.adapter.label());
+        }
+        let (epochs, repeats) = if software { (10, 3) } else { (100, 5) };
+        // Each stack's networks and each wide network are checked against the adapter before any runs.
+        for &k in networks {
+            for width in [hidden, k * hidden] {
+                let (spec, config) =
+                    popdecode::bench::workload(problem, &args.plan(vec![width], epochs, repeats)?);
+                gpu.fits(problem, &spec, &config)?;
+            }
+        }
+        let bandwidth = copy_bandwidth(&gpu.gpu, 10)?;
+        for &k in networks {
+            let mut plan = args.plan(vec![hidden], epochs, repeats)?;
+            plan.copy_bandwidth = Some(bandwidth);
+            report(bench_stack(
+                &mut gpu,
+                "gpu",
+                data,
+                split,
+                problem,
+                &plan,
+                StackPlan { networks: k, rows },
+            )?);
+        }
+    }
+    if args.wants(BackendName::Cpu) {
+        let mut cpu = CpuBackend::new();
+        let bandwidth = popdecode::cpu::copy_bandwidth(problem, 10);
+        if !args.json {
+            popdecode::say!(
+                "cpu: {}; copy bandwidth {:.1} GB/s (read + write, the matrix copied by every thread)",
+                cpu.describe(),
+                bandwidth / 1e9
+            );
+        }
+        for &k in networks {
+            let mut plan = args.plan(vec![hidden], 10, 3)?;
+            plan.copy_bandwidth = Some(bandwidth);
+            report(bench_stack(
+                &mut cpu,
+                "cpu",
+                data,
+                split,
+                problem,
+                &plan,
+                StackPlan { networks: k, rows },
+            )?);
+        }
+    }
+    if args.wants(BackendName::Reference) {
+        let (mut reference, _) = open_backend(BackendChoice::Reference, None)?;
+        for &k in networks {
+            let plan = args.plan(vec![hidden], 2, 3)?;
+            report(bench_stack(
+                &mut *reference,
+                "ref",
+                data,
+                split,
+                problem,
+                &plan,
+                StackPlan { networks: k, rows },
+            )?);
         }
     }
     Ok(ExitCode::SUCCESS)
