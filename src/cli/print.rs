@@ -151,6 +151,49 @@ pub fn bench_row(r: &BenchRow) -> String {
     )
 }
 
+/// The header of `bench --networks`'s table.
+pub fn bench_networks_header() -> String {
+    format!(
+        "{:<5} {:>8} {:>6} {:>7} {:>6} {:>10} {:>13} {:>10} {:>6} {:>10} {:>8} {:>9} {:>8}",
+        "",
+        "networks",
+        "hidden",
+        "neurons",
+        "rows",
+        "ms/epoch",
+        "us/net-epoch",
+        "wall ms/ep",
+        "wide M",
+        "wide ms/ep",
+        "/wide",
+        "GFLOP/s",
+        "GB/s"
+    )
+}
+
+/// One row of `bench --networks`'s table: the stack, then the one wide network and stack / wide.
+pub fn bench_networks_row(r: &StackRow) -> String {
+    format!(
+        "{:<5} {:>8} {:>6} {:>7} {:>6} {:>10.3} {:>13.2} {:>10.3} {:>6} {:>10.3} {:>7.2}x {:>9.1} {:>8.1}",
+        r.row.backend,
+        r.networks,
+        r.row.hidden,
+        r.row.neurons,
+        match r.rows {
+            popdecode::bench::StackRows::Shared => "shared",
+            popdecode::bench::StackRows::Folds => "folds",
+        },
+        r.row.ms_per_epoch,
+        r.us_per_network_epoch,
+        r.wall_ms_per_epoch,
+        r.wide_hidden,
+        r.wide_ms_per_epoch,
+        r.ratio_to_wide,
+        r.row.gflops,
+        r.row.gbps,
+    )
+}
+
 /// "12.34 ± 1.20": a statistic's mean and SD, or "-" where the metric has no value.
 fn mean_sd(st: Option<popdecode::sweep::results::Stat>, digits: usize) -> String {
     match st {
@@ -267,46 +310,4 @@ pub fn sweep_table(r: &popdecode::sweep::results::SweepResults) -> Vec<String> {
         ));
     }
     out
-
-/// The header of `bench --networks`'s table.
-pub fn bench_networks_header() -> String {
-    format!(
-        "{:<5} {:>8} {:>6} {:>7} {:>6} {:>10} {:>13} {:>10} {:>6} {:>10} {:>8} {:>9} {:>8}",
-        "",
-        "networks",
-        "hidden",
-        "neurons",
-        "rows",
-        "ms/epoch",
-        "us/net-epoch",
-        "wall ms/ep",
-        "wide M",
-        "wide ms/ep",
-        "/wide",
-        "GFLOP/s",
-        "GB/s"
-    )
-}
-
-/// One row of `bench --networks`'s table: the stack, then the one wide network and stack / wide.
-pub fn bench_networks_row(r: &StackRow) -> String {
-    format!(
-        "{:<5} {:>8} {:>6} {:>7} {:>6} {:>10.3} {:>13.2} {:>10.3} {:>6} {:>10.3} {:>7.2}x {:>9.1} {:>8.1}",
-        r.row.backend,
-        r.networks,
-        r.row.hidden,
-        r.row.neurons,
-        match r.rows {
-            popdecode::bench::StackRows::Shared => "shared",
-            popdecode::bench::StackRows::Folds => "folds",
-        },
-        r.row.ms_per_epoch,
-        r.us_per_network_epoch,
-        r.wall_ms_per_epoch,
-        r.wide_hidden,
-        r.wide_ms_per_epoch,
-        r.ratio_to_wide,
-        r.row.gflops,
-        r.row.gbps,
-    )
 }

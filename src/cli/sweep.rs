@@ -422,7 +422,12 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         stack_info.push(StackInfo {
             networks: members.len(),
             network: describe_network(&s0.spec),
-            path: if control.one_by_one { "one by one" } else { "stacked" }.to_string(),
+            path: if control.one_by_one {
+                "one by one"
+            } else {
+                "stacked"
+            }
+            .to_string(),
         });
         let short = results.len() < members.len();
         for (p, r) in members_plan.iter().zip(results) {
