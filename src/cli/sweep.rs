@@ -282,9 +282,11 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
 
     let first = stacks.first().and_then(|s| s.first()).copied();
     let folder_needed = first.is_some();
+    // --quiet drops the progress lines, --json everything but the summary.
     let quiet = args.run.quiet || args.run.json;
+    let json = args.run.json;
     let say = |line: std::fmt::Arguments| {
-        if !quiet {
+        if !json {
             popdecode::say!("{line}");
         }
     };
@@ -608,7 +610,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         args.shard.is_none(),
     )?;
 
-    if !quiet {
+    if !json {
         for line in super::print::sweep_table(&results) {
             popdecode::say!("{line}");
         }

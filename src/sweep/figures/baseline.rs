@@ -172,7 +172,7 @@ fn panel(
         .configure_mesh()
         .x_desc("fold")
         .y_desc("median test error (°)")
-        .x_label_formatter(&|v| format!("{}", v.round() as i64 + 1))
+        .x_label_formatter(&|v| format!("{}", v.round() as i64))
         .y_label_formatter(&|v| fmt_num(*v))
         .label_style(text(label_size))
         .axis_desc_style(text(if compact { 13 } else { DESC_SIZE }))
