@@ -33,7 +33,7 @@ use super::layout::{ChunkedRows, chunk_width, from_chunks, padded_units, to_chun
 use super::pass::{self, FirstLayer, Step, Use};
 use super::simd::Isa;
 use super::step_f32;
-use crate::backend::stack::{Stack, StackControl, StackProgress, first_non_finite};
+use crate::backend::stack::{Member, Stack, StackControl, StackProgress, first_non_finite};
 use crate::backend::{History, Stop, Trained};
 use crate::error::Result;
 use crate::model::Params;
@@ -83,6 +83,14 @@ struct Slot {
     stop: Option<Stop>,
 }
 
+/// A member's epoch before the update: its training loss, its head's gradients and d loss / d its first layer's
+/// pre-activations on its training rows (rows x M).
+struct Backward {
+    loss: f64,
+    grads: Vec<Vec<f64>>,
+    delta1: Vec<f64>,
+}
+
 /// Members trained together.
 struct Group<'a> {
     isa: Isa,
@@ -125,7 +133,7 @@ impl<'a> Group<'a> {
             }
             masks.push((n < cols).then(|| {
                 let mut mask = vec![false; x.chunks.count * width];
-                // A unit's chunked row puts column c at c (chunk c / width from (c / width) * width).
+                // A unit's chunked row holds column c at index c: chunk c / width starts at (c / width) * width.
                 for &c in &member.neurons {
                     mask[c] = true;
                 }
@@ -190,7 +198,7 @@ impl<'a> Group<'a> {
         }
     }
 
-    fn member(&self, s: usize) -> &'a crate::backend::stack::Member {
+    fn member(&self, s: usize) -> &'a Member {
         &self.stack.members[self.members[s]]
     }
 
@@ -267,7 +275,7 @@ impl<'a> Group<'a> {
         for epoch in 1..=epochs {
             let t = epoch as u64;
             // Each live member's loss before the update, its head's gradients and its delta on its rows.
-            let backward: Vec<Option<(f64, Vec<Vec<f64>>, Vec<f64>)>> = (0..k)
+            let backward: Vec<Option<Backward>> = (0..k)
                 .into_par_iter()
                 .map(|s| {
                     self.live(s).then(|| {
@@ -277,7 +285,11 @@ impl<'a> Group<'a> {
                             tensors: &self.slots[s].head,
                         };
                         let (grads, delta1) = head.backward(&fwd, delta);
-                        (loss, grads, delta1)
+                        Backward {
+                            loss,
+                            grads,
+                            delta1,
+                        }
                     })
                 })
                 .collect();
@@ -294,7 +306,7 @@ impl<'a> Group<'a> {
             }
             let mut delta = vec![0.0f32; grad_rows.len() * mp];
             for (s, b) in backward.iter().enumerate() {
-                if let Some((_, _, delta1)) = b {
+                if let Some(Backward { delta1, .. }) = b {
                     for (&r, d) in self.member(s).train.iter().zip(delta1.chunks(m)) {
                         let row = &mut delta[at[r] * mp + s * m..at[r] * mp + (s + 1) * m];
                         for (o, &v) in row.iter_mut().zip(d) {
@@ -328,7 +340,7 @@ impl<'a> Group<'a> {
                 .zip(&backward)
                 .enumerate()
                 .for_each(|(s, (slot, b))| {
-                    if let Some((_, grads, _)) = b {
+                    if let Some(Backward { grads, .. }) = b {
                         let config = &stack.members[members[s]].config;
                         for ((p, g), mo) in
                             slot.head.iter_mut().zip(grads).zip(&mut slot.head_moments)
@@ -342,11 +354,11 @@ impl<'a> Group<'a> {
                 .map(|s| self.live(s).then(|| self.loss(s, &self.member(s).test).0))
                 .collect();
             for (s, (b, test)) in backward.iter().zip(test).enumerate() {
-                if let (Some((train, _, _)), Some(test)) = (b, test) {
+                if let (Some(Backward { loss, .. }), Some(test)) = (b, test) {
                     let slot = &mut self.slots[s];
-                    slot.history.train_loss.push(*train);
+                    slot.history.train_loss.push(*loss);
                     slot.history.test_loss.push(test);
-                    if first_non_finite(&[*train], &[test]).is_some() {
+                    if first_non_finite(&[*loss], &[test]).is_some() {
                         slot.stop = Some(Stop::Diverged { epoch });
                     }
                 }
