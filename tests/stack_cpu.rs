@@ -446,3 +446,41 @@ fn a_mini_batch_stack_is_trained_one_by_one() {
     assert!(reports.iter().all(|&(_, training, _)| training == 1));
     assert_eq!(reports.last(), Some(&(1, 1, EPOCHS)));
 }
+
+#[test]
+fn a_stack_wider_than_a_group_trains_group_by_group() {
+    let data = data();
+    // 700 units a member: `MAX_UNITS` (2000) takes two at a time, so 3 members are two groups.
+    let spec = Spec::tutorial(300, 700);
+    assert_eq!(popdecode::cpu::stack::MAX_UNITS / 700, 2);
+    let rows = data.stimuli.len();
+    let all: Vec<usize> = (0..300).collect();
+    let members: Vec<Member> = (0..3)
+        .map(|f| {
+            let c = Config {
+                epochs: 3,
+                ..config(1e-4)
+            };
+            member(&spec, all.clone(), &fold(rows, 6, f), f as u64, c)
+        })
+        .collect();
+    let stack = Stack {
+        x: &data.resp,
+        stimuli: &data.stimuli,
+        spec: &spec,
+        members: &members,
+    };
+    let (got, reports) = train(&mut CpuBackend::new(), &stack, None, 0);
+    let want: Vec<(usize, usize, usize)> = [(0, 2), (2, 1)]
+        .into_iter()
+        .flat_map(|(done, training)| (1..=3).map(move |e| (done, training, e)))
+        .collect();
+    assert_eq!(reports, want);
+    let alone = one_by_one(
+        &mut CpuBackend::new(),
+        &stack,
+        &mut StackControl::new(&mut |_| {}),
+    )
+    .expect("alone");
+    assert_all(&compare("groups", &got, &alone, ALONE));
+}
