@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 
 use super::simd::{COLUMN_ALIGN, UNIT_BLOCK};
+use crate::data::Matrix;
 use crate::data::problem::Problem;
 
 /// Neurons per chunk for a first layer of `padded_units` (padded) units. A chunk of all 360 rows (0.7 MB at 512)
@@ -70,18 +71,36 @@ pub struct ChunkedRows {
 
 impl ChunkedRows {
     pub fn new(problem: &Problem, width: usize) -> ChunkedRows {
-        let chunks = Chunks::new(problem.neurons(), width);
-        let rows = problem.n_train() + problem.n_test();
+        let n_train = problem.n_train();
+        ChunkedRows::from_rows(problem.neurons(), n_train + problem.n_test(), width, |r| {
+            if r < n_train {
+                problem.x_train.row(r)
+            } else {
+                problem.x_test.row(r - n_train)
+            }
+        })
+    }
+
+    /// A matrix's rows, in order (a stack's, `cpu::stack`).
+    pub fn from_matrix(x: &Matrix, width: usize) -> ChunkedRows {
+        ChunkedRows::from_rows(x.cols, x.rows, width, |r| x.row(r))
+    }
+
+    /// `rows` rows of `cols` columns, row `r` being `row(r)`.
+    fn from_rows<'a>(
+        cols: usize,
+        rows: usize,
+        width: usize,
+        row: impl Fn(usize) -> &'a [f32] + Sync,
+    ) -> ChunkedRows {
+        let chunks = Chunks::new(cols, width);
         let mut data = vec![0.0f32; chunks.count * rows * width];
-        data.par_chunks_mut(rows * width)
+        data.par_chunks_mut((rows * width).max(1))
             .enumerate()
             .for_each(|(c, dst)| {
                 let (start, real) = (chunks.start(c), chunks.real(c));
-                let sources = (0..problem.n_train())
-                    .map(|r| problem.x_train.row(r))
-                    .chain((0..problem.n_test()).map(|r| problem.x_test.row(r)));
-                for (row, src) in dst.chunks_mut(width).zip(sources) {
-                    row[..real].copy_from_slice(&src[start..start + real]);
+                for (r, dst) in dst.chunks_mut(width).enumerate() {
+                    dst[..real].copy_from_slice(&row(r)[start..start + real]);
                 }
             });
         ChunkedRows { chunks, rows, data }

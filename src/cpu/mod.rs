@@ -37,9 +37,11 @@ pub mod head;
 pub mod layout;
 pub mod pass;
 pub mod simd;
+pub mod stack;
 
 use std::time::Instant;
 
+use crate::backend::stack::{Stack, StackControl, one_by_one};
 use crate::backend::{Backend, Control, Evaluation, History, Trained};
 use crate::data::problem::Problem;
 use crate::error::Result;
@@ -49,7 +51,7 @@ use crate::training::Config;
 
 use head::Head;
 use layout::{ChunkedRows, chunk_width, from_chunks, padded_units, to_chunks};
-use pass::{FirstLayer, Use};
+use pass::{FirstLayer, Step, Use};
 use simd::Isa;
 
 /// The fast CPU backend. It holds nothing between calls but the instruction set it found.
@@ -131,6 +133,7 @@ impl<'a> Run<'a> {
             spec,
             first: FirstLayer {
                 units,
+                group: units,
                 moments: vec![vec![0.0; weights.len()]; moments],
                 weights,
             },
@@ -177,7 +180,7 @@ impl<'a> Run<'a> {
                 .copy_from_slice(&out.products[k * m..(k + 1) * m]);
         }
         if sums {
-            (self.squares, self.abs) = (out.squares, out.abs);
+            (self.squares, self.abs) = (out.squares[0], out.abs[0]);
         }
     }
 
@@ -284,6 +287,18 @@ impl Backend for CpuBackend {
         })
     }
 
+    /// Trains the stack's members together (`stack`): one pass over the matrix per epoch for all of them, when
+    /// they have one hidden layer and train full batch (`stack::takes`; any optimizer, penalties, neuron
+    /// subsets, folds). Anything else falls back to `backend::stack::one_by_one`, each member through
+    /// `train_with`.
+    fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
+        stack.check()?;
+        if !self::stack::takes(stack) {
+            return one_by_one(self, stack, control);
+        }
+        self::stack::train(self.isa, stack, control)
+    }
+
     fn train_with(
         &mut self,
         problem: &Problem,
@@ -322,12 +337,8 @@ impl Backend for CpuBackend {
                     (None, None) => all.clone(),
                 };
                 t += 1;
-                let step = Use::Step {
-                    optimizer: config.optimizer,
-                    lr: config.lr,
-                    t,
-                    penalty,
-                };
+                let steps = [Step::plain(config.optimizer, config.lr, t, penalty)];
+                let step = Use::Step(&steps);
                 let out = pass::run(
                     run.isa,
                     &run.x,
@@ -352,7 +363,7 @@ impl Backend for CpuBackend {
                         .copy_from_slice(&out.products[k * m..(k + 1) * m]);
                 }
                 if sums {
-                    (run.squares, run.abs) = (out.squares, out.abs);
+                    (run.squares, run.abs) = (out.squares[0], out.abs[0]);
                 }
             }
             history.train_loss.push(epoch_loss);

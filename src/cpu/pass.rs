@@ -17,34 +17,62 @@ use crate::optim::Optimizer;
 /// Units whose gradient is computed, then stepped, together: a tile that stays in L1/L2 between the two.
 const UNIT_GROUP: usize = 40;
 
+/// One network's optimizer step of its units (`FirstLayer::group` of them) in a first layer that may hold many
+/// networks' units (a stack, `cpu::stack`).
+#[derive(Clone, Copy)]
+pub struct Step<'a> {
+    pub optimizer: Optimizer,
+    pub lr: f64,
+    pub t: u64,
+    pub penalty: Penalty,
+    /// The columns this network reads, chunked as one unit's weights (chunk `c`'s columns from `c * width`);
+    /// elsewhere its gradient is taken as 0, so its weights there (0) are never moved. `None`: every column.
+    pub mask: Option<&'a [bool]>,
+    /// Whether its units are stepped at all (a stack member that diverged is left where it stopped).
+    pub live: bool,
+}
+
+impl Step<'_> {
+    /// One network's step of every column.
+    pub fn plain(optimizer: Optimizer, lr: f64, t: u64, penalty: Penalty) -> Step<'static> {
+        Step {
+            optimizer,
+            lr,
+            t,
+            penalty,
+            mask: None,
+            live: true,
+        }
+    }
+}
+
 /// What a pass does with the gradient.
 pub enum Use<'a> {
-    /// Step the weights (and their moments), with the penalty's gradient added.
-    Step {
-        optimizer: Optimizer,
-        lr: f64,
-        t: u64,
-        penalty: Penalty,
-    },
+    /// Step the weights (and their moments), with the penalty's gradient added: unit `m` by
+    /// `steps[m / FirstLayer::group]`.
+    Step(&'a [Step<'a>]),
     /// Keep it, chunked as the weights are.
     Keep(&'a mut [f32]),
     /// No gradient: a forward pass only.
     Forward,
 }
 
-/// The first layer's weights and optimizer moments, chunked (see `layout::to_chunks`).
+/// The first layer's weights and optimizer moments, chunked (see `layout::to_chunks`): one network's, or a
+/// stack's, whose networks' units follow one another, `group` units each.
 pub struct FirstLayer {
     pub units: usize,
+    /// Units per network: `units` for one network.
+    pub group: usize,
     pub weights: Vec<f32>,
     pub moments: Vec<Vec<f32>>,
 }
 
 /// What a pass gives back: the forward products of the `fwd` rows (rows x units, f64, without the bias) and
-/// the penalty's sums at the weights it leaves (sum of squares, sum of absolute values).
+/// the penalty's sums at the weights it leaves (sum of squares, sum of absolute values), one per network.
 pub struct PassOut {
     pub products: Vec<f64>,
-    pub squares: f64,
-    pub abs: f64,
+    pub squares: Vec<f64>,
+    pub abs: Vec<f64>,
 }
 
 struct Scratch {
@@ -75,7 +103,9 @@ pub fn run(
     let slot = rows.len() * mp;
     partials.clear();
     partials.resize(chunks.count * slot, 0.0);
-    let mut pen = vec![(0.0f64, 0.0f64); chunks.count];
+    let group = layer.group.max(1);
+    let groups = units.div_ceil(group).max(1);
+    let mut pen = vec![(0.0f64, 0.0f64); chunks.count * groups];
     let per = mp * width;
 
     struct Job<'a> {
@@ -84,15 +114,10 @@ pub fn run(
         moments: Vec<&'a mut [f32]>,
         kept: Option<&'a mut [f32]>,
         part: &'a mut [f32],
-        pen: &'a mut (f64, f64),
+        pen: &'a mut [(f64, f64)],
     }
-    let step = match &use_ {
-        Use::Step {
-            optimizer,
-            lr,
-            t,
-            penalty,
-        } => Some((*optimizer, *lr, *t, *penalty)),
+    let steps: Option<&[Step]> = match &use_ {
+        Use::Step(steps) => Some(steps),
         Use::Keep(_) | Use::Forward => None,
     };
     let mut moment_chunks: Vec<_> = layer
@@ -108,7 +133,7 @@ pub fn run(
     let jobs: Vec<Job> = layer
         .weights
         .chunks_mut(per)
-        .zip(pen.iter_mut())
+        .zip(pen.chunks_mut(groups))
         .enumerate()
         .map(|(c, (w, pen))| Job {
             c,
@@ -154,17 +179,19 @@ pub fn run(
                     let live = n.min(units.saturating_sub(m0));
                     if let Some(kept) = job.kept.as_deref_mut() {
                         kept[m0 * width..(m0 + n) * width].copy_from_slice(&s.g[..n * width]);
-                    } else if let Some((optimizer, lr, t, penalty)) = step {
+                    } else if let Some(steps) = steps {
                         step_rows(
                             isa,
                             &mut s.g,
-                            (optimizer, lr, t, penalty),
+                            Units {
+                                steps,
+                                group,
+                                m0,
+                                live,
+                            },
                             &mut job.w[m0 * width..],
                             &mut job.moments,
-                            m0 * width,
-                            live,
-                            width,
-                            real,
+                            (c, width, real),
                         );
                     }
                 }
@@ -175,15 +202,14 @@ pub fn run(
                 );
             }
             if sums {
-                let (mut sq, mut abs) = (0.0f64, 0.0f64);
-                for row in job.w.chunks(width).take(units) {
+                for (m, row) in job.w.chunks(width).take(units).enumerate() {
+                    let (sq, abs) = &mut job.pen[m / group];
                     for &v in &row[..real] {
                         let v = f64::from(v);
-                        sq += v * v;
-                        abs += v.abs();
+                        *sq += v * v;
+                        *abs += v.abs();
                     }
                 }
-                *job.pen = (sq, abs);
             }
         },
     );
@@ -202,9 +228,13 @@ pub fn run(
                 }
             }
         });
-    let (squares, abs) = pen
-        .iter()
-        .fold((0.0, 0.0), |(s, a), &(cs, ca)| (s + cs, a + ca));
+    let (mut squares, mut abs) = (vec![0.0; groups], vec![0.0; groups]);
+    for chunk in pen.chunks(groups) {
+        for (k, &(cs, ca)) in chunk.iter().enumerate() {
+            squares[k] += cs;
+            abs[k] += ca;
+        }
+    }
     PassOut {
         products,
         squares,
@@ -212,33 +242,53 @@ pub fn run(
     }
 }
 
-/// The optimizer's step (its own `Rule::step_f32`, compiled for the processor's SIMD) on `live` units' real
-/// columns of one chunk, the penalty's gradient added to the gradient first.
-#[allow(clippy::too_many_arguments)]
+/// Which units a tile of the gradient holds and how each is stepped: the tile's unit `m` is unit `m0 + m`,
+/// stepped by `steps[(m0 + m) / group]`; the first `live` are real units.
+struct Units<'a> {
+    steps: &'a [Step<'a>],
+    group: usize,
+    m0: usize,
+    live: usize,
+}
+
+/// The optimizer's step (its own `Rule::step_f32`, compiled for the processor's SIMD) of a tile's real units on
+/// the `real` columns of chunk `c`, the penalty's gradient added to the gradient first and the network's mask
+/// applied after.
 fn step_rows(
     isa: Isa,
     g: &mut [f32],
-    (optimizer, lr, t, penalty): (Optimizer, f64, u64, Penalty),
+    units: Units,
     w: &mut [f32],
     moments: &mut [&mut [f32]],
-    offset: usize,
-    live: usize,
-    width: usize,
-    real: usize,
+    (c, width, real): (usize, usize, usize),
 ) {
+    let offset = units.m0 * width;
     simd::vectorized(isa, || {
-        for m in 0..live {
+        for m in 0..units.live {
+            let step = &units.steps[(units.m0 + m) / units.group];
+            if !step.live {
+                continue;
+            }
             let (w, g) = (
                 &mut w[m * width..m * width + real],
                 &mut g[m * width..m * width + real],
             );
+            let penalty = step.penalty;
             if !penalty.is_zero() {
                 for (g, &w) in g.iter_mut().zip(w.iter()) {
                     *g += penalty.grad(f64::from(w)) as f32;
                 }
             }
+            if let Some(mask) = step.mask {
+                for (g, &keep) in g.iter_mut().zip(&mask[c * width..c * width + real]) {
+                    if !keep {
+                        *g = 0.0;
+                    }
+                }
+            }
             let at = offset + m * width;
-            match &mut *moments {
+            let (optimizer, lr, t) = (step.optimizer, step.lr, step.t);
+            match &mut moments[..optimizer.moments()] {
                 [] => optimizer.step_f32(lr, t, w, g, &mut []),
                 [a] => optimizer.step_f32(lr, t, w, g, &mut [&mut a[at..at + real]]),
                 [a, b] => optimizer.step_f32(

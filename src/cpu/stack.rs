@@ -1,0 +1,430 @@
+//! A stack of networks trained together (`Backend::train_stack` for `CpuBackend`): their first layers stacked
+//! into one of K x M units over the stack's columns, so that one pass over the response matrix (`pass::run`)
+//! takes every member's gradient, optimizer step and forward products while a chunk of the matrix is in cache,
+//! as one network of K x M units would.
+//!
+//! - Rows. The gradient runs over the union of the members' training rows; a member's d loss / d pre-activation
+//!   is zero on rows outside its own training set, and scaled by its own 1 / n_train (its head computes it on its
+//!   rows only, as `train_with` does). The forward products cover every row any member trains or tests on.
+//! - Columns. A member reading only some of the stack's columns has weights of 0 elsewhere; its mask
+//!   (`pass::Step::mask`) zeroes its gradient there, so they stay exactly 0 (and add nothing to its sums).
+//! - Heads (the first layer's bias and every later layer, `head`) are small and run per member, in parallel.
+//! - Optimizers. Each member's units are stepped by its own `Rule::step_f32`, learning rate, momentum and
+//!   penalties (`pass::Step`); the moment buffers hold as many moments as the member needing most, each member
+//!   using its first `moments()`. So every optimizer is taken (Adam and AdamW too: a full-batch step is step t
+//!   of epoch t for every member).
+//! - A member whose loss stops being finite is frozen at the epoch it diverged (its units and head no longer
+//!   stepped, its delta no longer entering the gradient), its history ending there: what `train_with` leaves.
+//!
+//! What it takes (`takes`): one hidden layer, full batch for every member (no `batch_size` below its training
+//! rows). Anything else is trained one by one (`backend::stack::one_by_one`). Members are trained in groups
+//! of at most `MAX_UNITS` stacked units (at least one member a group), which bounds the stacked weights,
+//! moments and partial sums; a single pass is compute-bound well before that width, so larger groups would not
+//! be faster.
+//!
+//! Times: each member's `setup_time` and `train_time` are its group's divided evenly among the group's members.
+
+use std::time::{Duration, Instant};
+
+use rayon::prelude::*;
+
+use super::head::Head;
+use super::layout::{ChunkedRows, chunk_width, from_chunks, padded_units, to_chunks};
+use super::pass::{self, FirstLayer, Step, Use};
+use super::simd::Isa;
+use super::step_f32;
+use crate::backend::stack::{Member, Stack, StackControl, StackProgress, first_non_finite};
+use crate::backend::{History, Stop, Trained};
+use crate::error::Result;
+use crate::model::Params;
+
+/// Stacked first-layer units per group of members trained together.
+pub const MAX_UNITS: usize = 2000;
+
+/// Whether the stacked path trains `stack`: one hidden layer, and full-batch training for every member.
+pub fn takes(stack: &Stack) -> bool {
+    stack.spec.hidden.len() == 1
+        && stack
+            .members
+            .iter()
+            .all(|m| !m.config.is_mini_batch(m.train.len()))
+}
+
+/// Trains a stack `takes` accepted and `Stack::check` passed: group by group, stopping (the rest untrained)
+/// once the stop flag ended a group.
+pub fn train(isa: Isa, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
+    let width = stack.spec.width().max(1);
+    let per_group = (MAX_UNITS / width).max(1);
+    let mut out = Vec::with_capacity(stack.members.len());
+    let all: Vec<usize> = (0..stack.members.len()).collect();
+    for group in all.chunks(per_group) {
+        if control.stop_requested() {
+            break;
+        }
+        let (trained, interrupted) = Group::new(isa, stack, group).train(out.len(), control);
+        out.extend(trained);
+        if interrupted {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+/// One member's state outside the stacked first layer.
+struct Slot {
+    /// `in_layer.bias` and every later tensor, f32, and their optimizer moments.
+    head: Vec<Vec<f32>>,
+    head_moments: Vec<Vec<Vec<f32>>>,
+    /// The penalty's sums of its first-layer weights at the last pass.
+    squares: f64,
+    abs: f64,
+    history: History,
+    /// Set once it diverged or was interrupted.
+    stop: Option<Stop>,
+}
+
+/// A member's epoch before the update: its training loss, its head's gradients and d loss / d its first layer's
+/// pre-activations on its training rows (rows x M).
+struct Backward {
+    loss: f64,
+    grads: Vec<Vec<f64>>,
+    delta1: Vec<f64>,
+}
+
+/// Members trained together.
+struct Group<'a> {
+    isa: Isa,
+    stack: &'a Stack<'a>,
+    /// Indices into the stack's members.
+    members: &'a [usize],
+    x: ChunkedRows,
+    first: FirstLayer,
+    slots: Vec<Slot>,
+    /// Each member's columns in a unit's chunked layout, when it does not read them all (`pass::Step::mask`).
+    masks: Vec<Option<Vec<bool>>>,
+    /// The rows forwarded each pass (every row a member trains or tests on), and each stack row's place there.
+    fwd: Vec<usize>,
+    place: Vec<usize>,
+    /// The last pass's products, `fwd` rows x units.
+    products: Vec<f64>,
+    partials: Vec<f32>,
+    setup: Duration,
+}
+
+impl<'a> Group<'a> {
+    fn new(isa: Isa, stack: &'a Stack<'a>, members: &'a [usize]) -> Group<'a> {
+        let start = Instant::now();
+        let (m, cols) = (stack.spec.width(), stack.x.cols);
+        let units = members.len() * m;
+        let width = chunk_width(padded_units(units));
+        let x = ChunkedRows::from_matrix(stack.x, width);
+        let mut dense = vec![0.0f32; units * cols];
+        let mut slots = Vec::with_capacity(members.len());
+        let mut masks = Vec::with_capacity(members.len());
+        for (s, &k) in members.iter().enumerate() {
+            let member = &stack.members[k];
+            let w = &member.params.layers[0].weight;
+            let n = member.neurons.len();
+            for u in 0..m {
+                let row = &mut dense[(s * m + u) * cols..(s * m + u + 1) * cols];
+                for (i, &c) in member.neurons.iter().enumerate() {
+                    row[c] = w[u * n + i];
+                }
+            }
+            masks.push((n < cols).then(|| {
+                let mut mask = vec![false; x.chunks.count * width];
+                // A unit's chunked row holds column c at index c: chunk c / width starts at (c / width) * width.
+                for &c in &member.neurons {
+                    mask[c] = true;
+                }
+                mask
+            }));
+            let head: Vec<Vec<f32>> = member
+                .params
+                .tensors()
+                .into_iter()
+                .skip(1)
+                .map(|(_, _, t)| t.to_vec())
+                .collect();
+            let moments = member.config.optimizer.moments();
+            slots.push(Slot {
+                head_moments: head
+                    .iter()
+                    .map(|t| vec![vec![0.0; t.len()]; moments])
+                    .collect(),
+                head,
+                squares: 0.0,
+                abs: 0.0,
+                history: History::default(),
+                stop: None,
+            });
+        }
+        let weights = to_chunks(&x.chunks, units, &dense);
+        let moments = members
+            .iter()
+            .map(|&k| stack.members[k].config.optimizer.moments())
+            .max()
+            .unwrap_or(0);
+        let mut used = vec![false; stack.x.rows];
+        for &k in members {
+            let member = &stack.members[k];
+            for &r in member.train.iter().chain(&member.test) {
+                used[r] = true;
+            }
+        }
+        let fwd: Vec<usize> = (0..stack.x.rows).filter(|&r| used[r]).collect();
+        let mut place = vec![usize::MAX; stack.x.rows];
+        for (i, &r) in fwd.iter().enumerate() {
+            place[r] = i;
+        }
+        Group {
+            isa,
+            stack,
+            members,
+            x,
+            first: FirstLayer {
+                units,
+                group: m,
+                moments: vec![vec![0.0; weights.len()]; moments],
+                weights,
+            },
+            slots,
+            masks,
+            fwd,
+            place,
+            products: Vec::new(),
+            partials: Vec::new(),
+            setup: start.elapsed(),
+        }
+    }
+
+    fn member(&self, s: usize) -> &'a Member {
+        &self.stack.members[self.members[s]]
+    }
+
+    /// A pass: the gradient step if given, then the forward products of every used row and the penalty sums.
+    fn pass(&mut self, grad: Option<(&[usize], &[f32])>, use_: Use) {
+        let sums = self
+            .members
+            .iter()
+            .any(|&k| !self.stack.members[k].config.penalty.is_zero());
+        let out = pass::run(
+            self.isa,
+            &self.x,
+            &mut self.first,
+            grad,
+            use_,
+            &self.fwd,
+            sums,
+            &mut self.partials,
+        );
+        self.products = out.products;
+        if sums {
+            for ((slot, sq), abs) in self.slots.iter_mut().zip(out.squares).zip(out.abs) {
+                (slot.squares, slot.abs) = (sq, abs);
+            }
+        }
+    }
+
+    /// Member `s`'s first-layer products (rows x M) of some stack rows.
+    fn gather(&self, s: usize, rows: &[usize]) -> Vec<f64> {
+        let (m, units) = (self.stack.spec.width(), self.first.units);
+        rows.iter()
+            .flat_map(|&r| {
+                let at = self.place[r] * units + s * m;
+                self.products[at..at + m].iter().copied()
+            })
+            .collect()
+    }
+
+    /// Member `s`'s loss on `rows` at the current weights (with its penalty), its head's forward pass and
+    /// d loss / d raw outputs.
+    fn loss(&self, s: usize, rows: &[usize]) -> (f64, super::head::Forward, Vec<f64>) {
+        let (member, slot) = (self.member(s), &self.slots[s]);
+        let head = Head {
+            spec: self.stack.spec,
+            tensors: &slot.head,
+        };
+        let fwd = head.forward(&self.gather(s, rows));
+        let targets: Vec<f32> = rows.iter().map(|&r| self.stack.stimuli[r]).collect();
+        let (loss, delta) = self.stack.spec.objective.loss_and_grad(&fwd.raw, &targets);
+        let penalty = member.config.penalty;
+        let value = if penalty.is_zero() {
+            0.0
+        } else {
+            penalty.l2 * slot.squares + penalty.l1 * slot.abs
+        };
+        (loss + value, fwd, delta)
+    }
+
+    fn live(&self, s: usize) -> bool {
+        self.slots[s].stop.is_none()
+    }
+
+    /// Trains every epoch (or until the stop flag or every member's divergence); `done` members of the stack
+    /// came before. Returns each member's result and whether the stop flag ended it.
+    fn train(mut self, done: usize, control: &mut StackControl) -> (Vec<Trained>, bool) {
+        let start = Instant::now();
+        let stack = self.stack;
+        let (k, m) = (self.members.len(), stack.spec.width());
+        let mp = padded_units(self.first.units);
+        let epochs = stack.epochs();
+        let every = (epochs / 5).max(1);
+        self.pass(None, Use::Forward);
+        let mut interrupted = false;
+        for epoch in 1..=epochs {
+            let t = epoch as u64;
+            // Each live member's loss before the update, its head's gradients and its delta on its rows.
+            let backward: Vec<Option<Backward>> = (0..k)
+                .into_par_iter()
+                .map(|s| {
+                    self.live(s).then(|| {
+                        let (loss, fwd, delta) = self.loss(s, &self.member(s).train);
+                        let head = Head {
+                            spec: stack.spec,
+                            tensors: &self.slots[s].head,
+                        };
+                        let (grads, delta1) = head.backward(&fwd, delta);
+                        Backward {
+                            loss,
+                            grads,
+                            delta1,
+                        }
+                    })
+                })
+                .collect();
+            let mut in_grad = vec![false; stack.x.rows];
+            for s in (0..k).filter(|&s| self.live(s)) {
+                for &r in &self.member(s).train {
+                    in_grad[r] = true;
+                }
+            }
+            let grad_rows: Vec<usize> = (0..stack.x.rows).filter(|&r| in_grad[r]).collect();
+            let mut at = vec![0usize; stack.x.rows];
+            for (i, &r) in grad_rows.iter().enumerate() {
+                at[r] = i;
+            }
+            let mut delta = vec![0.0f32; grad_rows.len() * mp];
+            for (s, b) in backward.iter().enumerate() {
+                if let Some(Backward { delta1, .. }) = b {
+                    for (&r, d) in self.member(s).train.iter().zip(delta1.chunks(m)) {
+                        let row = &mut delta[at[r] * mp + s * m..at[r] * mp + (s + 1) * m];
+                        for (o, &v) in row.iter_mut().zip(d) {
+                            *o += v as f32;
+                        }
+                    }
+                }
+            }
+            // The steps borrow the masks while the pass writes the slots' sums: take the masks out meanwhile.
+            let masks = std::mem::take(&mut self.masks);
+            let steps: Vec<Step> = (0..k)
+                .map(|s| {
+                    let config = &self.member(s).config;
+                    Step {
+                        optimizer: config.optimizer,
+                        lr: config.lr,
+                        t,
+                        penalty: config.penalty,
+                        mask: masks[s].as_deref(),
+                        live: self.live(s),
+                    }
+                })
+                .collect();
+            self.pass(Some((&grad_rows, &delta)), Use::Step(&steps));
+            drop(steps);
+            self.masks = masks;
+            // The heads' steps, then each live member's test loss after the update.
+            let members = self.members;
+            self.slots
+                .par_iter_mut()
+                .zip(&backward)
+                .enumerate()
+                .for_each(|(s, (slot, b))| {
+                    if let Some(Backward { grads, .. }) = b {
+                        let config = &stack.members[members[s]].config;
+                        for ((p, g), mo) in
+                            slot.head.iter_mut().zip(grads).zip(&mut slot.head_moments)
+                        {
+                            step_f32(config, t, p, g, mo);
+                        }
+                    }
+                });
+            let test: Vec<Option<f64>> = (0..k)
+                .into_par_iter()
+                .map(|s| self.live(s).then(|| self.loss(s, &self.member(s).test).0))
+                .collect();
+            for (s, (b, test)) in backward.iter().zip(test).enumerate() {
+                if let (Some(Backward { loss, .. }), Some(test)) = (b, test) {
+                    let slot = &mut self.slots[s];
+                    slot.history.train_loss.push(*loss);
+                    slot.history.test_loss.push(test);
+                    if first_non_finite(&[*loss], &[test]).is_some() {
+                        slot.stop = Some(Stop::Diverged { epoch });
+                    }
+                }
+            }
+            // As `Control::after_epochs`: report (which may raise the flag), then look at the flag.
+            let progress = StackProgress {
+                done,
+                training: k,
+                epoch,
+                epochs,
+            };
+            let reported = epoch / every > (epoch - 1) / every || epoch == epochs;
+            if reported {
+                (control.progress)(progress);
+            }
+            if control.stop_requested() && epoch < epochs {
+                if !reported {
+                    (control.progress)(progress);
+                }
+                for slot in &mut self.slots {
+                    slot.stop.get_or_insert(Stop::Interrupted { epoch });
+                }
+                interrupted = true;
+                break;
+            }
+            if (0..k).all(|s| !self.live(s)) {
+                break;
+            }
+        }
+        let train_time = start.elapsed();
+        let share = |d: Duration| d / k.max(1) as u32;
+        let dense = from_chunks(&self.x.chunks, self.first.units, &self.first.weights);
+        let cols = stack.x.cols;
+        let trained = (0..k)
+            .map(|s| {
+                let member = self.member(s);
+                let (_, test_fwd, _) = self.loss(s, &member.test);
+                let final_train_loss = self.loss(s, &member.train).0;
+                let slot = &self.slots[s];
+                let mut params = Params::zeros(stack.spec);
+                let n = member.neurons.len();
+                let w = &mut params.layers[0].weight;
+                for u in 0..m {
+                    let row = &dense[(s * m + u) * cols..(s * m + u + 1) * cols];
+                    for (i, &c) in member.neurons.iter().enumerate() {
+                        w[u * n + i] = row[c];
+                    }
+                }
+                let mut tensors = slot.head.iter();
+                for (l, layer) in params.layers.iter_mut().enumerate() {
+                    if l > 0 {
+                        layer.weight = tensors.next().expect("a weight").clone();
+                    }
+                    layer.bias = tensors.next().expect("a bias").clone();
+                }
+                Trained {
+                    params,
+                    history: slot.history.clone(),
+                    test_outputs: stack.spec.objective.transform(&test_fwd.raw),
+                    final_train_loss,
+                    train_time: share(train_time),
+                    setup_time: share(self.setup),
+                    stop: slot.stop.unwrap_or(Stop::Complete),
+                }
+            })
+            .collect();
+        (trained, interrupted)
+    }
+}
