@@ -290,7 +290,25 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
             popdecode::say!("{line}");
         }
     };
-    say(format_args!("data: {}", loaded[0].described));
+    // With folds, the split the data flags would draw is not used: say how the stimuli are cut instead.
+    let described = match args.folds {
+        Some(k) => {
+            let rows = loaded[0].data.n_stimuli();
+            let (lo, hi) = (rows / k, rows.div_ceil(k));
+            format!(
+                "{} neurons in response to {rows} stimuli ({origin}); {k} folds of {} test stimuli (seed {})",
+                raw.neurons(),
+                if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                },
+                args.data.seed
+            )
+        }
+        None => loaded[0].described.clone(),
+    };
+    say(format_args!("data: {described}"));
     let base = &setups[0];
     say(format_args!(
         "networks: {} ({}); {}, {}",
@@ -560,7 +578,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         command: std::env::args().collect(),
         config: configuration(&args, &varies),
         data: SweepData {
-            description: loaded[0].described.clone(),
+            description: described.clone(),
             md5,
             neurons: raw.neurons(),
             stimuli: loaded[0].data.n_stimuli(),
