@@ -310,12 +310,29 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     };
     say(format_args!("data: {described}"));
     let base = &setups[0];
+    let varied_names: Vec<&str> = varies.iter().map(|v| v.param.name()).collect();
+    let mut network = describe_network(&base.spec);
+    if base.subset.is_some() {
+        // The first cell's input width is one of the varied values, not every network's.
+        network = network.replacen(
+            &format!("Linear({},", base.spec.neurons),
+            "Linear(neurons,",
+            1,
+        );
+    }
     say(format_args!(
-        "networks: {} ({}); {}, {}",
+        "networks: {} ({network}); {}, {}{}",
         describe_grid(&varies, &grid, n_folds, args.repeats, planned.len()),
-        describe_network(&base.spec),
         describe_training(&base.config, fold_sets[0][0].0.len()),
-        count(args.epochs, "epoch")
+        count(args.epochs, "epoch"),
+        if varies.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; varied: {} (the first cell's shown)",
+                varied_names.join(", ")
+            )
+        }
     ));
     if let Some(s) = args.shard {
         say(format_args!(
@@ -802,9 +819,13 @@ fn describe_grid(
     } else {
         let dims: Vec<String> = varies
             .iter()
-            .map(|v| format!("{} {}", v.values.len(), v.param.name()))
+            .map(|v| format!("{} values of {}", v.values.len(), v.param.name()))
             .collect();
-        format!("{} = {} x ", dims.join(" x "), count(grid.len(), "cell"))
+        if varies.len() == 1 {
+            format!("{} x ", dims[0])
+        } else {
+            format!("{} = {} x ", dims.join(" x "), count(grid.len(), "cell"))
+        }
     };
     let folds = if folds == 1 {
         "1 split".to_string()
