@@ -528,3 +528,67 @@ fn several_learning_rates_for_train_point_to_sweep() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("popdecode sweep --vary lr=1e-4,1e-3"), "{err}");
 }
+
+#[test]
+fn a_sweep_on_the_gpu_trains_in_stacks_and_matches_the_cpu() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |backend: &str| {
+        let dir = tmp.path().join(backend);
+        ok(&[
+            "sweep",
+            "--vary",
+            "neurons=50,300",
+            "--vary",
+            "lr=1e-4,1e-3",
+            "--folds",
+            "3",
+            "--repeats",
+            "2",
+            "--task",
+            "regress",
+            "--neurons",
+            "300",
+            "--stimuli",
+            "60",
+            "--epochs",
+            "8",
+            "--backend",
+            backend,
+            "--format",
+            "svg",
+            "--out",
+            dir.to_str().unwrap(),
+            "-q",
+        ]);
+        dir
+    };
+    let (gpu, cpu) = (run("gpu"), run("cpu"));
+    let summary = SweepSummary::load(&gpu.join("summary.json")).unwrap();
+    assert!(summary.adapter.starts_with("gpu"), "{}", summary.adapter);
+    // One stack per input width, each trained together.
+    assert_eq!(summary.stacks.len(), 2);
+    assert!(
+        summary
+            .stacks
+            .iter()
+            .all(|s| s.path == "stacked" && s.networks == 12)
+    );
+    let (g, c) = (
+        csv(&gpu.join("networks.csv")),
+        csv(&cpu.join("networks.csv")),
+    );
+    assert_eq!(g.len(), c.len());
+    for name in ["test_loss", "train_loss"] {
+        let col = column(&g, name);
+        let values = |t: &[Vec<String>]| -> Vec<f64> {
+            t[1..].iter().map(|r| r[col].parse().unwrap()).collect()
+        };
+        // f32 on two backends with their own summation orders, 8 epochs: the conformance suite's training tolerance.
+        popdecode::compare::assert_all(&[popdecode::compare::Comparison::new(
+            name,
+            &values(&g),
+            &values(&c),
+            popdecode::compare::tolerance::LOSS,
+        )]);
+    }
+}
