@@ -712,6 +712,10 @@ impl BackendArgs {
     }
 
     /// The backends a run can train on, for `train` and `baseline`.
+    /// `--backend`'s help for the commands that train.
+    pub const TRAINING_HELP: &'static str = "Where to train: a hardware GPU when one is found, else the fast CPU \
+        backend (auto); the GPU; the fast CPU backend (f32, every core, SIMD); or the f64 reference";
+
     pub const TRAINING: &'static [BackendName] = &[
         BackendName::Auto,
         BackendName::Gpu,

@@ -27,12 +27,7 @@ use super::print::{count, describe_network, describe_recorded, describe_training
 #[derive(Args)]
 #[command(mut_arg(
     "backend",
-    BackendArgs::values(
-        "Where to train: a hardware GPU when one is found, else the fast CPU backend (auto); the GPU; the fast \
-     CPU backend (f32, every core, SIMD); or the f64 reference",
-        BackendName::Auto,
-        BackendArgs::TRAINING,
-    )
+    BackendArgs::values(BackendArgs::TRAINING_HELP, BackendName::Auto, BackendArgs::TRAINING,)
 ))]
 pub struct TrainArgs {
     #[command(flatten)]

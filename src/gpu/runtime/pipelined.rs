@@ -34,6 +34,28 @@ pub trait Resident {
     fn train_loss(&mut self) -> Result<f64>;
 }
 
+/// How many epochs the next submission encodes, `queued` of `epochs` already queued and `read` of them read back
+/// since `start`: about `BATCH_TIME` of work at the rate seen so far (`FIRST_BATCH` before any), at most
+/// `MAX_BATCH_EPOCHS`, ending at the next report (every `every` epochs) and at the last epoch.
+pub fn batch_epochs(
+    start: Instant,
+    queued: usize,
+    read: usize,
+    every: usize,
+    epochs: usize,
+) -> usize {
+    let target = if read == 0 {
+        FIRST_BATCH
+    } else {
+        let per_s = read as f64 / start.elapsed().as_secs_f64().max(1e-9);
+        (per_s * BATCH_TIME.as_secs_f64()) as usize
+    };
+    target
+        .clamp(1, MAX_BATCH_EPOCHS)
+        .min(every - queued % every)
+        .min(epochs - queued)
+}
+
 /// Runs `config.epochs` epochs on `session`, reporting through `control` (one batch behind the GPU); stops at
 /// the first read-back that holds a loss that is not finite (the history ends at that epoch; the weights are
 /// those of the epochs queued by then) or after the batch in flight when a stop is requested.
@@ -46,18 +68,8 @@ pub fn train(
 ) -> Result<Trained> {
     let start = Instant::now();
     let every = config.report_every();
-    let batch = |queued: usize, read: usize| {
-        let target = if read == 0 {
-            FIRST_BATCH
-        } else {
-            let per_s = read as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            (per_s * BATCH_TIME.as_secs_f64()) as usize
-        };
-        target
-            .clamp(1, MAX_BATCH_EPOCHS)
-            .min(every - queued % every)
-            .min(config.epochs - queued)
-    };
+    let batch =
+        |queued: usize, read: usize| batch_epochs(start, queued, read, every, config.epochs);
     let mut history = History::default();
     // With no epochs, the batch of none still evaluates the initial network.
     let mut in_flight = Some(session.run_epochs(batch(0, 0))?);

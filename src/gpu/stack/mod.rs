@@ -17,22 +17,17 @@ pub mod plan;
 pub mod session;
 pub mod shaders;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::backend::stack::{Stack, StackControl, StackProgress, first_non_finite};
 use crate::backend::{History, Stop, Trained};
 use crate::error::Result;
 use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::pipelined::MAX_BATCH_EPOCHS;
+use crate::gpu::runtime::pipelined;
 use crate::objective::Objective;
 pub use plan::StackTuning;
 use plan::{Plan, Shape};
 use session::Session;
-
-/// How long a batch of epochs should take once the speed is known (as `runtime::pipelined`).
-const BATCH_TIME: Duration = Duration::from_millis(100);
-/// The first batch's epochs, before the speed is known.
-const FIRST_BATCH: usize = 4;
 
 /// Whether the stacked kernels train this stack: one hidden layer, MSE or NLL, and every member full-batch SGD
 /// (any momentum, any penalty).
@@ -99,18 +94,8 @@ fn train_group(
     let epochs = stack.epochs();
     let k = stack.members.len();
     let every = (epochs / 5).max(1);
-    let batch = |queued: usize, read: usize| {
-        let target = if read == 0 {
-            FIRST_BATCH
-        } else {
-            let per_s = read as f64 / start.elapsed().as_secs_f64().max(1e-9);
-            (per_s * BATCH_TIME.as_secs_f64()) as usize
-        };
-        target
-            .clamp(1, MAX_BATCH_EPOCHS)
-            .min(every - queued % every)
-            .min(epochs - queued)
-    };
+    let batch =
+        |queued: usize, read: usize| pipelined::batch_epochs(start, queued, read, every, epochs);
     // states[s][k]: member k's (training, test) objective at the weights after s updates.
     let mut states: Vec<Vec<(f64, f64)>> = Vec::with_capacity(epochs + 1);
     let mut in_flight = Some(session.run_epochs(batch(0, 0))?);
