@@ -210,9 +210,14 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                 .map(|o| (o.param == v.param).then_some(value))
                 .collect();
             cell_setup(&args, &varies, &defaults, &raw, base_config).map_err(|e| {
+                // A refusal of the value itself is already about --vary; any other names the train flag.
+                let why = match e {
+                    Error::BadArgument { flag, what } if flag == "--vary" => what,
+                    e => e.to_string(),
+                };
                 Error::bad_argument(
                     "--vary",
-                    format!("{}={}: {e}", v.param.name(), value.label()),
+                    format!("{}={}: {why}", v.param.name(), value.label()),
                 )
             })?;
         }
@@ -245,6 +250,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         .filter(|p| args.shard.is_none_or(|s| s.holds(p.network)))
         .collect();
 
+    check_results_fit(mine.len(), args.epochs, raw.n_stimuli())?;
     let neurons_total = raw.neurons();
     let subset_of =
         |p: &Planned| -> Option<(usize, usize)> { setups[p.cell].subset.map(|n| (n, p.repeat)) };
@@ -380,7 +386,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
 
     // Train, stack after stack.
     let started = Instant::now();
-    let mut trained: Vec<(Planned, Trained)> = Vec::new();
+    let (mut networks, mut histories, mut predictions) = (Vec::new(), Vec::new(), Vec::new());
     let mut stack_info = Vec::new();
     let mut interrupted = false;
     let total = mine.len();
@@ -423,7 +429,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
             spec: &s0.spec,
             members: &members,
         };
-        let done_before = trained.len();
+        let done_before = networks.len();
         let n_members = members.len();
         let mut last = Instant::now();
         let mut progress = |p: StackProgress| {
@@ -462,9 +468,21 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
             .to_string(),
         });
         let short = results.len() < members.len();
-        for (p, r) in members_plan.iter().zip(results) {
+        for (p, r) in members_plan.iter().zip(&results) {
             interrupted |= matches!(r.stop, popdecode::backend::Stop::Interrupted { .. });
-            trained.push((*p, r));
+            let setup = &setups[p.cell];
+            let (row, history, predicted) = summarise(
+                p,
+                r,
+                setup,
+                &loaded[setup.bin].data,
+                &fold_sets[setup.bin][p.fold].1,
+                args.model.init_seed + p.repeat as u64,
+                setup.subset.map(|_| args.data.seed + p.repeat as u64),
+            )?;
+            networks.push(row);
+            histories.push(history);
+            predictions.extend(predicted);
         }
         if short || interrupted {
             interrupted = true;
@@ -473,79 +491,39 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     }
     let train_s = started.elapsed().as_secs_f64();
 
-    // The numbers of every network, and the baseline's on the same rows and neurons.
-    let mut baselines: HashMap<BaselineKey, (f64, f64)> = HashMap::new();
-    let mut networks = Vec::new();
-    let mut histories = Vec::new();
-    let mut predictions = Vec::new();
-    for (p, t) in &trained {
-        let setup = &setups[p.cell];
-        let l = &loaded[setup.bin];
-        let (train, test) = &fold_sets[setup.bin][p.fold];
-        let y_test: Vec<f32> = test.iter().map(|&r| l.data.stimuli[r]).collect();
-        let preds = Predictions::of(setup.spec.objective, test, &y_test, &t.test_outputs);
-        let errors = preds.summary();
-        let outcome = Outcome::new(
-            t,
-            &test_only(y_test.clone()),
-            &setup.spec,
-            &setup.config.penalty,
-        );
-        let baseline = if args.baseline && !interrupted {
-            let key = (setup.bin, subset_of(p), p.fold);
-            match baselines.get(&key) {
-                Some(&b) => Some(b),
+    // The baseline's numbers on each network's rows and neurons: one ridge fit per data, subset and fold.
+    if args.baseline && !interrupted {
+        let mut baselines: HashMap<BaselineKey, (f64, f64)> = HashMap::new();
+        for n in &mut networks {
+            let p = Planned {
+                network: n.network,
+                cell: n.cell,
+                fold: n.fold,
+                repeat: n.repeat,
+            };
+            let setup = &setups[p.cell];
+            let l = &loaded[setup.bin];
+            let (train, test) = &fold_sets[setup.bin][p.fold];
+            let key = (setup.bin, subset_of(&p), p.fold);
+            let (median, mean) = match baselines.get(&key) {
+                Some(&b) => b,
                 None => {
-                    let cols = neurons_of(p);
+                    let cols = neurons_of(&p);
+                    let stimuli = |rows: &[usize]| {
+                        rows.iter()
+                            .map(|&r| l.data.stimuli[r])
+                            .collect::<Vec<f32>>()
+                    };
                     let x_train = select(&l.data.resp, train, Some(&cols));
-                    let y_train: Vec<f32> = train.iter().map(|&r| l.data.stimuli[r]).collect();
                     let x_test = select(&l.data.resp, test, Some(&cols));
-                    let cv = fit_cv(&x_train, &y_train, &CvConfig::default())?;
-                    let a = cv.model.angular_errors(&x_test, &y_test)?;
+                    let cv = fit_cv(&x_train, &stimuli(train), &CvConfig::default())?;
+                    let a = cv.model.angular_errors(&x_test, &stimuli(test))?;
                     baselines.insert(key, (a.median_deg, a.mean_deg));
-                    Some((a.median_deg, a.mean_deg))
+                    (a.median_deg, a.mean_deg)
                 }
-            }
-        } else {
-            None
-        };
-        let (status, _) = popdecode::run::summary::RunStatus::of(t.stop);
-        let metrics = vec![
-            errors.median_angular_error_deg,
-            errors.mean_angular_error_deg,
-            Some(outcome.test_loss),
-            Some(outcome.train_loss),
-            errors.accuracy,
-            baseline.map(|b| b.0),
-            baseline.map(|b| b.1),
-        ];
-        debug_assert_eq!(metrics.len(), METRICS.len());
-        networks.push(NetworkResult {
-            network: p.network,
-            cell: p.cell,
-            fold: p.fold,
-            repeat: p.repeat,
-            init_seed: args.model.init_seed + p.repeat as u64,
-            neuron_seed: setup.subset.map(|_| args.data.seed + p.repeat as u64),
-            status: serde_json::to_value(status)?
-                .as_str()
-                .unwrap_or("complete")
-                .to_string(),
-            epochs: t.history.train_loss.len(),
-            metrics,
-        });
-        histories.push(NetworkHistory {
-            network: p.network,
-            train_loss: t.history.train_loss.clone(),
-            test_loss: t.history.test_loss.clone(),
-        });
-        for (&row, decoded_deg) in test.iter().zip(preds.decoded_deg()) {
-            predictions.push(Prediction {
-                network: p.network,
-                row,
-                stimulus_deg: f64::from(l.data.stimuli[row]),
-                decoded_deg,
-            });
+            };
+            n.metrics[BASELINE_MEDIAN] = Some(median);
+            n.metrics[BASELINE_MEDIAN + 1] = Some(mean);
         }
     }
     networks.sort_by_key(|n| n.network);
@@ -681,6 +659,85 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         return Ok(ExitCode::from(popdecode::run::stop::exit_code(signal)));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where the baseline's median and mean errors go among `METRICS`.
+const BASELINE_MEDIAN: usize = 5;
+
+/// One network's row (the baseline's columns empty), history and test predictions, from its training: taken
+/// as soon as its stack is trained, so that its weights need not be kept.
+fn summarise(
+    p: &Planned,
+    t: &Trained,
+    setup: &CellSetup,
+    data: &Dataset,
+    test: &[usize],
+    init_seed: u64,
+    neuron_seed: Option<u64>,
+) -> Result<(NetworkResult, NetworkHistory, Vec<Prediction>)> {
+    let y_test: Vec<f32> = test.iter().map(|&r| data.stimuli[r]).collect();
+    let preds = Predictions::of(setup.spec.objective, test, &y_test, &t.test_outputs);
+    let errors = preds.summary();
+    let outcome = Outcome::new(t, &test_only(y_test), &setup.spec, &setup.config.penalty);
+    let (status, _) = popdecode::run::summary::RunStatus::of(t.stop);
+    let metrics = vec![
+        errors.median_angular_error_deg,
+        errors.mean_angular_error_deg,
+        Some(outcome.test_loss),
+        Some(outcome.train_loss),
+        errors.accuracy,
+        None,
+        None,
+    ];
+    debug_assert_eq!(metrics.len(), METRICS.len());
+    debug_assert_eq!(METRICS[BASELINE_MEDIAN], "baseline_median_error_deg");
+    let row = NetworkResult {
+        network: p.network,
+        cell: p.cell,
+        fold: p.fold,
+        repeat: p.repeat,
+        init_seed,
+        neuron_seed,
+        status: serde_json::to_value(status)?
+            .as_str()
+            .unwrap_or("complete")
+            .to_string(),
+        epochs: t.history.train_loss.len(),
+        metrics,
+    };
+    let history = NetworkHistory {
+        network: p.network,
+        train_loss: t.history.train_loss.clone(),
+        test_loss: t.history.test_loss.clone(),
+    };
+    let predictions = test
+        .iter()
+        .zip(preds.decoded_deg())
+        .map(|(&row, decoded_deg)| Prediction {
+            network: p.network,
+            row,
+            stimulus_deg: f64::from(data.stimuli[row]),
+            decoded_deg,
+        })
+        .collect();
+    Ok((row, history, predictions))
+}
+
+/// Refuses, before any work, a plan whose results (every network's history, test predictions and row) would not
+/// fit in the memory this machine has free, naming the flags that multiply them.
+fn check_results_fit(networks: usize, epochs: usize, stimuli: usize) -> Result<(), Error> {
+    let per_network = (epochs as u128) * 16
+        + (stimuli as u128) * std::mem::size_of::<Prediction>() as u128
+        + std::mem::size_of::<NetworkResult>() as u128
+        + 256;
+    popdecode::memory::check(
+        &[popdecode::memory::Part {
+            what: "every network's history, predictions and row",
+            flags: "--vary, --folds, --repeats, --epochs".to_string(),
+            bytes: per_network * networks as u128,
+        }],
+        popdecode::memory::available(),
+    )
 }
 
 fn shard_label(s: Option<Shard>) -> String {
