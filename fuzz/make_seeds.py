@@ -14,6 +14,7 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 RUN_FILES = ["summary.json", "history.csv", "predictions.csv", "weights.npz", "tuning.npz"]
+SWEEP_FILES = ["summary.json", "networks.csv", "histories.csv", "predictions.csv"]
 
 
 def join(parts):
@@ -33,7 +34,7 @@ def members(npz):
 
 def main():
     exe = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "target", "release", "popdecode")
-    seeds = {t: {} for t in ["npz", "npy", "split", "init", "run_folder"]}
+    seeds = {t: {} for t in ["npz", "npy", "split", "init", "run_folder", "sweep_folder"]}
     with tempfile.TemporaryDirectory() as tmp:
         run = os.path.join(tmp, "run")
         quiet = dict(stdout=subprocess.DEVNULL, check=True)
@@ -52,6 +53,14 @@ def main():
         seeds["init"]["run_init"] = bytes([11, 2]) + files["run_init.npz"]
         seeds["init"]["run_weights"] = bytes([11, 2]) + files["run_weights.npz"]
         seeds["run_folder"]["run"] = join([read(os.path.join(run, n)) for n in RUN_FILES])
+        # A sweep: 2 lr x 2 folds, and a cv classifier with the baseline, on 12 neurons and 16 stimuli.
+        for name, flags in [("sweep", ["sweep", "--vary", "lr=1e-4,1e-3", "--folds", "2"]),
+                            ("cv_classify", ["cv", "--folds", "2", "--task", "classify", "--classes", "4",
+                                             "--baseline"])]:
+            out = os.path.join(tmp, name)
+            subprocess.run([exe, *flags, "--neurons", "12", "--stimuli", "16", "--epochs", "3", "--hidden", "3",
+                            "--backend", "cpu", "--format", "svg", "--out", out], **quiet)
+            seeds["sweep_folder"][name] = join([read(os.path.join(out, n)) for n in SWEEP_FILES])
     hostile = os.path.join(ROOT, "tests", "fixtures", "hostile")
     for name in sorted(os.listdir(hostile)):
         if name.endswith(".npz"):

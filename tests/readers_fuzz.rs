@@ -128,6 +128,11 @@ fn the_run_folder_reader_never_panics() {
 }
 
 #[test]
+fn the_sweep_folder_reader_never_panics() {
+    holds("sweep_folder", readers::sweep_folder);
+}
+
+#[test]
 fn the_seeds_are_valid_files_the_readers_accept() {
     // The mutated-seed cases start from files the readers take, so the mutations reach past the first check.
     let dir = readers::scratch("seed_check");
@@ -151,4 +156,16 @@ fn the_seeds_are_valid_files_the_readers_accept() {
     let loaded = popdecode::data::split::Split::load(&dir.join("s.npz"), bytes[0] as usize + 1);
     let _ = std::fs::remove_dir_all(&dir);
     loaded.expect("the seed split loads");
+    for seed in seeds("sweep_folder") {
+        let dir = readers::scratch("seed_check_sweep");
+        for (name, part) in readers::SWEEP_FILES
+            .iter()
+            .zip(readers::parts(&seed, readers::SWEEP_FILES.len()))
+        {
+            std::fs::write(dir.join(name), part).unwrap();
+        }
+        let loaded = popdecode::sweep::folder::load(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        loaded.expect("the seed sweep folder loads");
+    }
 }

@@ -149,3 +149,19 @@ pub fn run_folder(bytes: &[u8]) {
         let _ = draw_all(&data);
     }
 }
+
+/// The files of a cv or sweep run folder that `plot` and `collect` parse, in the order a `sweep_folder` input
+/// holds them.
+pub const SWEEP_FILES: [&str; 4] = ["summary.json", "networks.csv", "histories.csv", "predictions.csv"];
+
+/// `plot DIR` of a cv or sweep folder (and each part `collect` reads): the input's [`parts`] are
+/// [`SWEEP_FILES`]; the folder is loaded and, if that succeeds, its figures are drawn (in memory).
+pub fn sweep_folder(bytes: &[u8]) {
+    let dir = scratch("sweep_folder");
+    for (name, part) in SWEEP_FILES.iter().zip(parts(bytes, SWEEP_FILES.len())) {
+        write(&dir.join(name), part);
+    }
+    if let Ok((_, results)) = popdecode::sweep::folder::load(&dir) {
+        let _ = popdecode::sweep::figures::draw_all(&results);
+    }
+}
