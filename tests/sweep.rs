@@ -341,6 +341,10 @@ fn what_cannot_run_is_refused_before_anything_runs_naming_it() {
         ),
         (&["sweep", "--vary", "hidden=10,0", "--out", o], "value `0`"),
         (
+            &["sweep", "--vary", "hidden=10,100000000", "--out", o],
+            "hidden=100000000: --hidden 100000000: the run would need",
+        ),
+        (
             &["sweep", "--vary", "lr=1,2", "--vary", "lr=3", "--out", o],
             "varied twice",
         ),

@@ -152,7 +152,12 @@ pub fn run_folder(bytes: &[u8]) {
 
 /// The files of a cv or sweep run folder that `plot` and `collect` parse, in the order a `sweep_folder` input
 /// holds them.
-pub const SWEEP_FILES: [&str; 4] = ["summary.json", "networks.csv", "histories.csv", "predictions.csv"];
+pub const SWEEP_FILES: [&str; 4] = [
+    "summary.json",
+    "networks.csv",
+    "histories.csv",
+    "predictions.csv",
+];
 
 /// `plot DIR` of a cv or sweep folder (and each part `collect` reads): the input's [`parts`] are
 /// [`SWEEP_FILES`]; the folder is loaded and, if that succeeds, its figures are drawn (in memory).

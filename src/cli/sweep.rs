@@ -257,7 +257,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     let neurons_of = |p: &Planned| -> Vec<usize> {
         match subset_of(p) {
             Some((n, repeat)) => {
-                plan::neuron_subset(neurons_total, n, args.data.seed + repeat as u64)
+                plan::neuron_subset(neurons_total, n, args.data.seed.wrapping_add(repeat as u64))
             }
             None => (0..neurons_total).collect(),
         }
@@ -418,7 +418,10 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                         .collect(),
                     train: train.clone(),
                     test: test.clone(),
-                    params: Params::init(&setup.spec, args.model.init_seed + p.repeat as u64),
+                    params: Params::init(
+                        &setup.spec,
+                        args.model.init_seed.wrapping_add(p.repeat as u64),
+                    ),
                     config: setup.config,
                 }
             })
@@ -477,8 +480,10 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                 setup,
                 &loaded[setup.bin].data,
                 &fold_sets[setup.bin][p.fold].1,
-                args.model.init_seed + p.repeat as u64,
-                setup.subset.map(|_| args.data.seed + p.repeat as u64),
+                args.model.init_seed.wrapping_add(p.repeat as u64),
+                setup
+                    .subset
+                    .map(|_| args.data.seed.wrapping_add(p.repeat as u64)),
             )?;
             networks.push(row);
             histories.push(history);
@@ -817,6 +822,19 @@ fn cell_setup(
     if let Some(Value::Widths(w)) = get(Param::Hidden) {
         spec = Spec::new(neurons, w.clone(), spec.activation, spec.objective)?;
     }
+    // A varied width is checked against this machine's memory as train checks its own.
+    let moments = base.optimizer.moments().max(1);
+    let widths: Vec<String> = spec.hidden.iter().map(usize::to_string).collect();
+    popdecode::memory::check(
+        &popdecode::memory::training_run(
+            raw.n_stimuli(),
+            &spec,
+            moments,
+            "--data or --neurons, --stimuli",
+            &format!("--hidden {}", widths.join(",")),
+        ),
+        popdecode::memory::available(),
+    )?;
     let optimizer = match number(Param::Momentum) {
         Some(m) => optim::build(
             &args.optim.optimizer,
