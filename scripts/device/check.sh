@@ -5,9 +5,11 @@
 # 50-epoch `popdecode train` of each run there (its time and result). Nothing here needs PyTorch.
 #
 # Usage, from anywhere:  OUT=/path/for/results bash scripts/device/check.sh
-#   PARTS="tutorial general"  which parts run (default both; "none" for only `info`): tutorial = check at
-#                             M = 10, 200, 1000 and train at M = 10; general = check then train for each
-#                             general-path flag set below
+#   PARTS="tutorial general stack"  which parts run (default all three; "none" for only `info`): tutorial =
+#                             check at M = 10, 200, 1000 and train at M = 10; general = check then train for
+#                             each general-path flag set below; stack = a sweep of 40 networks (2 lr x 2 neuron
+#                             counts x 5 folds x 2 repeats) trained in stacks on the GPU and on the CPU, their
+#                             networks.csv compared (test and training losses within 1e-3, compare's rule)
 #   POPDECODE=path            the binary (default target/release/popdecode)
 #   SMALL=1                   2,000 neurons instead of 23,589 (a smoke test, e.g. on a software adapter)
 #   STEP_S=300                seconds one command may take;  TRAIN=0  skips the train runs
@@ -16,7 +18,7 @@
 set -euo pipefail
 # shellcheck source=common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-PARTS=${PARTS:-tutorial general}
+PARTS=${PARTS:-tutorial general stack}
 TRAIN=${TRAIN:-1}
 describe_machine check.sh
 
@@ -57,6 +59,31 @@ if has_part general; then
   check_and_train circular --loss circular --lr 2
   check_and_train adam --optimizer adam --lr 1e-3
   check_and_train momentum-batch32 --momentum 0.9 --lr 1e-5 --batch-size 32
+fi
+
+if has_part stack; then
+  # The stacked path (src/gpu/stack/) against the fast CPU backend's stacks on the same sweep.
+  counts="1000,23589"
+  if [ "$SMALL" = 1 ]; then counts="200,2000"; fi
+  for backend in gpu cpu; do
+    step "sweep-stack-$backend" "$POPDECODE" sweep ${SIZE[@]+"${SIZE[@]}"} --vary lr=1e-4,1e-3 \
+      --vary "neurons=$counts" --folds 5 --repeats 2 --backend "$backend" --format svg --quiet \
+      --out "$scratch/sweep-$backend"
+    for f in summary.json networks.csv; do
+      if [ -f "$scratch/sweep-$backend/$f" ]; then cp "$scratch/sweep-$backend/$f" "$OUT/sweep-stack-$backend.$f"; fi
+    done
+  done
+  step sweep-stack-compare python3 -c '
+import csv, math, sys
+g, c = (list(csv.DictReader(open(p))) for p in sys.argv[1:3])
+assert len(g) == len(c) == 40, (len(g), len(c))
+for col in ["test_loss", "train_loss"]:
+    a = [float(r[col]) for r in g]
+    b = [float(r[col]) for r in c]
+    err = math.sqrt(sum((x - y) ** 2 for x, y in zip(a, b)) / sum(y * y for y in b))
+    print(f"{col}: gpu against cpu, relative error {err:.2e} (tolerance 1e-3)")
+    assert err <= 1e-3, col
+' "$OUT/sweep-stack-gpu.networks.csv" "$OUT/sweep-stack-cpu.networks.csv"
 fi
 
 echo "== check.sh: $FAILED failed step(s); outputs in $OUT"
