@@ -6,9 +6,10 @@
 //! - `model`: the network's shape (`Spec`) and weights (`Params`);
 //! - `objective`, `optim`, `training`: what a loss, an optimizer step and a training run are;
 //! - `backend`: the trait every backend implements; `select`, the one place naming every backend;
-//! - `reference`: the f64 oracle; `gpu`: the wgpu runtime and its two paths;
+//! - `reference`: the f64 oracle; `gpu`: the wgpu runtime, its two paths for one network and its stacks;
 //! - `check`, `compare`: any backend against the reference; `bench`, `ridge`, `metrics`;
-//! - `run`: what a run leaves on disk, its figures included.
+//! - `run`: what a run leaves on disk, its figures included;
+//! - `sweep`: many networks (cv, sweeps, shards): their plan, results, folder and figures.
 
 pub mod backend;
 pub mod bench;

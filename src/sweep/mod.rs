@@ -1,8 +1,13 @@
 //! Many networks: cross-validation (`popdecode cv`) and sweeps (`popdecode sweep`), their shards and what they
 //! leave on disk.
 //!
-//! - `results`: what a cv or sweep run found, network by network and cell by cell, and the files that hold it;
+//! - `plan`: which networks a run trains: the grid of varied values, the folds, the seeds, the shards;
+//! - `results`: what a run found, network by network and cell by cell, and the CSV files that hold it;
+//! - `summary`: its summary.json, what `collect` checks the parts against;
+//! - `folder`: the run folder written and read back (for `plot` and `collect`);
 //! - `figures`: its figures, drawn from those files alone.
+//!
+//! The networks themselves train through `backend::stack` (`Backend::train_stack`); `cli::sweep` ties it together.
 
 pub mod figures;
 pub mod folder;
