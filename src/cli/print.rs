@@ -243,7 +243,7 @@ pub fn sweep_table(r: &popdecode::sweep::results::SweepResults) -> Vec<String> {
     };
     let stats_of = |rows: Vec<&popdecode::sweep::results::NetworkResult>| -> Vec<Option<Stat>> {
         (0..METRICS.len())
-            .map(|m| Stat::of(&rows.iter().filter_map(|n| n.metrics[m]).collect::<Vec<_>>()))
+            .map(|m| Stat::of(&rows.iter().filter_map(|n| n.counted(m)).collect::<Vec<_>>()))
             .collect()
     };
     let mut out = Vec::new();

@@ -667,7 +667,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
 }
 
 /// Where the baseline's median and mean errors go among `METRICS`.
-const BASELINE_MEDIAN: usize = 5;
+const BASELINE_MEDIAN: usize = popdecode::sweep::results::FIRST_BASELINE_METRIC;
 
 /// One network's row (the baseline's columns empty), history and test predictions, from its training: taken
 /// as soon as its stack is trained, so that its weights need not be kept.

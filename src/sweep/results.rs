@@ -104,6 +104,22 @@ pub struct SweepResults {
     pub predictions: Vec<Prediction>,
 }
 
+/// The first of `METRICS` that is the ridge baseline's rather than the network's own.
+pub const FIRST_BASELINE_METRIC: usize = 5;
+
+impl NetworkResult {
+    /// Metric `m` as every statistic and figure takes it: finite, and none of a diverged network's own numbers
+    /// (the ridge baseline on its fold still counts).
+    pub fn counted(&self, m: usize) -> Option<f64> {
+        let own = m < FIRST_BASELINE_METRIC;
+        self.metrics
+            .get(m)
+            .copied()
+            .flatten()
+            .filter(|v| v.is_finite() && !(own && self.status == "diverged"))
+    }
+}
+
 impl Stat {
     /// The statistics of `values`, NaN-free ones only; `None` when none is finite. SD and SEM are 0 for one.
     pub fn of(values: &[f64]) -> Option<Stat> {
@@ -140,6 +156,39 @@ mod tests {
         assert_eq!(Stat::of(&[5.0]).unwrap().sd, 0.0);
         assert_eq!(Stat::of(&[f64::INFINITY]), None);
     }
+
+    #[test]
+    fn a_diverged_networks_own_numbers_are_left_out_of_its_cell_and_its_baseline_is_not() {
+        let row = |network: usize, status: &str, loss: f64| NetworkResult {
+            network,
+            cell: 0,
+            fold: network,
+            repeat: 0,
+            init_seed: 1,
+            neuron_seed: None,
+            status: status.into(),
+            epochs: 3,
+            metrics: vec![
+                Some(10.0),
+                Some(12.0),
+                Some(loss),
+                Some(loss),
+                None,
+                Some(2.0),
+                Some(3.0),
+            ],
+        };
+        let networks = [
+            row(0, "complete", 100.0),
+            row(1, "diverged", 1e30),
+            row(2, "complete", 300.0),
+        ];
+        let cells = SweepResults::cells_of(&networks, &[vec![]]);
+        let test_loss = cells[0].stats[2].unwrap();
+        assert_eq!((test_loss.mean, test_loss.n), (200.0, 2));
+        assert_eq!(cells[0].stats[FIRST_BASELINE_METRIC].unwrap().n, 3);
+        assert_eq!(cells[0].stats[4], None);
+    }
 }
 
 /// The files a cv or sweep run folder holds besides summary.json and its figures.
@@ -169,7 +218,7 @@ impl SweepResults {
                     networks.iter().filter(|n| n.cell == cell).collect();
                 let stats = (0..METRICS.len())
                     .map(|m| {
-                        let v: Vec<f64> = rows.iter().filter_map(|n| n.metrics[m]).collect();
+                        let v: Vec<f64> = rows.iter().filter_map(|n| n.counted(m)).collect();
                         Stat::of(&v)
                     })
                     .collect();

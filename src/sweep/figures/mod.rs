@@ -226,11 +226,7 @@ fn plural(n: usize) -> &'static str {
 
 /// A metric of each network, finite values only.
 fn metric(n: &NetworkResult, m: usize) -> Option<f64> {
-    n.metrics
-        .get(m)
-        .copied()
-        .flatten()
-        .filter(|v| v.is_finite())
+    n.counted(m)
 }
 
 fn values(networks: &[&NetworkResult], m: usize) -> Vec<f64> {
