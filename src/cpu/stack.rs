@@ -478,3 +478,62 @@ impl<'a> Group<'a> {
         (trained, interrupted)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::data::Matrix;
+    use crate::model::Spec;
+    use crate::training::Config;
+
+    /// Members with the same training rows go side by side; stopped after the first group, the result is still
+    /// a prefix of the stack: the members before the first one left untrained.
+    #[test]
+    fn members_with_the_same_rows_train_side_by_side_and_a_stop_leaves_a_prefix() {
+        // 700 units a member: two a group.
+        let spec = Spec::tutorial(4, 700);
+        let x = Matrix::new(10, 4, (0..40).map(|v| (v % 7) as f32).collect());
+        let stimuli: Vec<f32> = (0..10).map(|r| r as f32 * 30.0).collect();
+        let trains = [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![3, 2, 1, 0]];
+        let members: Vec<Member> = trains
+            .iter()
+            .enumerate()
+            .map(|(k, train)| Member {
+                neurons: (0..4).collect(),
+                train: train.clone(),
+                test: vec![8, 9],
+                params: Params::init(&spec, k as u64),
+                config: Config {
+                    epochs: 3,
+                    ..Config::default()
+                },
+            })
+            .collect();
+        let stack = Stack {
+            x: &x,
+            stimuli: &stimuli,
+            spec: &spec,
+            members: &members,
+        };
+        assert_eq!(by_rows(&stack), vec![0, 2, 1]);
+        let flag = AtomicBool::new(false);
+        let mut reports = Vec::new();
+        let mut progress = |p: StackProgress| {
+            reports.push((p.done, p.training));
+            if p.epoch == 3 {
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let mut control = StackControl::new(&mut progress).stop_on(&flag);
+        let got = train(Isa::detect(), &stack, &mut control).expect("the stack trains");
+        assert_eq!(reports, vec![(0, 2); 3]);
+        assert_eq!(
+            got.len(),
+            1,
+            "members 0 and 2 trained, 1 not: member 0 alone"
+        );
+        assert_eq!(got[0].stop, Stop::Complete);
+    }
+}
