@@ -15,7 +15,18 @@ use crate::objective::Penalty;
 use crate::optim::Optimizer;
 
 /// Units whose gradient is computed, then stepped, together: a tile that stays in L1/L2 between the two.
-const UNIT_GROUP: usize = 40;
+pub const UNIT_GROUP: usize = 40;
+
+/// The gradient's rows and d loss / d pre-activation (f32).
+#[derive(Clone, Copy)]
+pub enum Grad<'a> {
+    /// Every unit on the same rows: the rows, and the delta, rows x padded units.
+    Rows(&'a [usize], &'a [f32]),
+    /// Each tile of `UNIT_GROUP` units (tile `t`: units from `t * UNIT_GROUP`, of the padded units) on its own
+    /// rows: `(rows, delta)`, the delta rows x the tile's units. A stack's tile need only take the rows its
+    /// networks train on, instead of multiplying zeros on every other member's rows.
+    Tiles(&'a [(Vec<usize>, Vec<f32>)]),
+}
 
 /// One network's optimizer step of its units (`FirstLayer::group` of them) in a first layer that may hold many
 /// networks' units (a stack, `cpu::stack`).
@@ -87,6 +98,22 @@ pub fn run(
     x: &ChunkedRows,
     layer: &mut FirstLayer,
     grad: Option<(&[usize], &[f32])>,
+    use_: Use,
+    fwd: &[usize],
+    sums: bool,
+    partials: &mut Vec<f32>,
+) -> PassOut {
+    let grad = grad.map(|(rows, d)| Grad::Rows(rows, d));
+    run_grad(isa, x, layer, grad, use_, fwd, sums, partials)
+}
+
+/// `run` with the gradient's rows given per tile if need be (`Grad::Tiles`).
+#[allow(clippy::too_many_arguments)]
+pub fn run_grad(
+    isa: Isa,
+    x: &ChunkedRows,
+    layer: &mut FirstLayer,
+    grad: Option<Grad>,
     mut use_: Use,
     fwd: &[usize],
     sums: bool,
@@ -107,6 +134,13 @@ pub fn run(
     let groups = units.div_ceil(group).max(1);
     let mut pen = vec![(0.0f64, 0.0f64); chunks.count * groups];
     let per = mp * width;
+    if let Some(Grad::Tiles(tiles)) = grad {
+        assert_eq!(
+            tiles.len(),
+            mp.div_ceil(UNIT_GROUP),
+            "a gradient tile per unit tile"
+        );
+    }
 
     struct Job<'a> {
         c: usize,
@@ -162,16 +196,20 @@ pub fn run(
             let c = job.c;
             let xc = x.chunk(c);
             let (real, padded) = (chunks.real(c), chunks.padded(c));
-            if let Some((grad_rows, delta)) = grad {
-                for m0 in (0..mp).step_by(UNIT_GROUP) {
+            if let Some(grad) = grad {
+                for (tile, m0) in (0..mp).step_by(UNIT_GROUP).enumerate() {
                     let n = UNIT_GROUP.min(mp - m0);
+                    let (rows, d, ds, dm0) = match grad {
+                        Grad::Rows(rows, d) => (rows, d, mp, m0),
+                        Grad::Tiles(tiles) => (&tiles[tile].0[..], &tiles[tile].1[..], n, 0),
+                    };
                     let args = GradArgs {
                         x: xc,
                         xs: width,
-                        rows: grad_rows,
-                        d: delta,
-                        ds: mp,
-                        m0,
+                        rows,
+                        d,
+                        ds,
+                        m0: dm0,
                         units: n,
                         width: padded,
                     };
@@ -306,4 +344,80 @@ fn step_rows(
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::layout::chunk_width;
+    use crate::data::Matrix;
+
+    /// A pass with each tile on its own rows steps the weights exactly as one on every row with the delta zero
+    /// elsewhere: the rows left out only multiplied zeros.
+    #[test]
+    fn tiles_on_their_own_rows_step_as_every_row_with_zeros() {
+        let (rows, cols, units) = (23, 70, 100);
+        let mp = padded_units(units);
+        let mut seed = 7u32;
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        let x = Matrix::new(rows, cols, (0..rows * cols).map(|_| next()).collect());
+        let x = ChunkedRows::from_matrix(&x, chunk_width(mp));
+        let weights: Vec<f32> = (0..mp * x.chunks.count * x.chunks.width)
+            .map(|_| next())
+            .collect();
+        let all: Vec<usize> = (0..rows).collect();
+        let mut full = vec![0.0f32; rows * mp];
+        let tiles: Vec<(Vec<usize>, Vec<f32>)> = (0..mp)
+            .step_by(UNIT_GROUP)
+            .enumerate()
+            .map(|(t, m0)| {
+                let n = UNIT_GROUP.min(mp - m0);
+                // Tile t on every (t + 2)-th row; the padding units past `units` have zero deltas.
+                let mine: Vec<usize> = (0..rows).filter(|r| r % (t + 2) == 0).collect();
+                let mut d = vec![0.0f32; mine.len() * n];
+                for (i, &r) in mine.iter().enumerate() {
+                    for u in 0..n.min(units.saturating_sub(m0)) {
+                        let v = next();
+                        d[i * n + u] = v;
+                        full[r * mp + m0 + u] = v;
+                    }
+                }
+                (mine, d)
+            })
+            .collect();
+        let step = |grad: Grad| {
+            let mut layer = FirstLayer {
+                units,
+                group: units,
+                weights: weights.clone(),
+                moments: vec![vec![0.0; weights.len()]; 2],
+            };
+            let optimizer = crate::training::Config::default().optimizer;
+            let steps = [Step::plain(optimizer, 0.1, 1, Penalty::default())];
+            let out = run_grad(
+                Isa::detect(),
+                &x,
+                &mut layer,
+                Some(grad),
+                Use::Step(&steps),
+                &all,
+                false,
+                &mut Vec::new(),
+            );
+            (layer.weights, out.products)
+        };
+        let (tiled, tiled_products) = step(Grad::Tiles(&tiles));
+        let (every, every_products) = step(Grad::Rows(&all, &full));
+        assert_ne!(
+            tiled, weights,
+            "the step moved nothing, so the case proves little"
+        );
+        let differ = tiled.iter().zip(&every).filter(|(a, b)| a != b).count();
+        assert_eq!(differ, 0, "weights of {} differ", every.len());
+        let differ = (tiled_products.iter().zip(&every_products)).filter(|(a, b)| a != b);
+        assert_eq!(differ.count(), 0, "products differ");
+    }
 }

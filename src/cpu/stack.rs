@@ -3,9 +3,12 @@
 //! takes every member's gradient, optimizer step and forward products while a chunk of the matrix is in cache,
 //! as one network of K x M units would.
 //!
-//! - Rows. The gradient runs over the union of the members' training rows; a member's d loss / d pre-activation
-//!   is zero on rows outside its own training set, and scaled by its own 1 / n_train (its head computes it on its
-//!   rows only, as `train_with` does). The forward products cover every row any member trains or tests on.
+//! - Rows. The gradient of each tile of `pass::UNIT_GROUP` stacked units runs over the union of the training
+//!   rows of the members with units in it (`Group::tiles`); a member's d loss / d pre-activation is zero on rows
+//!   outside its own training set, and scaled by its own 1 / n_train (its head computes it on its rows only, as
+//!   `train_with` does). Members with the same training rows are trained next to one another (`by_rows`), so
+//!   that with folds a tile mostly holds one fold's rows. The forward products cover every row any member
+//!   trains or tests on.
 //! - Columns. A member reading only some of the stack's columns has weights of 0 elsewhere; its mask
 //!   (`pass::Step::mask`) zeroes its gradient there, so they stay exactly 0 (and add nothing to its sums).
 //! - Heads (the first layer's bias and every later layer, `head`) are small and run per member, in parallel.
@@ -24,13 +27,14 @@
 //!
 //! Times: each member's `setup_time` and `train_time` are its group's divided evenly among the group's members.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
 use super::head::Head;
 use super::layout::{ChunkedRows, chunk_width, from_chunks, padded_units, to_chunks};
-use super::pass::{self, FirstLayer, Step, Use};
+use super::pass::{self, FirstLayer, Grad, Step, UNIT_GROUP, Use};
 use super::simd::Isa;
 use super::step_f32;
 use crate::backend::stack::{Member, Stack, StackControl, StackProgress, first_non_finite};
@@ -55,19 +59,44 @@ pub fn takes(stack: &Stack) -> bool {
 pub fn train(isa: Isa, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
     let width = stack.spec.width().max(1);
     let per_group = (MAX_UNITS / width).max(1);
-    let mut out = Vec::with_capacity(stack.members.len());
-    let all: Vec<usize> = (0..stack.members.len()).collect();
-    for group in all.chunks(per_group) {
+    let mut out: Vec<Option<Trained>> = (0..stack.members.len()).map(|_| None).collect();
+    let order = by_rows(stack);
+    let mut done = 0;
+    for group in order.chunks(per_group) {
         if control.stop_requested() {
             break;
         }
-        let (trained, interrupted) = Group::new(isa, stack, group).train(out.len(), control);
-        out.extend(trained);
+        let (trained, interrupted) = Group::new(isa, stack, group).train(done, control);
+        done += trained.len();
+        for (&k, t) in group.iter().zip(trained) {
+            out[k] = Some(t);
+        }
         if interrupted {
             break;
         }
     }
-    Ok(out)
+    // Interrupted, the result is the stack's members up to the first untrained one, as one by one gives.
+    Ok(out.into_iter().map_while(|t| t).collect())
+}
+
+/// The stack's members in the order they are trained: members with the same training rows next to one another
+/// (in the order each set first appears), so that a tile of stacked units tends to hold one set of rows and its
+/// gradient runs over those alone (`Group::tiles`). What a member learns does not depend on its place.
+fn by_rows(stack: &Stack) -> Vec<usize> {
+    let mut first: HashMap<Vec<usize>, usize> = HashMap::new();
+    let keys: Vec<usize> = stack
+        .members
+        .iter()
+        .enumerate()
+        .map(|(k, m)| {
+            let mut rows = m.train.clone();
+            rows.sort_unstable();
+            *first.entry(rows).or_insert(k)
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..stack.members.len()).collect();
+    order.sort_by_key(|&k| keys[k]);
+    order
 }
 
 /// One member's state outside the stacked first layer.
@@ -203,12 +232,12 @@ impl<'a> Group<'a> {
     }
 
     /// A pass: the gradient step if given, then the forward products of every used row and the penalty sums.
-    fn pass(&mut self, grad: Option<(&[usize], &[f32])>, use_: Use) {
+    fn pass(&mut self, grad: Option<Grad>, use_: Use) {
         let sums = self
             .members
             .iter()
             .any(|&k| !self.stack.members[k].config.penalty.is_zero());
-        let out = pass::run(
+        let out = pass::run_grad(
             self.isa,
             &self.x,
             &mut self.first,
@@ -261,6 +290,48 @@ impl<'a> Group<'a> {
         self.slots[s].stop.is_none()
     }
 
+    /// The gradient's rows and delta per tile of `UNIT_GROUP` of the `mp` padded units (`pass::Grad::Tiles`):
+    /// a tile takes the rows its live members train on, and their deltas there (zero on a row another of the
+    /// tile's members trains on). Rows no member of the tile trains on add only zeros to its gradient, so
+    /// leaving them out changes nothing but the time.
+    fn tiles(&self, backward: &[Option<Backward>], mp: usize) -> Vec<(Vec<usize>, Vec<f32>)> {
+        let (m, units, rows) = (self.stack.spec.width(), self.first.units, self.stack.x.rows);
+        let mut at = vec![usize::MAX; rows];
+        (0..mp)
+            .step_by(UNIT_GROUP)
+            .map(|m0| {
+                let n = UNIT_GROUP.min(mp - m0);
+                let end = (m0 + n).min(units);
+                // The members with units in the tile that still train.
+                let members: Vec<(usize, &[f64])> = (m0 / m.max(1)..end.div_ceil(m.max(1)))
+                    .filter_map(|s| backward[s].as_ref().map(|b| (s, &b.delta1[..])))
+                    .collect();
+                let mut used = vec![false; rows];
+                for &(s, _) in &members {
+                    for &r in &self.member(s).train {
+                        used[r] = true;
+                    }
+                }
+                let tile_rows: Vec<usize> = (0..rows).filter(|&r| used[r]).collect();
+                for (i, &r) in tile_rows.iter().enumerate() {
+                    at[r] = i;
+                }
+                let mut delta = vec![0.0f32; tile_rows.len() * n];
+                for (s, delta1) in members {
+                    // Member s's units in the tile: from `lo` to `hi`, its own unit `lo - s * m` first.
+                    let (lo, hi) = ((s * m).max(m0), ((s + 1) * m).min(end));
+                    for (&r, d) in self.member(s).train.iter().zip(delta1.chunks(m)) {
+                        let row = &mut delta[at[r] * n + lo - m0..at[r] * n + hi - m0];
+                        for (o, &v) in row.iter_mut().zip(&d[lo - s * m..hi - s * m]) {
+                            *o += v as f32;
+                        }
+                    }
+                }
+                (tile_rows, delta)
+            })
+            .collect()
+    }
+
     /// Trains every epoch (or until the stop flag or every member's divergence); `done` members of the stack
     /// came before. Returns each member's result and whether the stop flag ended it.
     fn train(mut self, done: usize, control: &mut StackControl) -> (Vec<Trained>, bool) {
@@ -293,28 +364,7 @@ impl<'a> Group<'a> {
                     })
                 })
                 .collect();
-            let mut in_grad = vec![false; stack.x.rows];
-            for s in (0..k).filter(|&s| self.live(s)) {
-                for &r in &self.member(s).train {
-                    in_grad[r] = true;
-                }
-            }
-            let grad_rows: Vec<usize> = (0..stack.x.rows).filter(|&r| in_grad[r]).collect();
-            let mut at = vec![0usize; stack.x.rows];
-            for (i, &r) in grad_rows.iter().enumerate() {
-                at[r] = i;
-            }
-            let mut delta = vec![0.0f32; grad_rows.len() * mp];
-            for (s, b) in backward.iter().enumerate() {
-                if let Some(Backward { delta1, .. }) = b {
-                    for (&r, d) in self.member(s).train.iter().zip(delta1.chunks(m)) {
-                        let row = &mut delta[at[r] * mp + s * m..at[r] * mp + (s + 1) * m];
-                        for (o, &v) in row.iter_mut().zip(d) {
-                            *o += v as f32;
-                        }
-                    }
-                }
-            }
+            let tiles = self.tiles(&backward, mp);
             // The steps borrow the masks while the pass writes the slots' sums: take the masks out meanwhile.
             let masks = std::mem::take(&mut self.masks);
             let steps: Vec<Step> = (0..k)
@@ -330,7 +380,7 @@ impl<'a> Group<'a> {
                     }
                 })
                 .collect();
-            self.pass(Some((&grad_rows, &delta)), Use::Step(&steps));
+            self.pass(Some(Grad::Tiles(&tiles)), Use::Step(&steps));
             drop(steps);
             self.masks = masks;
             // The heads' steps, then each live member's test loss after the update.
@@ -426,5 +476,64 @@ impl<'a> Group<'a> {
             })
             .collect();
         (trained, interrupted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::data::Matrix;
+    use crate::model::Spec;
+    use crate::training::Config;
+
+    /// Members with the same training rows go side by side; stopped after the first group, the result is still
+    /// a prefix of the stack: the members before the first one left untrained.
+    #[test]
+    fn members_with_the_same_rows_train_side_by_side_and_a_stop_leaves_a_prefix() {
+        // 700 units a member: two a group.
+        let spec = Spec::tutorial(4, 700);
+        let x = Matrix::new(10, 4, (0..40).map(|v| (v % 7) as f32).collect());
+        let stimuli: Vec<f32> = (0..10).map(|r| r as f32 * 30.0).collect();
+        let trains = [vec![0, 1, 2, 3], vec![4, 5, 6, 7], vec![3, 2, 1, 0]];
+        let members: Vec<Member> = trains
+            .iter()
+            .enumerate()
+            .map(|(k, train)| Member {
+                neurons: (0..4).collect(),
+                train: train.clone(),
+                test: vec![8, 9],
+                params: Params::init(&spec, k as u64),
+                config: Config {
+                    epochs: 3,
+                    ..Config::default()
+                },
+            })
+            .collect();
+        let stack = Stack {
+            x: &x,
+            stimuli: &stimuli,
+            spec: &spec,
+            members: &members,
+        };
+        assert_eq!(by_rows(&stack), vec![0, 2, 1]);
+        let flag = AtomicBool::new(false);
+        let mut reports = Vec::new();
+        let mut progress = |p: StackProgress| {
+            reports.push((p.done, p.training));
+            if p.epoch == 3 {
+                flag.store(true, Ordering::Relaxed);
+            }
+        };
+        let mut control = StackControl::new(&mut progress).stop_on(&flag);
+        let got = train(Isa::detect(), &stack, &mut control).expect("the stack trains");
+        assert_eq!(reports, vec![(0, 2); 3]);
+        assert_eq!(
+            got.len(),
+            1,
+            "members 0 and 2 trained, 1 not: member 0 alone"
+        );
+        assert_eq!(got[0].stop, Stop::Complete);
     }
 }
