@@ -115,14 +115,7 @@ impl Stack<'_> {
     /// Member `k` alone: its training and test rows of its neurons, as `train` would see them.
     pub fn problem(&self, k: usize) -> Problem {
         let m = &self.members[k];
-        let pick = |rows: &[usize]| {
-            let mut data = Vec::with_capacity(rows.len() * m.neurons.len());
-            for &r in rows {
-                let row = self.x.row(r);
-                data.extend(m.neurons.iter().map(|&c| row[c]));
-            }
-            Matrix::new(rows.len(), m.neurons.len(), data)
-        };
+        let pick = |rows: &[usize]| self.x.select(rows, &m.neurons);
         Problem {
             x_train: pick(&m.train),
             y_train: m.train.iter().map(|&r| self.stimuli[r]).collect(),

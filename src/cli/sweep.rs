@@ -362,7 +362,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         let l = &loaded[setups[p.cell].bin];
         let (train, test) = &fold_sets[setups[p.cell].bin][p.fold];
         let cols = neurons_of(p);
-        let pick = |rows: &[usize]| select(&l.data.resp, rows, Some(&cols));
+        let pick = |rows: &[usize]| l.data.resp.select(rows, &cols);
         let y = |rows: &[usize]| {
             rows.iter()
                 .map(|&r| l.data.stimuli[r])
@@ -402,7 +402,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
             &l.data.resp
         } else {
             let all: Vec<usize> = (0..l.data.n_stimuli()).collect();
-            owned = select(&l.data.resp, &all, Some(&union));
+            owned = l.data.resp.select(&all, &union);
             &owned
         };
         let members: Vec<Member> = members_plan
@@ -519,8 +519,8 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                             .map(|&r| l.data.stimuli[r])
                             .collect::<Vec<f32>>()
                     };
-                    let x_train = select(&l.data.resp, train, Some(&cols));
-                    let x_test = select(&l.data.resp, test, Some(&cols));
+                    let x_train = l.data.resp.select(train, &cols);
+                    let x_test = l.data.resp.select(test, &cols);
                     let cv = fit_cv(&x_train, &stimuli(train), &CvConfig::default())?;
                     let a = cv.model.angular_errors(&x_test, &stimuli(test))?;
                     baselines.insert(key, (a.median_deg, a.mean_deg));
@@ -757,21 +757,6 @@ fn test_only(y_test: Vec<f32>) -> Problem {
         y_train: Vec::new(),
         x_test: Matrix::zeros(0, 0),
         y_test,
-    }
-}
-
-/// Rows `rows` of `m`, and of them the columns `cols` (all when None).
-fn select(m: &Matrix, rows: &[usize], cols: Option<&[usize]>) -> Matrix {
-    match cols {
-        Some(cols) if cols.len() != m.cols || cols.iter().enumerate().any(|(i, &c)| i != c) => {
-            let mut data = Vec::with_capacity(rows.len() * cols.len());
-            for &r in rows {
-                let row = m.row(r);
-                data.extend(cols.iter().map(|&c| row[c]));
-            }
-            Matrix::new(rows.len(), cols.len(), data)
-        }
-        _ => m.select_rows(rows),
     }
 }
 

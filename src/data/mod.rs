@@ -47,6 +47,19 @@ impl Matrix {
         }
         Matrix::new(index.len(), self.cols, data)
     }
+
+    /// The rows `rows` of the columns `cols`, both in the order given (every column in order copies whole rows).
+    pub fn select(&self, rows: &[usize], cols: &[usize]) -> Matrix {
+        if cols.len() == self.cols && cols.iter().enumerate().all(|(i, &c)| i == c) {
+            return self.select_rows(rows);
+        }
+        let mut data = Vec::with_capacity(rows.len() * cols.len());
+        for &r in rows {
+            let row = self.row(r);
+            data.extend(cols.iter().map(|&c| row[c]));
+        }
+        Matrix::new(rows.len(), cols.len(), data)
+    }
 }
 
 /// The tutorial's data: `resp` is stimuli x neurons, `stimuli` the grating direction of each row in degrees.

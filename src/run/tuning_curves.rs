@@ -145,16 +145,6 @@ pub fn stimulus_order(stimuli: &[f32]) -> Vec<usize> {
     order
 }
 
-/// Columns `cols` of every row of `m`, as a rows x cols.len() matrix.
-fn columns(m: &Matrix, rows: &[usize], cols: &[usize]) -> Matrix {
-    let mut data = Vec::with_capacity(rows.len() * cols.len());
-    for &r in rows {
-        let row = m.row(r);
-        data.extend(cols.iter().map(|&c| row[c]));
-    }
-    Matrix::new(rows.len(), cols.len(), data)
-}
-
 impl TuningCurves {
     /// Everything the figures need from the data and the trained network.
     pub fn compute(data: &Dataset, spec: &Spec, params: &Params) -> TuningCurves {
@@ -175,8 +165,8 @@ impl TuningCurves {
         // The first hidden layer's units, whose weights the weights figure shows.
         let hidden = crate::reference::hidden_activations(&sorted, spec, params).swap_remove(0);
         TuningCurves {
-            first_neurons: columns(&data.resp, &order, &first),
-            example_curves: columns(&data.resp, &order, &examples),
+            first_neurons: data.resp.select(&order, &first),
+            example_curves: data.resp.select(&order, &examples),
             example_neurons: examples,
             preferred_deg,
             hidden: Matrix::new(
