@@ -4,7 +4,6 @@
 
 pub mod backend;
 pub mod general;
-pub mod harness;
 pub mod runtime;
 pub mod stack;
 pub mod tutorial;

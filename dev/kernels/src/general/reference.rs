@@ -3,8 +3,8 @@
 //! (`Objective::loss_and_grad` and `transform`, `optim::Rule::step`), the same the CPU reference trains with, so
 //! that a new loss or optimizer is checked here with nothing added.
 
-use crate::objective::{Objective, Penalty};
-use crate::optim::Optimizer;
+use popdecode::objective::{Objective, Penalty};
+use popdecode::optim::Optimizer;
 
 fn act(relu: bool, v: f64) -> f64 {
     if relu { v.max(0.0) } else { v }

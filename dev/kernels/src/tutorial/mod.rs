@@ -10,13 +10,15 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Size;
 use super::case::{BufId, Case, CaseBuilder};
-use crate::compare::tolerance;
-use crate::error::{Error, Result};
-use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::wgsl::{Tiles, WORKGROUP, grid};
-use crate::gpu::tutorial::kernels::{self, KERNELS, Overrides};
-use crate::gpu::tutorial::layout::{GEMM_BLOCK, GEMM_COLS4, Layout, Panel, Plan, PlanOverrides};
-use crate::model::{Activation, Spec};
+use popdecode::compare::tolerance;
+use popdecode::error::{Error, Result};
+use popdecode::gpu::runtime::device::Gpu;
+use popdecode::gpu::runtime::wgsl::{Tiles, WORKGROUP, grid};
+use popdecode::gpu::tutorial::kernels::{self, KERNELS, Overrides};
+use popdecode::gpu::tutorial::layout::{
+    GEMM_BLOCK, GEMM_COLS4, Layout, Panel, Plan, PlanOverrides,
+};
+use popdecode::model::{Activation, Spec};
 
 /// The problem's size: training rows, test rows, neurons and hidden units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -12,18 +12,18 @@ use rand_chacha::ChaCha8Rng;
 
 use super::Size;
 use super::case::{BufId, Case, CaseBuilder};
-use crate::compare::tolerance;
-use crate::error::{Error, Result};
-use crate::gpu::general::session::{BufferLayout, LayerPlan};
-use crate::gpu::general::shaders::{self, Constants, KERNELS, Use};
-use crate::gpu::general::tiles_for;
-use crate::gpu::general::uniforms::{SLOT, StepUniform};
-use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::kernel::Access;
-use crate::gpu::runtime::wgsl::{Tiles, grid};
-use crate::model::{Activation, Spec};
-use crate::objective::{Objective, Penalty, class_of};
-use crate::optim::{self, HyperParameters, Optimizer};
+use popdecode::compare::tolerance;
+use popdecode::error::{Error, Result};
+use popdecode::gpu::general::session::{BufferLayout, LayerPlan};
+use popdecode::gpu::general::shaders::{self, Constants, KERNELS, Use};
+use popdecode::gpu::general::tiles_for;
+use popdecode::gpu::general::uniforms::{SLOT, StepUniform};
+use popdecode::gpu::runtime::device::Gpu;
+use popdecode::gpu::runtime::kernel::Access;
+use popdecode::gpu::runtime::wgsl::{Tiles, grid};
+use popdecode::model::{Activation, Spec};
+use popdecode::objective::{Objective, Penalty, class_of};
+use popdecode::optim::{self, HyperParameters, Optimizer};
 
 /// Everything one run of a kernel depends on.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,6 +1,7 @@
-//! The per-kernel harness, in the spirit of llm.c's `dev/cuda`: any one kernel of either GPU path on seeded
+//! The per-kernel harness, in the spirit of llm.c's `dev/cuda`, kept out of the library (a development crate of
+//! the workspace; it reaches the kernels through the library's public `gpu` modules): any one kernel of either GPU path on seeded
 //! random inputs, one launch of it alone, its outputs compared with that kernel's own f64 CPU reference through
-//! `crate::compare`, then timed; each kernel's variants (tiles, plan switches, modes) side by side.
+//! `popdecode::compare`, then timed; each kernel's variants (tiles, plan switches, modes) side by side.
 //!
 //! - [`kernels`] lists every kernel ("tutorial/forward_partial", ...), [`select`] picks some by name;
 //! - [`variants`] lists a kernel's variants at a [`Size`]; [`build`] makes a [`Case`] of one;
@@ -18,9 +19,9 @@ use std::time::Duration;
 
 pub use case::{Case, Clock, Timing};
 
-use crate::compare::Comparison;
-use crate::error::{Error, Result};
-use crate::gpu::runtime::device::Gpu;
+use popdecode::compare::Comparison;
+use popdecode::error::{Error, Result};
+use popdecode::gpu::runtime::device::Gpu;
 
 /// How big the random problems are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,7 +53,7 @@ impl fmt::Display for KernelId {
 
 /// Every kernel of both GPU paths.
 pub fn kernels() -> Vec<KernelId> {
-    let tutorial = crate::gpu::tutorial::kernels::KERNELS
+    let tutorial = popdecode::gpu::tutorial::kernels::KERNELS
         .iter()
         .map(|&name| KernelId {
             path: "tutorial",

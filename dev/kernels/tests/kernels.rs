@@ -2,11 +2,12 @@
 //! against its own CPU reference (correctness only; `cargo bench --bench kernels` times them). Runs on whatever
 //! adapter opens (lavapipe in CI) and fails, saying how to get one, where none does.
 
+#[path = "../../../crates/popdecode/tests/common/mod.rs"]
 mod common;
 
 use popdecode::compare::{Comparison, assert_all};
 use popdecode::gpu::Gpu;
-use popdecode::gpu::harness::{self, KernelId, Size, Variant, general, tutorial};
+use popdecode_kernels::{self as harness, KernelId, Size, Variant, general, tutorial};
 
 fn gpu() -> Gpu {
     common::gpu().gpu

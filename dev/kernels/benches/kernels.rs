@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use popdecode::gpu::Gpu;
-use popdecode::gpu::harness::{self, Clock, Size};
+use popdecode_kernels::{self as harness, Clock, Size};
 
 fn usage() -> ExitCode {
     eprintln!(

@@ -5,11 +5,11 @@
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
-use crate::compare::Comparison;
-use crate::error::{Error, Result};
-use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::kernel::{Access, Kernel, kernel};
-use crate::gpu::runtime::readback::submit_then_read;
+use popdecode::compare::Comparison;
+use popdecode::error::{Error, Result};
+use popdecode::gpu::runtime::device::Gpu;
+use popdecode::gpu::runtime::kernel::{Access, Kernel, kernel};
+use popdecode::gpu::runtime::readback::submit_then_read;
 
 /// A buffer of a case, by its index in the case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! shaders/tutorial/ says, over the padded layouts of shapes.wgsl. x is `r_pad` rows of `n4 * 4` columns and w1
 //! `m_pad` rows of `n4 * 4` columns, whole (not cut into panels); padded rows, units and columns hold zeros.
 
-use crate::gpu::tutorial::layout::{Layout, Panel};
+use popdecode::gpu::tutorial::layout::{Layout, Panel};
 
 fn dot4(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(&p, &q)| p as f64 * q as f64).sum()
