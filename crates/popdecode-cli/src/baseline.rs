@@ -17,7 +17,7 @@ use popdecode::run::record::{RunInputs, record};
 use super::args::{
     BackendArgs, BackendName, DataArgs, FormatArg, LAST, ModelArgs, OptimArgs, flag_name,
 };
-use super::print::{count, describe_network, describe_recorded, describe_training};
+use super::print::{count, describe_recorded, describe_training};
 
 /// The file of a baseline's run folder that holds the ridge and the comparison (`--json`'s object).
 pub const BASELINE_JSON: &str = "baseline.json";
@@ -111,7 +111,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
     if !args.json {
         crate::say!(
             "network: {}; {}, {}",
-            describe_network(&spec),
+            spec.architecture(),
             describe_training(&config, problem.n_train()),
             count(config.epochs, "epoch")
         );
@@ -142,7 +142,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
             "seconds": ridge_seconds,
         },
         "network": {
-            "describe": describe_network(&spec),
+            "describe": spec.architecture(),
             "backend": backend.describe(),
             "epochs": config.epochs,
             "lr": config.lr,
@@ -187,7 +187,7 @@ pub fn run(mut args: BaselineArgs) -> Result<ExitCode> {
                     problem: &problem,
                     spec: &spec,
                     initial: &params,
-                    network_description: describe_network(&spec),
+                    network_description: spec.architecture(),
                     backend: backend.name(),
                     adapter: backend.describe(),
                     trained: &trained,

@@ -12,7 +12,7 @@ use popdecode::compare::Comparison;
 use popdecode::select::{BackendChoice, open_backend};
 
 use super::args::{BackendArgs, BackendName, DataArgs, ModelArgs, OptimArgs};
-use super::print::{count, describe_network, describe_training};
+use super::print::{count, describe_training};
 
 #[derive(Args)]
 #[command(mut_arg("backend", BackendArgs::values(
@@ -109,7 +109,7 @@ pub fn run(mut args: CheckArgs) -> Result<ExitCode> {
     };
     let (mut reference, _) = open_backend(BackendChoice::Reference, None)?;
     let name = args.on.backend.name();
-    let network = describe_network(&spec);
+    let network = spec.architecture();
     let training = describe_training(&config, problem.n_train());
     if !args.json {
         crate::say!(

@@ -22,7 +22,7 @@ use super::args::{
     ActivationArg, BackendArgs, BackendName, DataArgs, FormatArg, Loss, ModelArgs, Task, flag_name,
     shown,
 };
-use super::print::{describe_network, describe_recorded, summary_lines};
+use super::print::{describe_recorded, summary_lines};
 
 /// What summary.json's `config` says of an evaluation: it trained nothing.
 pub const NO_TRAINING: &str =
@@ -121,7 +121,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
     console.line(format_args!("data: {}", loaded.described));
     console.line(format_args!(
         "network: {}; weights from {} (evaluated, not trained)",
-        describe_network(&spec),
+        spec.architecture(),
         args.weights.display()
     ));
     console.line(format_args!("backend: {}", backend.describe()));
@@ -142,7 +142,7 @@ pub fn run(args: EvaluateArgs) -> Result<ExitCode> {
             problem: &problem,
             spec: &spec,
             initial: &params,
-            network_description: describe_network(&spec),
+            network_description: spec.architecture(),
             backend: backend.name(),
             adapter: backend.describe(),
             trained: &evaluated,

@@ -2,7 +2,7 @@
 //! bench's table.
 
 use popdecode::bench::{BenchRow, StackRow};
-use popdecode::model::{Activation, Spec};
+use popdecode::model::Spec;
 use popdecode::objective::Objective;
 use popdecode::run::outcome::Outcome;
 use popdecode::run::record::Recorded;
@@ -15,25 +15,6 @@ pub fn count(n: usize, noun: &str) -> String {
     } else {
         format!("{n} {noun}s")
     }
-}
-
-/// "Linear(23589, 10) -> ReLU -> Linear(10, 1)", with "-> LogSoftmax" for classifiers.
-pub fn describe_network(spec: &Spec) -> String {
-    let act = match spec.activation {
-        Activation::Relu => " -> ReLU -> ",
-        Activation::Linear => " -> ",
-    };
-    let layers: Vec<String> = spec
-        .layer_shapes()
-        .iter()
-        .map(|(out, inp)| format!("Linear({inp}, {out})"))
-        .collect();
-    let head = match spec.objective {
-        Objective::Nll { .. } => " -> LogSoftmax, NLL loss",
-        Objective::Mse => ", MSE loss",
-        Objective::Circular => ", circular loss",
-    };
-    format!("{}{head}", layers.join(act))
 }
 
 /// "lr 0.0001, SGD, full batch", "lr 0.001, Adam, batches of 32", with penalties when set.

@@ -3,7 +3,6 @@
 //! summarised cell by cell, and left in a run folder (`sweep::folder`). `--shard I/N` runs one slice of the
 //! networks into a partial folder; `popdecode collect` (collect.rs) merges the slices.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -11,23 +10,16 @@ use anyhow::Result;
 use clap::Args;
 
 use popdecode::Error;
-use popdecode::backend::Trained;
-use popdecode::backend::stack::{Member, Stack, StackControl, StackProgress};
-use popdecode::data::problem::Problem;
-use popdecode::data::{Dataset, Matrix};
-use popdecode::model::{Params, Spec};
+use popdecode::data::Dataset;
+use popdecode::model::Spec;
 use popdecode::objective::Penalty;
 use popdecode::optim::{self, HyperParameters};
-use popdecode::ridge::{CvConfig, fit_cv};
 use popdecode::run::folder::RunFolder;
-use popdecode::run::outcome::Outcome;
-use popdecode::run::predictions::Predictions;
+use popdecode::sweep::grid::{Cell, Grid, GridProgress, GridRun};
 use popdecode::sweep::plan::{self, Param, Planned, Shard, Value, Vary};
-use popdecode::sweep::results::{
-    METRICS, NetworkHistory, NetworkResult, Prediction, SweepResults, Varied,
-};
+use popdecode::sweep::results::{NetworkResult, Prediction, SweepResults, Varied};
 use popdecode::sweep::summary::{
-    FoldRule, ShardInfo, StackInfo, SweepData, SweepSummary, SweepTimings, VariedInfo, cells_json,
+    FoldRule, ShardInfo, SweepData, SweepSummary, SweepTimings, VariedInfo, cells_json,
 };
 use popdecode::training::Config;
 
@@ -35,7 +27,7 @@ use super::args::{
     BackendArgs, BackendName, DataArgs, Loaded, ModelArgs, OptimArgs, RunArgs, Task, flag_name,
     shown,
 };
-use super::print::{count, describe_network, describe_training};
+use super::print::{count, describe_training};
 
 /// The flags `cv` and `sweep` share: every train flag but the single run's outputs, and the folds, repeats,
 /// baseline and shard.
@@ -130,27 +122,6 @@ pub fn run_sweep(args: SweepArgs) -> Result<ExitCode> {
 
 /// The most repeats: far more than any error bar needs.
 const MAX_REPEATS: usize = 10_000;
-/// The most first-layer weights (summed over members) one stack holds; larger groups are cut into several
-/// stacks, so that a stack's weights, gradient and moments stay within a few GB.
-const STACK_WEIGHTS: usize = 1 << 27;
-
-/// One cell's network and training, with the data it trains on.
-struct CellSetup {
-    /// Index into the binned data sets (one per bin-width value).
-    bin: usize,
-    spec: Spec,
-    config: Config,
-    /// With `neurons` varied: how many each network reads.
-    subset: Option<usize>,
-}
-
-/// Where a network's numbers come from, for the baseline's cache: one ridge fit per data, neuron subset and
-/// fold.
-type BaselineKey = (usize, Option<(usize, usize)>, usize);
-
-/// What networks must share to train in one stack: the data (bin width), the hidden widths and the input width.
-type StackKey = (usize, Vec<usize>, usize);
-
 fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     let launched = Instant::now();
     if let Some(path) = &args.model.init {
@@ -223,7 +194,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         }
     }
     let grid = plan::cells(&varies);
-    let setups: Vec<CellSetup> = grid
+    let cells: Vec<Cell> = grid
         .iter()
         .map(|c| {
             let values: Vec<Option<&Value>> = varies
@@ -251,37 +222,18 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         .collect();
 
     check_results_fit(mine.len(), args.epochs, raw.n_stimuli())?;
-    let neurons_total = raw.neurons();
-    let subset_of =
-        |p: &Planned| -> Option<(usize, usize)> { setups[p.cell].subset.map(|n| (n, p.repeat)) };
-    let neurons_of = |p: &Planned| -> Vec<usize> {
-        match subset_of(p) {
-            Some((n, repeat)) => {
-                plan::neuron_subset(neurons_total, n, args.data.seed.wrapping_add(repeat as u64))
-            }
-            None => (0..neurons_total).collect(),
-        }
+    let datasets: Vec<&Dataset> = loaded.iter().map(|l| &l.data).collect();
+    let work = Grid {
+        datasets: &datasets,
+        folds: &fold_sets,
+        cells: &cells,
+        networks: &mine,
+        init_seed: args.model.init_seed,
+        neuron_seed: args.data.seed,
+        baseline: args.baseline,
     };
-
-    // Stacks: networks of one data set and shape, cut to bound their weights.
-    let mut groups: Vec<(StackKey, Vec<Planned>)> = Vec::new();
-    for p in &mine {
-        let s = &setups[p.cell];
-        let key = (s.bin, s.spec.hidden.clone(), s.spec.neurons);
-        match groups.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, v)) => v.push(*p),
-            None => groups.push((key, vec![*p])),
-        }
-    }
-    let mut stacks: Vec<Vec<Planned>> = Vec::new();
-    for (_, members) in groups {
-        let s = &setups[members[0].cell];
-        let per = (s.spec.width() * s.spec.neurons).max(1);
-        let size = (STACK_WEIGHTS / per).max(1);
-        stacks.extend(members.chunks(size).map(<[Planned]>::to_vec));
-    }
-
-    let first = stacks.first().and_then(|s| s.first()).copied();
+    // The first network opens the backend (and the first stack starts with it).
+    let first = mine.first().copied();
     let folder_needed = first.is_some();
     // --quiet drops the progress lines, --json everything but the summary.
     let quiet = args.run.quiet || args.run.json;
@@ -310,9 +262,9 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         None => loaded[0].described.clone(),
     };
     say(format_args!("data: {described}"));
-    let base = &setups[0];
+    let base = &cells[0];
     let varied_names: Vec<&str> = varies.iter().map(|v| v.param.name()).collect();
-    let mut network = describe_network(&base.spec);
+    let mut network = base.spec.architecture();
     if base.subset.is_some() {
         // The first cell's input width is one of the varied values, not every network's.
         network = network.replacen(
@@ -358,182 +310,42 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         .into());
     }
     let first = first.expect("checked");
-    let member_problem = |p: &Planned| -> Problem {
-        let l = &loaded[setups[p.cell].bin];
-        let (train, test) = &fold_sets[setups[p.cell].bin][p.fold];
-        let cols = neurons_of(p);
-        let pick = |rows: &[usize]| l.data.resp.select(rows, &cols);
-        let y = |rows: &[usize]| {
-            rows.iter()
-                .map(|&r| l.data.stimuli[r])
-                .collect::<Vec<f32>>()
-        };
-        Problem {
-            x_train: pick(train),
-            y_train: y(train),
-            x_test: pick(test),
-            y_test: y(test),
-        }
-    };
     let mut backend = {
-        let problem = member_problem(&first);
-        let s = &setups[first.cell];
-        args.on.open_for((&problem, &s.spec, &s.config))?
+        let problem = work.problem(&first);
+        let c = &cells[first.cell];
+        args.on.open_for((&problem, &c.spec, &c.config))?
     };
     say(format_args!("backend: {}", backend.describe()));
     let stop = crate::stop::install()?;
     let folder = RunFolder::claim(args.run.out.as_deref())?;
 
-    // Train, stack after stack.
-    let started = Instant::now();
-    let (mut networks, mut histories, mut predictions) = (Vec::new(), Vec::new(), Vec::new());
-    let mut stack_info = Vec::new();
-    let mut interrupted = false;
+    // Train, stack after stack, then the baseline.
+    let mut last = Instant::now();
+    let mut progress = |p: GridProgress| {
+        if !quiet && (p.stack_done || last.elapsed().as_secs_f64() > 2.0) {
+            last = Instant::now();
+            eprintln!(
+                "stack {}/{}: networks {}-{} of {}, epoch {}/{}",
+                p.stack + 1,
+                p.stacks,
+                p.first + 1,
+                p.first + p.training,
+                p.total,
+                p.epoch,
+                p.epochs
+            );
+        }
+    };
+    let GridRun {
+        networks,
+        histories,
+        predictions,
+        stacks: stack_info,
+        interrupted,
+        train_time,
+    } = work.train(backend.as_mut(), &mut progress, Some(stop))?;
+    let train_s = train_time.as_secs_f64();
     let total = mine.len();
-    for (si, members_plan) in stacks.iter().enumerate() {
-        let s0 = &setups[members_plan[0].cell];
-        let l = &loaded[s0.bin];
-        let subsets: Vec<Vec<usize>> = members_plan.iter().map(&neurons_of).collect();
-        let mut union: Vec<usize> = subsets.iter().flatten().copied().collect();
-        union.sort_unstable();
-        union.dedup();
-        let owned;
-        let x: &Matrix = if union.len() == l.data.neurons() {
-            &l.data.resp
-        } else {
-            let all: Vec<usize> = (0..l.data.n_stimuli()).collect();
-            owned = l.data.resp.select(&all, &union);
-            &owned
-        };
-        let members: Vec<Member> = members_plan
-            .iter()
-            .zip(&subsets)
-            .map(|(p, sub)| {
-                let setup = &setups[p.cell];
-                let (train, test) = &fold_sets[setup.bin][p.fold];
-                Member {
-                    neurons: sub
-                        .iter()
-                        .map(|c| union.binary_search(c).expect("in the union"))
-                        .collect(),
-                    train: train.clone(),
-                    test: test.clone(),
-                    params: Params::init(
-                        &setup.spec,
-                        args.model.init_seed.wrapping_add(p.repeat as u64),
-                    ),
-                    config: setup.config,
-                }
-            })
-            .collect();
-        let stack = Stack {
-            x,
-            stimuli: &l.data.stimuli,
-            spec: &s0.spec,
-            members: &members,
-        };
-        let done_before = networks.len();
-        let n_members = members.len();
-        let mut last = Instant::now();
-        let mut progress = |p: StackProgress| {
-            let end = p.epoch == p.epochs && p.done + p.training == n_members;
-            if !quiet && (end || last.elapsed().as_secs_f64() > 2.0) {
-                last = Instant::now();
-                eprintln!(
-                    "stack {}/{}: networks {}-{} of {total}, epoch {}/{}",
-                    si + 1,
-                    stacks.len(),
-                    done_before + p.done + 1,
-                    done_before + p.done + p.training,
-                    p.epoch,
-                    p.epochs
-                );
-            }
-        };
-        let mut control = StackControl::new(&mut progress).stop_on(stop);
-        let t = Instant::now();
-        let results = backend.train_stack(&stack, &mut control)?;
-        log::info!(
-            "stack {} of {} networks ({}) in {:.3} s",
-            si + 1,
-            members.len(),
-            describe_network(&s0.spec),
-            t.elapsed().as_secs_f64()
-        );
-        stack_info.push(StackInfo {
-            networks: members.len(),
-            network: describe_network(&s0.spec),
-            path: if control.one_by_one {
-                "one by one"
-            } else {
-                "stacked"
-            }
-            .to_string(),
-        });
-        let short = results.len() < members.len();
-        for (p, r) in members_plan.iter().zip(&results) {
-            interrupted |= matches!(r.stop, popdecode::backend::Stop::Interrupted { .. });
-            let setup = &setups[p.cell];
-            let (row, history, predicted) = summarise(
-                p,
-                r,
-                setup,
-                &loaded[setup.bin].data,
-                &fold_sets[setup.bin][p.fold].1,
-                args.model.init_seed.wrapping_add(p.repeat as u64),
-                setup
-                    .subset
-                    .map(|_| args.data.seed.wrapping_add(p.repeat as u64)),
-            )?;
-            networks.push(row);
-            histories.push(history);
-            predictions.extend(predicted);
-        }
-        if short || interrupted {
-            interrupted = true;
-            break;
-        }
-    }
-    let train_s = started.elapsed().as_secs_f64();
-
-    // The baseline's numbers on each network's rows and neurons: one ridge fit per data, subset and fold.
-    if args.baseline && !interrupted {
-        let mut baselines: HashMap<BaselineKey, (f64, f64)> = HashMap::new();
-        for n in &mut networks {
-            let p = Planned {
-                network: n.network,
-                cell: n.cell,
-                fold: n.fold,
-                repeat: n.repeat,
-            };
-            let setup = &setups[p.cell];
-            let l = &loaded[setup.bin];
-            let (train, test) = &fold_sets[setup.bin][p.fold];
-            let key = (setup.bin, subset_of(&p), p.fold);
-            let (median, mean) = match baselines.get(&key) {
-                Some(&b) => b,
-                None => {
-                    let cols = neurons_of(&p);
-                    let stimuli = |rows: &[usize]| {
-                        rows.iter()
-                            .map(|&r| l.data.stimuli[r])
-                            .collect::<Vec<f32>>()
-                    };
-                    let x_train = l.data.resp.select(train, &cols);
-                    let x_test = l.data.resp.select(test, &cols);
-                    let cv = fit_cv(&x_train, &stimuli(train), &CvConfig::default())?;
-                    let a = cv.model.angular_errors(&x_test, &stimuli(test))?;
-                    baselines.insert(key, (a.median_deg, a.mean_deg));
-                    (a.median_deg, a.mean_deg)
-                }
-            };
-            n.metrics[BASELINE_MEDIAN] = Some(median);
-            n.metrics[BASELINE_MEDIAN + 1] = Some(mean);
-        }
-    }
-    networks.sort_by_key(|n| n.network);
-    histories.sort_by_key(|h| h.network);
-    predictions.sort_by_key(|p| p.network);
 
     let varied: Vec<Varied> = varies
         .iter()
@@ -666,68 +478,6 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where the baseline's median and mean errors go among `METRICS`.
-const BASELINE_MEDIAN: usize = popdecode::sweep::results::FIRST_BASELINE_METRIC;
-
-/// One network's row (the baseline's columns empty), history and test predictions, from its training: taken
-/// as soon as its stack is trained, so that its weights need not be kept.
-fn summarise(
-    p: &Planned,
-    t: &Trained,
-    setup: &CellSetup,
-    data: &Dataset,
-    test: &[usize],
-    init_seed: u64,
-    neuron_seed: Option<u64>,
-) -> Result<(NetworkResult, NetworkHistory, Vec<Prediction>)> {
-    let y_test: Vec<f32> = test.iter().map(|&r| data.stimuli[r]).collect();
-    let preds = Predictions::of(setup.spec.objective, test, &y_test, &t.test_outputs);
-    let errors = preds.summary();
-    let outcome = Outcome::new(t, &test_only(y_test), &setup.spec, &setup.config.penalty);
-    let (status, _) = popdecode::run::summary::RunStatus::of(t.stop);
-    let metrics = vec![
-        errors.median_angular_error_deg,
-        errors.mean_angular_error_deg,
-        Some(outcome.test_loss),
-        Some(outcome.train_loss),
-        errors.accuracy,
-        None,
-        None,
-    ];
-    debug_assert_eq!(metrics.len(), METRICS.len());
-    debug_assert_eq!(METRICS[BASELINE_MEDIAN], "baseline_median_error_deg");
-    let row = NetworkResult {
-        network: p.network,
-        cell: p.cell,
-        fold: p.fold,
-        repeat: p.repeat,
-        init_seed,
-        neuron_seed,
-        status: serde_json::to_value(status)?
-            .as_str()
-            .unwrap_or("complete")
-            .to_string(),
-        epochs: t.history.train_loss.len(),
-        metrics,
-    };
-    let history = NetworkHistory {
-        network: p.network,
-        train_loss: t.history.train_loss.clone(),
-        test_loss: t.history.test_loss.clone(),
-    };
-    let predictions = test
-        .iter()
-        .zip(preds.decoded_deg())
-        .map(|(&row, decoded_deg)| Prediction {
-            network: p.network,
-            row,
-            stimulus_deg: f64::from(data.stimuli[row]),
-            decoded_deg,
-        })
-        .collect();
-    Ok((row, history, predictions))
-}
-
 /// Refuses, before any work, a plan whose results (every network's history, test predictions and row) would not
 /// fit in the memory this machine has free, naming the flags that multiply them.
 fn check_results_fit(networks: usize, epochs: usize, stimuli: usize) -> Result<(), Error> {
@@ -750,16 +500,6 @@ fn shard_label(s: Option<Shard>) -> String {
         .unwrap_or_default()
 }
 
-/// A `Problem` holding only test targets: what `Outcome` reads.
-fn test_only(y_test: Vec<f32>) -> Problem {
-    Problem {
-        x_train: Matrix::zeros(0, 0),
-        y_train: Vec::new(),
-        x_test: Matrix::zeros(0, 0),
-        y_test,
-    }
-}
-
 /// The network and training of a cell whose varied values are `values` (None: the flag's own value).
 fn cell_setup(
     args: &GridArgs,
@@ -767,7 +507,7 @@ fn cell_setup(
     values: &[Option<&Value>],
     raw: &Dataset,
     base: Config,
-) -> Result<CellSetup, Error> {
+) -> Result<Cell, Error> {
     let get = |param: Param| -> Option<&Value> {
         varies
             .iter()
@@ -841,8 +581,8 @@ fn cell_setup(
         },
         base.shuffle_seed,
     )?;
-    Ok(CellSetup {
-        bin,
+    Ok(Cell {
+        data: bin,
         spec,
         config,
         subset,

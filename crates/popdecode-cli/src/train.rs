@@ -22,7 +22,7 @@ use super::args::{
     BackendArgs, BackendName, DataArgs, Loss, ModelArgs, OptimArgs, RunArgs, Task,
     check_not_an_input, check_output_path, flag_name, shown,
 };
-use super::print::{count, describe_network, describe_recorded, describe_training, summary_lines};
+use super::print::{count, describe_recorded, describe_training, summary_lines};
 
 #[derive(Args)]
 #[command(mut_arg(
@@ -92,7 +92,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
     console.line(format_args!("data: {}", loaded.described));
     console.line(format_args!(
         "network: {}; {}, {}, {}",
-        describe_network(&spec),
+        spec.architecture(),
         describe_training(&config, problem.n_train()),
         count(config.epochs, "epoch"),
         args.model.describe_init()
@@ -156,7 +156,7 @@ pub fn run(mut args: TrainArgs) -> Result<ExitCode> {
             problem: &problem,
             spec: &spec,
             initial: &params,
-            network_description: describe_network(&spec),
+            network_description: spec.architecture(),
             backend: backend.name(),
             adapter: backend.describe(),
             trained: &trained,

@@ -123,6 +123,26 @@ impl Spec {
             .collect()
     }
 
+    /// The layers as PyTorch prints them, and the loss: "Linear(23589, 10) -> ReLU -> Linear(10, 1), MSE loss",
+    /// "Linear(300, 8) -> ReLU -> Linear(8, 6) -> LogSoftmax, NLL loss".
+    pub fn architecture(&self) -> String {
+        let act = match self.activation {
+            Activation::Relu => " -> ReLU -> ",
+            Activation::Linear => " -> ",
+        };
+        let layers: Vec<String> = self
+            .layer_shapes()
+            .iter()
+            .map(|(out, inp)| format!("Linear({inp}, {out})"))
+            .collect();
+        let head = match self.objective {
+            Objective::Nll { .. } => " -> LogSoftmax, NLL loss",
+            Objective::Mse => ", MSE loss",
+            Objective::Circular => ", circular loss",
+        };
+        format!("{}{head}", layers.join(act))
+    }
+
     /// "23589 -> 10 -> 1", "23589 -> 200 -> 100 -> 20 (log-softmax)".
     pub fn describe(&self) -> String {
         let mut s = self.neurons.to_string();

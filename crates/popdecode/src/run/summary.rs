@@ -55,6 +55,15 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// "complete", "diverged" or "interrupted", as summary.json and networks.csv write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Complete => "complete",
+            RunStatus::Diverged => "diverged",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
     /// The status and its epoch of a run that ended so.
     pub fn of(stop: crate::backend::Stop) -> (RunStatus, Option<usize>) {
         use crate::backend::Stop;
