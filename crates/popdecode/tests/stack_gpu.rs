@@ -1,22 +1,14 @@
-//! The GPU's stacked path (src/gpu/stack/, shaders/stack/): many networks trained together, each member held to
-//! what it would do alone: (a) `stack::one_by_one` on the same GpuBackend (each member through `train_with`'s
-//! single-network paths) and (b) the f64 reference backend on `Stack::problem(k)`. Every comparison is a
-//! whole-tensor relative error (`check::compare_runs`: each epoch's losses, every trained tensor, the test
-//! outputs and the final training loss) at `tolerance::LOSS` = 1e-3, the tolerance every GPU run is held to
-//! against the reference in the conformance suite: the stacked kernels compute in f32 and sum in another fixed
-//! order than the single paths (split-K over the stack's columns, rows in row order), so the runs agree to f32
-//! rounding amplified over a dozen epochs, not bit for bit. Split and divergence are held to exact equality:
-//! members are independent in every kernel, so the same plan gives the same bits.
+//! What only the GPU's stacked path (src/gpu/stack/, shaders/stack/) does; the cases every backend's stacks must
+//! pass (each member against itself alone and against the reference) are in the backend suite
+//! (tests/common/stacks.rs, run by tests/conformance_gpu.rs). Here: a stack split into groups at the adapter's
+//! binding limit, and a diverging member, both held to exact equality with fixed tiles (members are independent
+//! in every kernel, so the same plan gives the same bits); and an ignored timing.
 
 mod common;
-
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::gpu;
 use popdecode::backend::stack::{Member, Stack, StackControl, one_by_one};
 use popdecode::backend::{Backend, Stop, Trained};
-use popdecode::check::compare_runs;
-use popdecode::compare::{Comparison, assert_all};
 use popdecode::data::Matrix;
 use popdecode::gpu::GpuBackend;
 use popdecode::gpu::runtime::wgsl::Tiles;
@@ -24,7 +16,6 @@ use popdecode::gpu::stack::StackTuning;
 use popdecode::model::{Activation, Params, Spec};
 use popdecode::objective::{Objective, Penalty};
 use popdecode::optim::Optimizer;
-use popdecode::reference::ReferenceBackend;
 use popdecode::training::Config;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -120,117 +111,6 @@ fn train_stack(backend: &mut dyn Backend, stack: &Stack) -> (Vec<Trained>, Vec<(
     (trained, reports)
 }
 
-/// Every member's run against `want`'s, all comparisons checked; histories the same length and both complete.
-fn compare_members(label: &str, got: &[Trained], want: &[Trained]) {
-    assert_eq!(got.len(), want.len(), "{label}: members");
-    let mut all = Vec::new();
-    for (k, (g, w)) in got.iter().zip(want).enumerate() {
-        assert_eq!(g.stop, Stop::Complete, "{label} member {k}");
-        assert_eq!(
-            w.stop,
-            Stop::Complete,
-            "{label} member {k} (what it is compared with)"
-        );
-        assert_eq!(g.history.train_loss.len(), EPOCHS, "{label} member {k}");
-        assert_eq!(w.history.train_loss.len(), EPOCHS, "{label} member {k}");
-        assert_eq!(
-            g.test_outputs.len(),
-            w.test_outputs.len(),
-            "{label} member {k}"
-        );
-        let (epochs, end) = compare_runs(g, w);
-        for c in epochs.into_iter().chain(end) {
-            all.push(Comparison {
-                name: format!("{label} member {k}: {}", c.name),
-                ..c
-            });
-        }
-    }
-    let worst = all
-        .iter()
-        .max_by(|a, b| a.rel_error.total_cmp(&b.rel_error))
-        .map(|w| w.to_string())
-        .unwrap_or_default();
-    eprintln!("{label}: {} comparisons, worst {worst}", all.len());
-    assert_all(&all);
-}
-
-/// The stack on the GPU against (a) one by one on the GPU and (b) the reference, member by member.
-fn against_single_runs(stack: &Stack, label: &str) {
-    let mut backend = gpu();
-    let (stacked, reports) = train_stack(&mut backend, stack);
-    // Progress at least every epochs / 5 epochs, and at the end.
-    let epochs: Vec<usize> = reports.iter().map(|r| r.1).collect();
-    assert_eq!(epochs.last(), Some(&EPOCHS), "{label}: {reports:?}");
-    assert!(
-        epochs
-            .windows(2)
-            .all(|w| w[1] > w[0] && w[1] - w[0] <= EPOCHS / 5)
-            && epochs[0] <= EPOCHS / 5,
-        "{label}: progress {reports:?}"
-    );
-    // The comparisons mean something only if training moved: each member's loss falls and its first layer
-    // moves by far more than the tolerance.
-    for (k, (t, m)) in stacked.iter().zip(stack.members).enumerate() {
-        let h = &t.history.train_loss;
-        let moved =
-            popdecode::compare::rel_error(&t.params.layers[0].weight, &m.params.layers[0].weight);
-        eprintln!(
-            "{label} member {k}: loss {:.4e} -> {:.4e}, first layer moved {moved:.2e}",
-            h[0],
-            h[EPOCHS - 1]
-        );
-        assert!(h[EPOCHS - 1] < h[0], "{label} member {k}: {h:?}");
-        assert!(
-            moved > 1e-2,
-            "{label} member {k}: the first layer moved by {moved:.2e}"
-        );
-    }
-    let mut control_progress = |_: popdecode::backend::stack::StackProgress| {};
-    let alone = one_by_one(
-        &mut backend,
-        stack,
-        &mut StackControl::new(&mut control_progress),
-    )
-    .expect("one by one");
-    compare_members(&format!("{label} vs one by one (gpu)"), &stacked, &alone);
-    let reference = one_by_one(
-        &mut ReferenceBackend,
-        stack,
-        &mut StackControl::new(&mut control_progress),
-    )
-    .expect("reference");
-    compare_members(&format!("{label} vs reference"), &stacked, &reference);
-}
-
-#[test]
-fn a_mixed_regression_stack_trains_each_member_as_alone() {
-    let (x, stimuli) = data(1);
-    let spec = spec(Objective::Mse);
-    let members = mixed_members(&spec, 2e-5);
-    let stack = Stack {
-        x: &x,
-        stimuli: &stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    against_single_runs(&stack, "regression");
-}
-
-#[test]
-fn a_classifier_stack_trains_each_member_as_alone() {
-    let (x, stimuli) = data(2);
-    let spec = spec(Objective::Nll { classes: 8 });
-    let members = mixed_members(&spec, 0.05);
-    let stack = Stack {
-        x: &x,
-        stimuli: &stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    against_single_runs(&stack, "classifier");
-}
-
 /// Fixed tiles and split-K so that every group runs the same sums as the whole stack.
 fn fixed(max_binding: Option<u64>) -> GpuBackend {
     let mut backend = gpu();
@@ -323,34 +203,6 @@ fn a_diverging_member_does_not_disturb_the_others() {
     }
 }
 
-#[test]
-fn a_raised_stop_flag_interrupts_every_member_at_the_same_epoch() {
-    let (x, stimuli) = data(5);
-    let spec = spec(Objective::Mse);
-    let members = mixed_members(&spec, 2e-5);
-    let stack = Stack {
-        x: &x,
-        stimuli: &stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    // Raised at the first progress report: the batch queued behind it still runs, then every member stops.
-    let flag = AtomicBool::new(false);
-    let mut raise =
-        |_: popdecode::backend::stack::StackProgress| flag.store(true, Ordering::Relaxed);
-    let mut control = StackControl::new(&mut raise).stop_on(&flag);
-    let trained = gpu().train_stack(&stack, &mut control).unwrap();
-    assert_eq!(trained.len(), members.len());
-    let Stop::Interrupted { epoch } = trained[0].stop else {
-        panic!("{:?}", trained[0].stop)
-    };
-    assert!((1..EPOCHS).contains(&epoch), "{epoch}");
-    for t in &trained {
-        assert_eq!(t.stop, Stop::Interrupted { epoch });
-        assert_eq!(t.history.train_loss.len(), epoch);
-    }
-}
-
 /// Lavapipe's ms per epoch of a stack of 100 networks of M = 10 (one split, 100 seeds) against one network of
 /// M = 1,000 through `train_with`, at the tutorial's size (synthetic 360 x 23,589). Run with
 /// `cargo test --release --test stack_gpu -- --ignored --nocapture`.
@@ -411,22 +263,4 @@ fn timing_a_stack_of_100_against_one_wide_network() {
         1e3 * one_s / epochs as f64,
         train_s / one_s
     );
-}
-
-/// No member with momentum or a penalty (the tutorial's training): the momentum buffers are stand-ins and the
-/// penalty kernel is not dispatched.
-#[test]
-fn a_plain_sgd_stack_trains_each_member_as_alone() {
-    let (x, stimuli) = data(6);
-    let spec = spec(Objective::Mse);
-    let members: Vec<Member> = (0..4)
-        .map(|i| member(&spec, i, config(2e-5 * (i + 1) as f64, 0.0, 0.0, 0.0)))
-        .collect();
-    let stack = Stack {
-        x: &x,
-        stimuli: &stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    against_single_runs(&stack, "plain sgd");
 }

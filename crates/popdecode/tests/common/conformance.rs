@@ -1,11 +1,11 @@
 //! The conformance suite: what any backend must do, checked against the f64 reference through `check`'s
 //! comparisons (whole-tensor relative errors, `compare::tolerance`: 1e-4 at the initial weights, 1e-3 over a
-//! run). A test file instantiates it for one backend with [`conformance!`], so the next backend gets every case
-//! by writing one line:
+//! run). A test file instantiates it for one backend with [`popdecode_conformance!`], so the next backend gets
+//! every case by writing one line (with the tolerance of its stacks against its own single runs, `common::stacks`):
 //!
 //! ```ignore
 //! mod common;
-//! popdecode_conformance!(common::gpu());
+//! popdecode_conformance!(common::gpu(), alone: popdecode::compare::tolerance::LOSS);
 //! ```
 //!
 //! The cases: odd shapes (neurons not a multiple of 4, one hidden unit, one training row, many hidden units,
@@ -25,17 +25,57 @@ use popdecode::training::Config;
 
 use super::random_problem;
 
-/// Instantiates the conformance suite for the backend that `$make` builds (an expression evaluated per test).
+/// Instantiates the backend suite for the backend that `$make` builds (an expression evaluated per test): the
+/// single-network cases against the reference, and the stack cases (`common::stacks`) against the same backend
+/// one network at a time to within `$alone` and against the reference.
 #[macro_export]
 macro_rules! popdecode_conformance {
-    ($make:expr) => {
+    ($make:expr, alone: $alone:expr) => {
         mod conformance {
             use super::common::conformance as suite;
+            use super::common::stacks;
             #[allow(unused_imports)]
             use super::*;
 
             fn backend() -> Box<dyn popdecode::backend::Backend> {
                 Box::new($make)
+            }
+
+            const ALONE: f64 = $alone;
+
+            #[test]
+            fn a_mixed_regression_stack_trains_as_each_network_alone() {
+                stacks::mixed_regression(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn a_stack_of_mixed_optimizers_trains_as_each_network_alone() {
+                stacks::mixed_optimizers(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn a_classifier_stack_trains_as_each_network_alone() {
+                stacks::classifier(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn a_plain_sgd_stack_trains_as_each_network_alone() {
+                stacks::plain_sgd(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn the_stop_flag_interrupts_a_stack_at_an_epoch_boundary() {
+                stacks::stop_flag(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn a_diverging_member_does_not_disturb_the_others() {
+                stacks::diverging_member(&mut *backend(), ALONE);
+            }
+
+            #[test]
+            fn a_mini_batch_stack_trains_one_by_one() {
+                stacks::mini_batches(&mut *backend());
             }
 
             #[test]

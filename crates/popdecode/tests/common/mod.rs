@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod fixtures;
+pub mod stacks;
 pub mod wgsl;
 
 use popdecode::data::Matrix;
