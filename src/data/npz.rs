@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use npyz::WriterBuilder;
 use npyz::npz::{NpzArchive, NpzWriter};
+// The zip crate npyz is built on (and re-exports): its archive and writer options are what npyz's take and give.
+use npyz::zip;
 
 use super::Matrix;
 use crate::error::{Error, Result};
