@@ -5,7 +5,8 @@
 
 use std::process::{Command, Output};
 
-use nalgebra::DMatrix;
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -60,17 +61,30 @@ fn planted_problem(
     (x_train, y_train, x_test, y_test)
 }
 
-/// The primal solution in N-space: w = (XcᵀXc + λI)⁻¹ XcᵀYc, by nalgebra's LU, with its intercept.
-fn primal(x: &Matrix, stimuli: &[f32], lambda: f64) -> (DMatrix<f64>, DMatrix<f64>, [f64; 2]) {
-    let xm = DMatrix::from_fn(x.rows, x.cols, |r, c| x.row(r)[c] as f64);
-    let mean_x = xm.row_mean();
-    let xc = DMatrix::from_fn(x.rows, x.cols, |r, c| xm[(r, c)] - mean_x[c]);
+/// `m + λI`.
+fn plus_diagonal(m: &Mat<f64>, lambda: f64) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| {
+        m[(i, j)] + if i == j { lambda } else { 0.0 }
+    })
+}
+
+/// The primal solution in N-space: w = (XcᵀXc + λI)⁻¹ XcᵀYc, by faer's LU with partial pivoting (the ridge itself
+/// factorises by Cholesky), with its intercept.
+fn primal(x: &Matrix, stimuli: &[f32], lambda: f64) -> (Mat<f64>, Vec<f64>, [f64; 2]) {
+    let mean_x: Vec<f64> = (0..x.cols)
+        .map(|c| (0..x.rows).map(|r| x.row(r)[c] as f64).sum::<f64>() / x.rows as f64)
+        .collect();
+    let xc = Mat::from_fn(x.rows, x.cols, |r, c| x.row(r)[c] as f64 - mean_x[c]);
     let y = targets(stimuli);
     let mean_y = [0, 1].map(|t| y.iter().map(|v| v[t]).sum::<f64>() / y.len() as f64);
-    let yc = DMatrix::from_fn(x.rows, 2, |r, t| y[r][t] - mean_y[t]);
-    let a = xc.transpose() * &xc + DMatrix::identity(x.cols, x.cols) * lambda;
-    let w = a.lu().solve(&(xc.transpose() * yc)).expect("invertible");
-    (w, DMatrix::from_fn(1, x.cols, |_, c| mean_x[c]), mean_y)
+    let yc = Mat::from_fn(x.rows, 2, |r, t| y[r][t] - mean_y[t]);
+    let a = plus_diagonal(&(xc.transpose() * &xc), lambda);
+    let w = a.partial_piv_lu().solve(xc.transpose() * &yc);
+    assert!(
+        (0..w.nrows()).all(|i| (0..2).all(|t| w[(i, t)].is_finite())),
+        "invertible"
+    );
+    (w, mean_x, mean_y)
 }
 
 #[test]
@@ -89,7 +103,9 @@ fn the_dual_solve_equals_the_primal_solve() {
         let stimuli = uniform(&mut rng, 30, 0.0, 360.0);
         let model = fit(&x, &stimuli, lambda).unwrap();
         let (w, mean_x, mean_y) = primal(&x, &stimuli, lambda);
-        let scale = w.amax();
+        let scale = (0..neurons)
+            .flat_map(|c| [w[(c, 0)].abs(), w[(c, 1)].abs()])
+            .fold(0.0, f64::max);
         for c in 0..neurons {
             for t in 0..2 {
                 let (dual, primal) = (model.weights[c][t], w[(c, t)]);
@@ -329,7 +345,7 @@ fn baseline_refuses_too_few_folds_by_name() {
 }
 
 /// Cross-validation as it was first written: per fold and per λ, the fold's training rows centred on their own
-/// mean, `K + λI` factorised by Cholesky (nalgebra) and the held-out rows predicted from it. The fast path
+/// mean, `K + λI` factorised by Cholesky (faer's) and the held-out rows predicted from it. The fast path
 /// eigendecomposes each fold's matrix once instead; both must give the same held-out predictions.
 fn direct_cv_predictions(
     x: &Matrix,
@@ -347,20 +363,23 @@ fn direct_cv_predictions(
             .map(|c| train.iter().map(|&r| x.row(r)[c] as f64).sum::<f64>() / train.len() as f64)
             .collect();
         let centred = |rows: &[usize]| {
-            DMatrix::from_fn(rows.len(), x.cols, |a, c| {
+            Mat::from_fn(rows.len(), x.cols, |a, c| {
                 x.row(rows[a])[c] as f64 - mean[c]
             })
         };
         let (xt, xh) = (centred(&train), centred(&held));
         let mean_y =
             [0, 1].map(|t| train.iter().map(|&r| y[r][t]).sum::<f64>() / train.len() as f64);
-        let yc = DMatrix::from_fn(train.len(), 2, |a, t| y[train[a]][t] - mean_y[t]);
+        let yc = Mat::from_fn(train.len(), 2, |a, t| y[train[a]][t] - mean_y[t]);
         let k = &xt * xt.transpose();
         let k_held = &xh * xt.transpose();
         for (l, &lambda) in grid.iter().enumerate() {
-            let system = &k + DMatrix::identity(train.len(), train.len()) * lambda;
-            let alpha = system.cholesky().expect("positive definite").solve(&yc);
-            let predicted = &k_held * alpha;
+            let system = plus_diagonal(&k, lambda);
+            let alpha = system
+                .llt(Side::Lower)
+                .expect("positive definite")
+                .solve(&yc);
+            let predicted = &k_held * &alpha;
             for (a, &h) in held.iter().enumerate() {
                 out[l][h] = [predicted[(a, 0)] + mean_y[0], predicted[(a, 1)] + mean_y[1]];
             }

@@ -226,6 +226,56 @@ fn a_file_that_is_not_an_npz_is_refused() {
     assert!(e.contains("absent.npz"), "{e}");
 }
 
+/// A member whose bytes were changed after it was written is refused by its CRC-32 (zip's own check, at the end of
+/// the member), naming the file, the key and the member, whether the member is stored (as popdecode writes) or
+/// deflated (as `np.savez_compressed` writes).
+#[test]
+fn a_member_changed_after_writing_is_refused_as_corrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let load = |p: &Path| err_text(Dataset::load(p).expect_err("a corrupt file is refused"));
+
+    // Stored: one bit of the first element of `resp` flipped, which leaves a finite float of the right shape.
+    let stored = tmp(&dir, "stored.npz");
+    NpzOut::new()
+        .f32("resp", &[2, 3], resp(2, 3))
+        .f32("stimuli", &[2], vec![0.0, 180.0])
+        .write(&stored)
+        .unwrap();
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let magic = bytes
+        .windows(6)
+        .position(|w| w == b"\x93NUMPY")
+        .expect("resp.npy, the first member");
+    let header_len = u16::from_le_bytes([bytes[magic + 8], bytes[magic + 9]]) as usize;
+    bytes[magic + 10 + header_len] ^= 1;
+    std::fs::write(&stored, &bytes).unwrap();
+    assert_mentions(
+        &load(&stored),
+        &["stored.npz", "`resp`", "resp.npy", "bad CRC-32", "corrupt"],
+    );
+
+    // Deflated: a byte in the middle of the first member's compressed data changed.
+    let deflated = tmp(&dir, "deflated.npz");
+    write(
+        &deflated,
+        &[
+            ("resp", Arr::F32(&[20, 30], resp(20, 30))),
+            ("stimuli", stimuli(3)),
+        ],
+    );
+    let mut bytes = std::fs::read(&deflated).unwrap();
+    let le16 = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]) as usize;
+    assert_eq!(le16(8), 8, "the first member is deflated");
+    let packed = u32::from_le_bytes(bytes[18..22].try_into().unwrap()) as usize;
+    let data = 30 + le16(26) + le16(28);
+    bytes[data + packed / 2] ^= 0x5a;
+    std::fs::write(&deflated, &bytes).unwrap();
+    assert_mentions(
+        &load(&deflated),
+        &["deflated.npz", "`resp`", "resp.npy", "corrupt"],
+    );
+}
+
 #[test]
 fn binning_averages_rows_as_the_tutorial_does() {
     // 12 one-degree rows, 0..11 degrees; 4-degree bins give rows {0..3}, {4..7}, {8..11}.

@@ -1,5 +1,6 @@
-//! Every shader parsed and validated by naga, then specialised with override constants and translated to
-//! SPIR-V for each entry point, with no GPU needed.
+//! Every shader parsed and validated by naga, then specialised with override constants and translated for each
+//! entry point to SPIR-V (Vulkan), MSL (Metal), HLSL (DX12) and GLSL (GL), as wgpu's back ends would, with no GPU
+//! needed.
 
 mod common;
 
@@ -44,8 +45,172 @@ fn specialisations() -> Vec<Overrides> {
     ]
 }
 
-/// Specialises every entry point of a validated module with `constants` and translates it to SPIR-V.
-fn translates_to_spirv(
+/// The shading languages each kernel is translated to.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Spirv,
+    Msl,
+    Hlsl,
+    Glsl,
+}
+
+const BACKENDS: [Backend; 4] = [Backend::Spirv, Backend::Msl, Backend::Hlsl, Backend::Glsl];
+
+/// MSL 3.0, a recent Metal Shading Language (Metal 3: macOS 13, iOS 16).
+const MSL_VERSION: (u8, u8) = (3, 0);
+/// Shader model 6.0, the lowest DXC compiles (FXC stops at 5.1).
+const HLSL_MODEL: naga::back::hlsl::ShaderModel = naga::back::hlsl::ShaderModel::V6_0;
+/// GLSL ES 3.10, the first GLSL ES with compute shaders (what a GLES device needs to run them under wgpu).
+const GLSL_VERSION: u16 = 310;
+
+/// Whether a global is bound as a storage buffer that the shader may write.
+fn writable(var: &naga::GlobalVariable) -> bool {
+    matches!(var.space, naga::AddressSpace::Storage { access } if access.contains(naga::StorageAccess::STORE))
+}
+
+/// One entry point of a specialised module (holding that entry point alone) in `backend`'s language, each binding
+/// given an explicit slot (no binding is faked) as wgpu's back ends assign them; the text, or the error.
+fn translate(
+    backend: Backend,
+    module: &naga::Module,
+    info: &naga::valid::ModuleInfo,
+    ep: &naga::EntryPoint,
+) -> Result<String, String> {
+    let bound: Vec<(naga::ResourceBinding, &naga::GlobalVariable)> = module
+        .global_variables
+        .iter()
+        .filter_map(|(_, var)| Some((var.binding?, var)))
+        .collect();
+    match backend {
+        Backend::Spirv => {
+            let words = naga::back::spv::write_vec(
+                module,
+                info,
+                &naga::back::spv::Options::default(),
+                Some(&naga::back::spv::PipelineOptions {
+                    shader_stage: ep.stage,
+                    entry_point: ep.name.clone(),
+                }),
+            )
+            .map_err(|e| e.to_string())?;
+            if words.len() <= 100 {
+                return Err(format!("suspiciously short SPIR-V: {} words", words.len()));
+            }
+            Ok(format!("{} words", words.len()))
+        }
+        Backend::Msl => {
+            use naga::back::msl;
+            // Buffers in slots 0.., then the buffer of runtime-sized arrays' lengths.
+            let resources: msl::BindingMap = bound
+                .iter()
+                .enumerate()
+                .map(|(slot, &(binding, var))| {
+                    let target = msl::BindTarget {
+                        buffer: Some(slot as u8),
+                        mutable: writable(var),
+                        ..Default::default()
+                    };
+                    (binding, target)
+                })
+                .collect();
+            let entry = msl::EntryPointResources {
+                resources,
+                immediates_buffer: None,
+                sizes_buffer: Some(bound.len() as u8),
+            };
+            let options = msl::Options {
+                lang_version: MSL_VERSION,
+                per_entry_point_map: [(ep.name.clone(), entry)].into_iter().collect(),
+                fake_missing_bindings: false,
+                ..Default::default()
+            };
+            let pipeline = msl::PipelineOptions {
+                entry_point: Some((ep.stage, ep.name.clone())),
+                ..Default::default()
+            };
+            let (text, translation) =
+                msl::write_string(module, info, &options, &pipeline).map_err(|e| e.to_string())?;
+            for name in translation.entry_point_names {
+                name.map_err(|e| e.to_string())?;
+            }
+            Ok(text)
+        }
+        Backend::Hlsl => {
+            use naga::back::hlsl;
+            // Space = group and register = binding, in each register class (b, t, u) as the WGSL numbers them.
+            let binding_map: hlsl::BindingMap = bound
+                .iter()
+                .map(|&(binding, _)| {
+                    let target = hlsl::BindTarget {
+                        space: binding.group as u8,
+                        register: binding.binding,
+                        ..Default::default()
+                    };
+                    (binding, target)
+                })
+                .collect();
+            let options = hlsl::Options {
+                shader_model: HLSL_MODEL,
+                binding_map,
+                fake_missing_bindings: false,
+                ..Default::default()
+            };
+            let pipeline = hlsl::PipelineOptions {
+                entry_point: Some((ep.stage, ep.name.clone())),
+            };
+            let mut text = String::new();
+            let reflection = hlsl::Writer::new(&mut text, &options, &pipeline)
+                .write(module, info, None)
+                .map_err(|e| e.to_string())?;
+            for name in reflection.entry_point_names {
+                name.map_err(|e| e.to_string())?;
+            }
+            Ok(text)
+        }
+        Backend::Glsl => {
+            use naga::back::glsl;
+            // Uniform blocks and storage blocks have binding points of their own, each numbered from 0.
+            let (mut uniforms, mut storage) = (0u8, 0u8);
+            let binding_map: glsl::BindingMap = bound
+                .iter()
+                .map(|&(binding, var)| {
+                    let next = match var.space {
+                        naga::AddressSpace::Uniform => &mut uniforms,
+                        _ => &mut storage,
+                    };
+                    *next += 1;
+                    (binding, *next - 1)
+                })
+                .collect();
+            let options = glsl::Options {
+                version: glsl::Version::new_gles(GLSL_VERSION),
+                binding_map,
+                ..Default::default()
+            };
+            let pipeline = glsl::PipelineOptions {
+                shader_stage: ep.stage,
+                entry_point: ep.name.clone(),
+                multiview: None,
+            };
+            let mut text = String::new();
+            glsl::Writer::new(
+                &mut text,
+                module,
+                info,
+                &options,
+                &pipeline,
+                naga::proc::BoundsCheckPolicies::default(),
+            )
+            .and_then(|mut w| w.write())
+            .map_err(|e| e.to_string())?;
+            Ok(text)
+        }
+    }
+}
+
+/// Specialises every entry point of a validated module with `constants` and translates it to every backend; a
+/// failure names the shader, the entry point, the backend and the constants.
+fn translates_everywhere(
     name: &str,
     module: &naga::Module,
     info: &naga::valid::ModuleInfo,
@@ -64,26 +229,20 @@ fn translates_to_spirv(
             &values,
         )
         .unwrap_or_else(|e| panic!("{name}::{} with {label}: {e}", ep.name));
-        let spirv = naga::back::spv::write_vec(
-            &specialised,
-            &specialised_info,
-            &naga::back::spv::Options::default(),
-            Some(&naga::back::spv::PipelineOptions {
-                shader_stage: ep.stage,
-                entry_point: ep.name.clone(),
-            }),
-        )
-        .unwrap_or_else(|e| panic!("{name}::{} to SPIR-V: {e}", ep.name));
-        assert!(
-            spirv.len() > 100,
-            "{name}::{}: suspiciously short SPIR-V",
-            ep.name
-        );
+        for backend in BACKENDS {
+            let text = translate(backend, &specialised, &specialised_info, ep)
+                .unwrap_or_else(|e| panic!("{name}::{} to {backend:?} with {label}: {e}", ep.name));
+            assert!(
+                text.len() > 100 || matches!(backend, Backend::Spirv),
+                "{name}::{} to {backend:?}: suspiciously short:\n{text}",
+                ep.name
+            );
+        }
     }
 }
 
 #[test]
-fn every_shader_validates_and_translates_to_spirv() {
+fn every_shader_validates_and_translates_everywhere() {
     let tilings = [
         Tiles::GPU,
         Tiles::SOFTWARE,
@@ -108,7 +267,7 @@ fn every_shader_validates_and_translates_to_spirv() {
             "{name} has no entry points"
         );
         for overrides in specialisations() {
-            translates_to_spirv(
+            translates_everywhere(
                 name,
                 &module,
                 &info,
@@ -200,7 +359,7 @@ fn a_broken_shader_is_caught() {
 /// every optimizer's step (and the gradient store of checks), unrolled to several register tiles and specialised
 /// with several shapes and penalties.
 #[test]
-fn the_general_shader_validates_and_translates_to_spirv() {
+fn the_general_shader_validates_and_translates_everywhere() {
     use popdecode::gpu::general::shaders::{Constants, KERNELS, module_source};
     use popdecode::gpu::general::tiles_for;
     use popdecode::model::Activation;
@@ -312,7 +471,7 @@ fn the_general_shader_validates_and_translates_to_spirv() {
                         .collect();
                     assert!(entries.contains(&kernel.entry), "{name}: {entries:?}");
                     for constants in variants {
-                        translates_to_spirv(
+                        translates_everywhere(
                             &name,
                             &module,
                             &info,
@@ -329,7 +488,7 @@ fn the_general_shader_validates_and_translates_to_spirv() {
 /// The stacked path's kernels (shaders/stack/), at every tiling, specialised for a regression stack with
 /// momentum, a classifier without, and one member of one unit on one row.
 #[test]
-fn every_stack_shader_validates_and_translates_to_spirv() {
+fn every_stack_shader_validates_and_translates_everywhere() {
     use popdecode::gpu::stack::shaders::{Constants, modules};
     let base = Constants {
         r: 360,
@@ -379,7 +538,7 @@ fn every_stack_shader_validates_and_translates_to_spirv() {
             let (module, info) = validated(name, &source);
             assert_eq!(module.entry_points.len(), 1, "{name}");
             for c in specialisations {
-                translates_to_spirv(name, &module, &info, c.values(), &format!("{c:?}"));
+                translates_everywhere(name, &module, &info, c.values(), &format!("{c:?}"));
             }
         }
     }

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use npyz::WriterBuilder;
 use npyz::npz::{NpzArchive, NpzWriter};
+// The zip crate npyz is built on (and re-exports): its archive and writer options are what npyz's take and give.
+use npyz::zip;
 
 use super::Matrix;
 use crate::error::{Error, Result};
@@ -524,20 +526,6 @@ const MAX_HEADER: usize = 10_000;
 /// is allocated for it.
 const MAX_DEFLATE_RATIO: u64 = 1100;
 
-/// Passes bytes through and keeps their CRC-32.
-struct CrcReader<R> {
-    inner: R,
-    hasher: crc32fast::Hasher,
-}
-
-impl<R: Read> Read for CrcReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
-    }
-}
-
 /// A `.npy` header as NumPy writes it, checked before npyz sees it.
 struct Header {
     descr: String,
@@ -591,7 +579,7 @@ fn member_shape(
 }
 
 /// Reads the member `key.npy`: its header bounded and checked, its size checked against the member's length and
-/// against the memory this machine has free, its CRC-32 checked once read. `Ok(None)` when there is no such
+/// against the memory this machine has free, its CRC-32 checked (by zip) once read to its end. `Ok(None)` when there is no such
 /// member.
 fn read_member(
     zip: &mut zip::ZipArchive<BufReader<File>>,
@@ -603,20 +591,23 @@ fn read_member(
         return Ok(None);
     };
     let size = zf.size();
-    let expected_crc = zf.crc32();
-    let mut reader = CrcReader {
-        inner: zf,
-        hasher: crc32fast::Hasher::new(),
-    };
-    let outcome = read_npy(&mut reader, size, &member);
-    // Read to the end, so that the CRC-32 covers the whole member; it is checked before anything else is said,
-    // since a corrupt member explains every other complaint.
-    let _ = std::io::copy(&mut reader, &mut std::io::sink());
-    if reader.hasher.finalize() != expected_crc {
-        return Err(format!("member {member}: bad CRC-32 (the file is corrupt)"));
+    let mut zf = zf;
+    let outcome = read_npy(&mut zf, size, &member);
+    // Read to the end: zip checks the member's CRC-32 against the bytes read once the last of them is (its reader
+    // then fails with "Invalid checksum"), and reads again after a failure fail the same way. That is said before
+    // anything else, since a corrupt member explains every other complaint.
+    if let Err(e) = std::io::copy(&mut zf, &mut std::io::sink()) {
+        return Err(if e.to_string() == ZIP_BAD_CRC {
+            format!("member {member}: bad CRC-32 (the file is corrupt)")
+        } else {
+            format!("member {member}: {e} (the file is corrupt)")
+        });
     }
     outcome.map(Some)
 }
+
+/// The error zip's reader gives at the end of a member whose bytes do not match its CRC-32.
+const ZIP_BAD_CRC: &str = "Invalid checksum";
 
 fn read_npy<R: Read>(reader: &mut R, size: u64, member: &str) -> std::result::Result<Raw, String> {
     let (head, header, count) = checked_header(reader, size, member)?;
