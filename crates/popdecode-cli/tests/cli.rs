@@ -384,11 +384,37 @@ fn info_lists_the_adapter() {
 
 #[test]
 fn help_names_every_command() {
-    let (stdout, _) = text(&popdecode(&["--help"]));
-    for c in [
-        "train", "check", "evaluate", "info", "synth", "bench", "baseline", "plot",
-    ] {
-        assert!(stdout.contains(c), "{stdout}");
+    // Every subcommand, in the order `--help` lists them (clap adds `help`). A command added to the program and
+    // not here, or listed here and gone, fails: the list is compared whole with `--help`'s `Commands:` section.
+    const COMMANDS: [&str; 12] = [
+        "train", "check", "evaluate", "info", "synth", "bench", "baseline", "plot", "cv", "sweep",
+        "collect", "help",
+    ];
+    let out = popdecode(&["--help"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // The section is the lines after `Commands:` up to the next blank line, each `  NAME  description`.
+    let listed: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| l.trim_end() != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        listed, COMMANDS,
+        "the commands `popdecode --help` lists:\n{stdout}"
+    );
+    // Each command answers `--help` with its own usage line.
+    for c in &COMMANDS[..COMMANDS.len() - 1] {
+        let out = popdecode(&[c, "--help"]);
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{c} --help: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("Usage: popdecode {c}")),
+            "{c} --help:\n{stdout}"
+        );
     }
 }
 

@@ -1,13 +1,22 @@
-//! README.md's examples, run as a user would run them (issue 15, item 1).
+//! The examples of README.md and of every Markdown file in docs/, run as a user would run them (issue 15, item 1;
+//! issue 21, items 6 and 7).
 //!
-//! What counts as an example, so that README.md can be written without thinking of this test:
+//! What counts as an example, so that README.md and the docs can be written without thinking of this test:
 //! - every line of a code block (indented, or fenced as `sh`, `bash` or `console`) that starts with `popdecode `
-//!   or `cargo run --release -- ` (after an optional `$ `) is run, in README order, by `bash` in one scratch
-//!   folder, with the built binary first on `PATH`; `cargo run --release --` is the binary. Lines that begin
-//!   `usage:` are synopses and are not run, nor is `cargo test`.
+//!   or `cargo run --release -- ` (after an optional `$ `) is run by `bash` with the built binary first on `PATH`;
+//!   `cargo run --release --` is the binary. Lines that begin `usage:` are synopses and are not run, nor is
+//!   `cargo test`.
 //! - a fenced `console` block is a command with its output: its first line is `$ COMMAND`, the rest is what the
-//!   command prints: its stdout, then its stderr (notes, warnings and errors). A line `...` stands for any number of lines (README shows the end of a long
+//!   command prints: its stdout, then its stderr (notes, warnings and errors). A line `...` stands for any number of lines (a file shows the end of a long
 //!   output that way); a last line `[exit: N]` says the command exits with N (otherwise it must exit 0).
+//!
+//! The files run one after the other in one scratch folder: README.md first, then the Markdown files of docs/ in the
+//! order README first links them, then any README does not link, by path. One folder rather than one each, because
+//! the docs are one manual cut into pages, read from the README: a later page's example may use what an earlier
+//! one made (cli.md's `popdecode plot runs/neurons` draws the folder of the README's sweep, and its `collect` merges
+//! the guide's shards), as a reader going through them in that order would find it. A command shown twice (the
+//! README's tour repeats commands of the guide and of cli.md) runs once, at its first showing, and every showing is
+//! compared with that run.
 //!
 //! Outputs are compared line by line after masking what differs between machines and runs: times and rates, run
 //! folder stamps, adapter and thread counts in backend descriptions. Numbers are compared with a relative
@@ -16,27 +25,88 @@
 //!
 //! The tutorial's data file is not in the repository (docs/data.md), so `W3D4_stringer_oribinned1.npz` in the
 //! scratch folder is the synthetic stand-in written by `popdecode synth` under that name; the examples' commands
-//! run, and an output README shows for the real file is not compared (README marks such a block `text`).
+//! run, and an output a file shows for the real file is not compared (it marks such a block `text`).
 //!
-//! An example that takes over a minute here must say how long it takes on its line or in the sentence above its
-//! block (for example "(about 2 min)"); this test fails naming it otherwise.
+//! No example fails for the time it takes (issue 21: an example that is slow on one machine is still correct):
+//! what it prints and how it exits are checked, and timings are kept in BENCHMARKS.md. Each command's time is
+//! printed on stderr, for the reader of a slow run.
+//!
+//! The files are read when the test runs, from the folder `repo_root` gives: the one place that knows where this
+//! test lives in the repository.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use regex::Regex;
 
-const README: &str = include_str!("../../../README.md");
+/// The repository's root, where README.md and docs/ are: two folders above this crate's (`crates/popdecode-cli/`).
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
 
-/// One command to run, where README has it, and the output README shows for it (a `console` block).
+/// A Markdown file of the repository: its path from the root (as messages name it) and its text.
+struct Doc {
+    name: String,
+    text: String,
+}
+
+/// Every Markdown file under `dir`, as paths from `root`.
+fn markdown_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            markdown_under(root, &path, out);
+        } else if path.extension().is_some_and(|e| e == "md") {
+            let name = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            out.push(name.replace(std::path::MAIN_SEPARATOR, "/"));
+        }
+    }
+}
+
+/// README.md, then every Markdown file of docs/: those README links in the order it first links them, then the
+/// others by path.
+fn documents() -> Vec<Doc> {
+    let root = repo_root();
+    let read = |name: &str| Doc {
+        name: name.to_string(),
+        text: std::fs::read_to_string(root.join(name))
+            .unwrap_or_else(|e| panic!("{}: {e}", root.join(name).display())),
+    };
+    let readme = read("README.md");
+    let mut in_docs = Vec::new();
+    markdown_under(&root, &root.join("docs"), &mut in_docs);
+    in_docs.sort();
+    let link = Regex::new(r"\]\((?:\./)?(docs/[^)#\s]+\.md)(?:#[^)\s]*)?\)").unwrap();
+    let mut order: Vec<String> = Vec::new();
+    for m in link.captures_iter(&readme.text) {
+        let name = m[1].to_string();
+        if in_docs.contains(&name) && !order.contains(&name) {
+            order.push(name);
+        }
+    }
+    for name in &in_docs {
+        if !order.contains(name) {
+            order.push(name.clone());
+        }
+    }
+    let mut docs = vec![readme];
+    docs.extend(order.iter().map(|n| read(n)));
+    docs
+}
+
+/// One command to run, where its file has it, and the output the file shows for it (a `console` block).
 #[derive(Debug)]
 struct Example {
+    file: String,
     line: usize,
     command: String,
     shown: Option<Shown>,
-    /// README's text from the previous blank line to the command: where a long example says its time.
-    context: String,
 }
 
 #[derive(Debug)]
@@ -60,18 +130,13 @@ fn command_of(line: &str) -> Option<String> {
     line.starts_with("popdecode ").then(|| line.to_string())
 }
 
-/// The examples of a Markdown text, in order.
-fn examples(markdown: &str) -> Vec<Example> {
+/// The examples of a Markdown text, in order; `file` names it in messages.
+fn examples(file: &str, markdown: &str) -> Vec<Example> {
     let lines: Vec<&str> = markdown.lines().collect();
     let mut out = Vec::new();
     let mut i = 0;
-    let mut paragraph_start = 0;
     while i < lines.len() {
         let line = lines[i];
-        if line.trim().is_empty() {
-            paragraph_start = i + 1;
-        }
-        let context = |end: usize| lines[paragraph_start.min(end)..=end].join("\n");
         // A fence may be indented, inside a list item; its lines are then indented as much.
         let indent = line.len() - line.trim_start().len();
         if let Some(info) = line.trim_start().strip_prefix("```") {
@@ -89,11 +154,11 @@ fn examples(markdown: &str) -> Vec<Example> {
             match info.as_str() {
                 "console" => {
                     let Some(first) = body.first() else {
-                        panic!("README.md:{}: an empty console block", start + 1)
+                        panic!("{file}:{}: an empty console block", start + 1)
                     };
                     let command = command_of(first).unwrap_or_else(|| {
                         panic!(
-                            "README.md:{}: a console block starts with `$ popdecode ...`, not {first:?}",
+                            "{file}:{}: a console block starts with `$ popdecode ...`, not {first:?}",
                             start + 2
                         )
                     });
@@ -108,44 +173,41 @@ fn examples(markdown: &str) -> Vec<Example> {
                         shown.pop();
                     }
                     out.push(Example {
+                        file: file.to_string(),
                         line: start + 2,
                         command,
                         shown: Some(Shown { lines: shown, exit }),
-                        context: context(start),
                     });
                 }
                 "sh" | "bash" => {
                     for (k, l) in body.iter().enumerate() {
                         if let Some(command) = command_of(l) {
                             out.push(Example {
+                                file: file.to_string(),
                                 line: start + 2 + k,
                                 command,
                                 shown: None,
-                                context: context(start),
                             });
                         }
                     }
                 }
                 _ => {}
             }
-            paragraph_start = i;
             continue;
         }
         if line.starts_with("    ") {
             // An indented block: every line indented by four.
-            let start = i;
             while i < lines.len() && (lines[i].starts_with("    ") || lines[i].trim().is_empty()) {
                 if let Some(command) = command_of(lines[i]) {
                     out.push(Example {
+                        file: file.to_string(),
                         line: i + 1,
                         command,
                         shown: None,
-                        context: format!("{}\n{}", context(start), lines[i]),
                     });
                 }
                 i += 1;
             }
-            paragraph_start = i;
             continue;
         }
         i += 1;
@@ -237,12 +299,6 @@ fn matches(masks: &Masks, shown: &[String], printed: &[&str]) -> bool {
     }
 }
 
-fn says_its_time(context: &str) -> bool {
-    Regex::new(r"\d+(\.\d+)?\s*(s|min|minutes?|seconds?)\b")
-        .unwrap()
-        .is_match(context)
-}
-
 fn scratch() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let bin = PathBuf::from(env!("CARGO_BIN_EXE_popdecode"));
@@ -260,7 +316,8 @@ fn scratch() -> (tempfile::TempDir, PathBuf) {
     (dir, path)
 }
 
-fn run(dir: &Path, bin_dir: &Path, command: &str) -> (i32, String, String, Duration) {
+/// Runs `command` by bash in `dir`: its exit code, stdout, stderr, and seconds (printed, never checked).
+fn run(dir: &Path, bin_dir: &Path, command: &str) -> (i32, String, String, f64) {
     let path = format!(
         "{}:{}",
         bin_dir.display(),
@@ -277,7 +334,7 @@ fn run(dir: &Path, bin_dir: &Path, command: &str) -> (i32, String, String, Durat
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
-        start.elapsed(),
+        start.elapsed().as_secs_f64(),
     )
 }
 
@@ -287,7 +344,7 @@ fn the_parser_finds_commands_outputs_and_synopses() {
               cargo run --release -- info\n    cargo test --release\n\n\
               ```console\n$ popdecode info\ncpu: cpu (f32, AVX2+FMA, 8 threads)\n...\nlast\n[exit: 3]\n```\n\n\
               ```python\npopdecode = 1\n```\n";
-    let ex = examples(md);
+    let ex = examples("test.md", md);
     let commands: Vec<&str> = ex.iter().map(|e| e.command.as_str()).collect();
     assert_eq!(
         commands,
@@ -353,57 +410,64 @@ fn outputs_match_up_to_masks_and_tolerance_and_nothing_else() {
 }
 
 #[test]
-fn every_readme_example_runs_and_prints_what_readme_shows() {
-    let examples = examples(README);
+fn every_example_of_readme_and_docs_runs_and_prints_what_it_shows() {
+    let docs = documents();
+    assert!(
+        docs.len() > 1,
+        "no Markdown file in {}: has docs/ moved?",
+        repo_root().join("docs").display()
+    );
+    let examples: Vec<Example> = docs
+        .iter()
+        .flat_map(|d| examples(&d.name, &d.text))
+        .collect();
+    for d in &docs {
+        eprintln!(
+            "{}: {} examples",
+            d.name,
+            examples.iter().filter(|e| e.file == d.name).count()
+        );
+    }
     assert!(
         examples.len() >= 20,
-        "README.md has {} examples: has the parser stopped finding them?",
+        "README.md and docs/ have {} examples: has the parser stopped finding them?",
         examples.len()
     );
     let (dir, bin_dir) = scratch();
     let masks = Masks::new();
     let mut failures = Vec::new();
-    let mut done: Vec<(String, (i32, String, String, Duration))> = Vec::new();
+    let mut done: Vec<(String, (i32, String, String, f64))> = Vec::new();
     for ex in &examples {
         let result = match done.iter().find(|(c, _)| *c == ex.command) {
             Some((_, r)) => r.clone(),
             None => {
                 let r = run(dir.path(), &bin_dir, &ex.command);
                 eprintln!(
-                    "README.md:{}: {} ({:.1} s, exit {})",
-                    ex.line,
-                    ex.command,
-                    r.3.as_secs_f64(),
-                    r.0
+                    "{}:{}: {} ({:.1} s, exit {})",
+                    ex.file, ex.line, ex.command, r.3, r.0
                 );
                 done.push((ex.command.clone(), r.clone()));
                 r
             }
         };
-        let (code, stdout, stderr, took) = result;
+        let (code, stdout, stderr, _) = result;
         let want = ex.shown.as_ref().map_or(0, |s| s.exit);
         if code != want {
             failures.push(format!(
-                "README.md:{}: `{}` exited {code}, README expects {want}; stderr:\n{stderr}",
-                ex.line, ex.command
+                "{}:{}: `{}` exited {code}, {} expects {want}; stderr:\n{stderr}",
+                ex.file, ex.line, ex.command, ex.file
             ));
             continue;
-        }
-        if took > Duration::from_secs(60) && !says_its_time(&ex.context) {
-            failures.push(format!(
-                "README.md:{}: `{}` took {:.0} s and README does not say how long it takes",
-                ex.line,
-                ex.command,
-                took.as_secs_f64()
-            ));
         }
         if let Some(shown) = &ex.shown {
             let printed: Vec<&str> = stdout.lines().chain(stderr.lines()).collect();
             if !matches(&masks, &shown.lines, &printed) {
                 failures.push(format!(
-                    "README.md:{}: `{}` printed\n{stdout}{stderr}\nand README shows\n{}",
+                    "{}:{}: `{}` printed\n{stdout}{stderr}\nand {} shows\n{}",
+                    ex.file,
                     ex.line,
                     ex.command,
+                    ex.file,
                     shown.lines.join("\n")
                 ));
             }
@@ -411,20 +475,29 @@ fn every_readme_example_runs_and_prints_what_readme_shows() {
     }
     assert!(
         failures.is_empty(),
-        "{} of {} README examples fail:\n\n{}",
+        "{} of {} examples of README.md and docs/ fail:\n\n{}",
         failures.len(),
         examples.len(),
         failures.join("\n\n")
     );
 }
 
-/// The files README's "Run folders and figures" table lists: a row per `name` (a `*.ext` row stands for every
-/// file of that extension).
-fn run_folder_table(markdown: &str) -> Vec<String> {
-    let section = markdown
-        .split("\n## ")
-        .find(|s| s.starts_with("Run folders and figures"))
-        .expect("README.md has a \"Run folders and figures\" section");
+/// The files a "Run folders and figures" table lists: a row per `name` (a `*.ext` row stands for every file of that
+/// extension). The section is the guide's; any one file of README.md and docs/ may hold it.
+fn run_folder_table(docs: &[Doc]) -> (String, Vec<String>) {
+    let mut holding = docs.iter().filter_map(|d| {
+        d.text
+            .split("\n## ")
+            .find(|s| s.starts_with("Run folders and figures"))
+            .map(|section| (d.name.clone(), section))
+    });
+    let (file, section) = holding
+        .next()
+        .expect("README.md or a file of docs/ has a \"Run folders and figures\" section");
+    assert!(
+        holding.next().is_none(),
+        "two files have a \"Run folders and figures\" section"
+    );
     let row = Regex::new(r"^\| `([^`]+)`(, `([^`]+)`)* \|").unwrap();
     let name = Regex::new(r"`([^`]+)`").unwrap();
     let mut names = Vec::new();
@@ -433,15 +506,15 @@ fn run_folder_table(markdown: &str) -> Vec<String> {
             names.extend(name.captures_iter(m.as_str()).map(|c| c[1].to_string()));
         }
     }
-    names
+    (file, names)
 }
 
 #[test]
-fn the_run_folder_readme_describes_is_the_one_train_writes() {
-    let listed = run_folder_table(README);
+fn the_run_folder_the_docs_describe_is_the_one_train_writes() {
+    let (file, listed) = run_folder_table(&documents());
     assert!(
         listed.len() >= 7,
-        "README's run-folder table lists only {listed:?}"
+        "{file}'s run-folder table lists only {listed:?}"
     );
     let (dir, bin_dir) = scratch();
     for (out, flags) in [
@@ -470,7 +543,7 @@ fn the_run_folder_readme_describes_is_the_one_train_writes() {
         let undescribed: Vec<&String> = written.iter().filter(|f| !described(f)).collect();
         assert!(
             undescribed.is_empty(),
-            "{out}: README's table does not list {undescribed:?}"
+            "{out}: {file}'s table does not list {undescribed:?}"
         );
         let missing: Vec<&String> = listed
             .iter()
@@ -478,7 +551,7 @@ fn the_run_folder_readme_describes_is_the_one_train_writes() {
             .collect();
         assert!(
             missing.is_empty(),
-            "{out}: README lists {missing:?}, which train does not write"
+            "{out}: {file} lists {missing:?}, which train does not write"
         );
     }
 }
