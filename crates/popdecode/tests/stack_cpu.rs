@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::stacks::{alone, compare, config, data, fold, member, train};
-use popdecode::backend::stack::{Member, Stack};
+use common::stacks::{Case, alone, compare, config, train};
+use popdecode::backend::Stop;
 use popdecode::compare::assert_all;
 use popdecode::cpu::CpuBackend;
 use popdecode::model::Spec;
@@ -15,28 +15,13 @@ const ALONE: f64 = 1e-5;
 
 #[test]
 fn a_stack_wider_than_a_group_trains_group_by_group() {
-    let data = data();
     // 700 units a member: `MAX_UNITS` (2000) takes two at a time, so 3 members are two groups.
-    let spec = Spec::tutorial(300, 700);
     assert_eq!(popdecode::cpu::stack::MAX_UNITS / 700, 2);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..3)
-        .map(|f| {
-            let c = Config {
-                epochs: 3,
-                ..config(1e-4)
-            };
-            member(&spec, all.clone(), &fold(rows, 6, f), f as u64, c)
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    let (got, reports) = train(&mut CpuBackend::new(), &stack, None, 0);
+    let case = Case::folds(Spec::tutorial(300, 700), 3, 6, |_| Config {
+        epochs: 3,
+        ..config(1e-4)
+    });
+    let (got, reports) = train(&mut CpuBackend::new(), &case.stack(), None, 0);
     let want: Vec<(usize, usize, usize)> = [(0, 2), (2, 1)]
         .into_iter()
         .flat_map(|(done, training)| (1..=3).map(move |e| (done, training, e)))
@@ -45,7 +30,7 @@ fn a_stack_wider_than_a_group_trains_group_by_group() {
     assert_all(&compare(
         "groups",
         &got,
-        &alone(&mut CpuBackend::new(), &stack),
+        &alone(&mut CpuBackend::new(), &case.stack()),
         ALONE,
     ));
 }
@@ -54,32 +39,9 @@ fn a_stack_wider_than_a_group_trains_group_by_group() {
 /// member stops there, not later.
 #[test]
 fn the_stop_flag_stops_a_cpu_stack_at_the_report_that_raised_it() {
-    let data = data();
-    let spec = Spec::tutorial(300, 5);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..3)
-        .map(|f| {
-            member(
-                &spec,
-                all.clone(),
-                &fold(rows, 2, f),
-                f as u64,
-                config(1e-3),
-            )
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
+    let case = Case::folds(Spec::tutorial(300, 5), 3, 2, |_| config(1e-3));
     let flag = std::sync::atomic::AtomicBool::new(false);
-    let (got, reports) = train(&mut CpuBackend::new(), &stack, Some(&flag), 4);
+    let (got, reports) = train(&mut CpuBackend::new(), &case.stack(), Some(&flag), 4);
     assert_eq!(reports, vec![(0, 3, 2), (0, 3, 4)]);
-    assert!(
-        got.iter()
-            .all(|t| t.stop == popdecode::backend::Stop::Interrupted { epoch: 4 })
-    );
+    assert!(got.iter().all(|t| t.stop == Stop::Interrupted { epoch: 4 }));
 }

@@ -92,6 +92,40 @@ pub fn member(
     }
 }
 
+/// A stack's parts, owned: the stand-in's data, the shape and the members.
+pub struct Case {
+    pub data: Dataset,
+    pub spec: Spec,
+    pub members: Vec<Member>,
+}
+
+impl Case {
+    /// `n` members of `spec` on `data()`, member `f` reading every column and trained on fold `f` of the rows
+    /// shuffled by `seed`, from initial seed `f`, by `config(f)`.
+    pub fn folds(spec: Spec, n: usize, seed: u64, config: impl Fn(usize) -> Config) -> Case {
+        let data = data();
+        let rows = data.stimuli.len();
+        let all: Vec<usize> = (0..data.neurons()).collect();
+        let members = (0..n)
+            .map(|f| member(&spec, all.clone(), &fold(rows, seed, f), f as u64, config(f)))
+            .collect();
+        Case {
+            data,
+            spec,
+            members,
+        }
+    }
+
+    pub fn stack(&self) -> Stack<'_> {
+        Stack {
+            x: &self.data.resp,
+            stimuli: &self.data.stimuli,
+            spec: &self.spec,
+            members: &self.members,
+        }
+    }
+}
+
 /// The stack trained by `backend`, with the progress it reported as (done, training, epoch); `stop`, when
 /// given, is raised at the first report of epoch `raise_at` or later.
 pub fn train(
@@ -390,74 +424,32 @@ pub fn classifier(backend: &mut dyn Backend, alone_tol: f64) {
 
 /// The tutorial's training (plain SGD, no penalty) for every member: a stacked path's simplest case.
 pub fn plain_sgd(backend: &mut dyn Backend, alone_tol: f64) {
-    let data = data();
-    let spec = Spec::tutorial(300, 6);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..4)
-        .map(|f| {
-            member(
-                &spec,
-                all.clone(),
-                &fold(rows, 9, f),
-                20 + f as u64,
-                config(5e-4 * (f + 1) as f64),
-            )
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    let got = check(backend, alone_tol, "plain sgd", &stack);
-    assert_learnt("plain sgd", &got, &stack);
+    let case = Case::folds(Spec::tutorial(300, 6), 4, 9, |f| config(5e-4 * (f + 1) as f64));
+    let got = check(backend, alone_tol, "plain sgd", &case.stack());
+    assert_learnt("plain sgd", &got, &case.stack());
 }
 
 /// Raised at a progress report, the stop flag ends every member training at one epoch boundary before the last,
 /// each where a run of that many epochs alone ends, and starts no other; raised before the start, nothing trains.
 pub fn stop_flag(backend: &mut dyn Backend, alone_tol: f64) {
-    let data = data();
-    let spec = Spec::tutorial(300, 5);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..3)
-        .map(|f| {
-            member(
-                &spec,
-                all.clone(),
-                &fold(rows, 2, f),
-                f as u64,
-                config(1e-3),
-            )
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
+    let case = Case::folds(Spec::tutorial(300, 5), 3, 2, |_| config(1e-3));
+    let stack = case.stack();
     let flag = AtomicBool::new(false);
     let (got, reports) = train(backend, &stack, Some(&flag), 4);
     // Trained together, every member stops; one by one, the first stops and the rest never start.
-    let together = reports.iter().all(|r| r.1 == members.len());
-    let trained = if together { members.len() } else { 1 };
+    let together = reports.iter().all(|r| r.1 == case.members.len());
+    let trained = if together { case.members.len() } else { 1 };
     assert_eq!(got.len(), trained, "{reports:?}");
     let Stop::Interrupted { epoch } = got[0].stop else {
         panic!("not interrupted: {:?}", got[0].stop)
     };
     // A backend that queues epochs ahead (the GPU) stops at the end of what it queued.
-    assert!(
-        (4..EPOCHS).contains(&epoch),
-        "stopped at {epoch}: {reports:?}"
-    );
+    assert!((4..EPOCHS).contains(&epoch), "stopped at {epoch}: {reports:?}");
     for t in &got {
         assert_eq!(t.stop, Stop::Interrupted { epoch });
         assert_eq!(t.history.train_loss.len(), epoch);
     }
-    let shorter: Vec<Member> = members[..trained]
+    let shorter: Vec<Member> = case.members[..trained]
         .iter()
         .map(|m| Member {
             config: Config {
@@ -488,23 +480,10 @@ pub fn stop_flag(backend: &mut dyn Backend, alone_tol: f64) {
 
 /// One member whose loss explodes ends `Diverged` with its history cut there; the others train as alone.
 pub fn diverging_member(backend: &mut dyn Backend, alone_tol: f64) {
-    let data = data();
-    let spec = Spec::tutorial(300, 6);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..4)
-        .map(|f| {
-            let lr = if f == 1 { 1e3 } else { 1e-3 };
-            member(&spec, all.clone(), &fold(rows, 4, f), f as u64, config(lr))
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    let (got, _) = train(backend, &stack, None, 0);
+    let case = Case::folds(Spec::tutorial(300, 6), 4, 4, |f| {
+        config(if f == 1 { 1e3 } else { 1e-3 })
+    });
+    let (got, _) = train(backend, &case.stack(), None, 0);
     let Stop::Diverged { epoch } = got[1].stop else {
         panic!("member 1 should diverge: {:?}", got[1].stop)
     };
@@ -518,7 +497,7 @@ pub fn diverging_member(backend: &mut dyn Backend, alone_tol: f64) {
     assert_all(&compare(
         "diverging",
         &got,
-        &alone(backend, &stack),
+        &alone(backend, &case.stack()),
         alone_tol,
     ));
 }
@@ -526,31 +505,18 @@ pub fn diverging_member(backend: &mut dyn Backend, alone_tol: f64) {
 /// Mini-batches are no stacked path's: the members train one by one, so bit for bit as alone, reporting one
 /// member at a time.
 pub fn mini_batches(backend: &mut dyn Backend) {
-    let data = data();
-    let spec = Spec::tutorial(300, 4);
-    let rows = data.stimuli.len();
-    let all: Vec<usize> = (0..300).collect();
-    let members: Vec<Member> = (0..2)
-        .map(|f| {
-            let c = Config {
-                batch_size: Some(if f == 0 { 96 } else { 16 }),
-                shuffle_seed: 5,
-                ..config(1e-3)
-            };
-            member(&spec, all.clone(), &fold(rows, 5, f), f as u64, c)
-        })
-        .collect();
-    let stack = Stack {
-        x: &data.resp,
-        stimuli: &data.stimuli,
-        spec: &spec,
-        members: &members,
-    };
-    let (got, reports) = train(backend, &stack, None, 0);
-    assert_all(&compare("mini-batches", &got, &alone(backend, &stack), 0.0));
-    assert!(
-        reports.iter().all(|&(_, training, _)| training == 1),
-        "{reports:?}"
-    );
+    let case = Case::folds(Spec::tutorial(300, 4), 2, 5, |f| Config {
+        batch_size: Some(if f == 0 { 96 } else { 16 }),
+        shuffle_seed: 5,
+        ..config(1e-3)
+    });
+    let (got, reports) = train(backend, &case.stack(), None, 0);
+    assert_all(&compare(
+        "mini-batches",
+        &got,
+        &alone(backend, &case.stack()),
+        0.0,
+    ));
+    assert!(reports.iter().all(|&(_, training, _)| training == 1), "{reports:?}");
     assert_eq!(reports.last(), Some(&(1, 1, EPOCHS)));
 }
