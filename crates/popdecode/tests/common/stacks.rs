@@ -107,7 +107,15 @@ impl Case {
         let rows = data.stimuli.len();
         let all: Vec<usize> = (0..data.neurons()).collect();
         let members = (0..n)
-            .map(|f| member(&spec, all.clone(), &fold(rows, seed, f), f as u64, config(f)))
+            .map(|f| {
+                member(
+                    &spec,
+                    all.clone(),
+                    &fold(rows, seed, f),
+                    f as u64,
+                    config(f),
+                )
+            })
             .collect();
         Case {
             data,
@@ -424,7 +432,9 @@ pub fn classifier(backend: &mut dyn Backend, alone_tol: f64) {
 
 /// The tutorial's training (plain SGD, no penalty) for every member: a stacked path's simplest case.
 pub fn plain_sgd(backend: &mut dyn Backend, alone_tol: f64) {
-    let case = Case::folds(Spec::tutorial(300, 6), 4, 9, |f| config(5e-4 * (f + 1) as f64));
+    let case = Case::folds(Spec::tutorial(300, 6), 4, 9, |f| {
+        config(5e-4 * (f + 1) as f64)
+    });
     let got = check(backend, alone_tol, "plain sgd", &case.stack());
     assert_learnt("plain sgd", &got, &case.stack());
 }
@@ -444,7 +454,10 @@ pub fn stop_flag(backend: &mut dyn Backend, alone_tol: f64) {
         panic!("not interrupted: {:?}", got[0].stop)
     };
     // A backend that queues epochs ahead (the GPU) stops at the end of what it queued.
-    assert!((4..EPOCHS).contains(&epoch), "stopped at {epoch}: {reports:?}");
+    assert!(
+        (4..EPOCHS).contains(&epoch),
+        "stopped at {epoch}: {reports:?}"
+    );
     for t in &got {
         assert_eq!(t.stop, Stop::Interrupted { epoch });
         assert_eq!(t.history.train_loss.len(), epoch);
@@ -517,6 +530,9 @@ pub fn mini_batches(backend: &mut dyn Backend) {
         &alone(backend, &case.stack()),
         0.0,
     ));
-    assert!(reports.iter().all(|&(_, training, _)| training == 1), "{reports:?}");
+    assert!(
+        reports.iter().all(|&(_, training, _)| training == 1),
+        "{reports:?}"
+    );
     assert_eq!(reports.last(), Some(&(1, 1, EPOCHS)));
 }
