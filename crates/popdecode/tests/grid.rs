@@ -1,0 +1,194 @@
+//! Cross-validation and a sweep called from Rust, with no command line: `sweep::grid::Grid::train` on the fast
+//! CPU backend. Each network equals the same network trained alone on its fold (`Backend::train` through the
+//! same backend, `compare::tolerance` 1e-5 as the CPU's stacks are held to), every stimulus is predicted once per
+//! cell and repeat, the ridge baseline fills its columns, and a raised stop flag returns the networks finished.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use popdecode::backend::Backend;
+use popdecode::compare::{Comparison, assert_all};
+use popdecode::cpu::CpuBackend;
+use popdecode::data::synth::{self, SynthConfig};
+use popdecode::model::{Params, Spec};
+use popdecode::sweep::grid::{Cell, Grid, GridProgress};
+use popdecode::sweep::plan;
+use popdecode::sweep::results::FIRST_BASELINE_METRIC;
+use popdecode::training::Config;
+
+const FOLDS: usize = 3;
+const REPEATS: usize = 2;
+
+fn cells() -> Vec<Cell> {
+    // Two learning rates of one shape (one stack) and a subset of 60 neurons (another).
+    let config = |lr: f64| Config {
+        epochs: 8,
+        lr,
+        ..Config::default()
+    };
+    vec![
+        Cell {
+            data: 0,
+            spec: Spec::tutorial(120, 5),
+            config: config(1e-3),
+            subset: None,
+        },
+        Cell {
+            data: 0,
+            spec: Spec::tutorial(120, 5),
+            config: config(3e-3),
+            subset: None,
+        },
+        Cell {
+            data: 0,
+            spec: Spec::tutorial(60, 5),
+            config: config(1e-3),
+            subset: Some(60),
+        },
+    ]
+}
+
+#[test]
+fn a_grid_trains_from_rust_as_each_network_alone_with_its_baseline() {
+    let data = synth::generate(&SynthConfig {
+        neurons: 120,
+        stimuli: 90,
+        seed: 5,
+    });
+    let cells = cells();
+    let folds = vec![plan::folds(90, FOLDS, 4).unwrap()];
+    let networks = plan::networks(cells.len(), FOLDS, REPEATS).unwrap();
+    let datasets = [&data];
+    let grid = Grid {
+        datasets: &datasets,
+        folds: &folds,
+        cells: &cells,
+        networks: &networks,
+        init_seed: 1,
+        neuron_seed: 4,
+        baseline: true,
+    };
+    assert_eq!(grid.stacks().len(), 2, "one stack per input width");
+    let mut reports: Vec<GridProgress> = Vec::new();
+    let run = grid
+        .train(&mut CpuBackend::new(), &mut |p| reports.push(p), None)
+        .unwrap();
+    assert!(!run.interrupted);
+    assert_eq!(run.networks.len(), networks.len());
+    assert_eq!(run.stacks.len(), 2);
+    assert!(
+        run.stacks.iter().all(|s| s.path == "stacked"),
+        "{:?}",
+        run.stacks
+    );
+    assert!(reports.iter().any(|p| p.stack == 1 && p.stack_done));
+
+    let mut c: Vec<Comparison> = Vec::new();
+    for (n, h) in run.networks.iter().zip(&run.histories) {
+        let p = networks[n.network];
+        assert_eq!((n.network, h.network), (p.network, p.network));
+        assert_eq!((n.cell, n.fold, n.repeat), (p.cell, p.fold, p.repeat));
+        assert_eq!(n.status, "complete");
+        assert_eq!(n.init_seed, 1 + p.repeat as u64);
+        assert_eq!(
+            n.neuron_seed,
+            cells[p.cell].subset.map(|_| 4 + p.repeat as u64)
+        );
+        // Its baseline: the ridge decoder on its own rows and neurons, filled in.
+        assert!(
+            n.metrics[FIRST_BASELINE_METRIC].is_some_and(f64::is_finite),
+            "{n:?}"
+        );
+        // Alone: the same network on its fold's problem, through the backend's single path.
+        let cell = &cells[p.cell];
+        let alone = CpuBackend::new()
+            .train(
+                &grid.problem(&p),
+                &cell.spec,
+                &Params::init(&cell.spec, n.init_seed),
+                &cell.config,
+                &mut |_| {},
+            )
+            .unwrap();
+        c.push(Comparison::new(
+            format!("network {} train losses", n.network),
+            &h.train_loss,
+            &alone.history.train_loss,
+            1e-5,
+        ));
+        c.push(Comparison::new(
+            format!("network {} test losses", n.network),
+            &h.test_loss,
+            &alone.history.test_loss,
+            1e-5,
+        ));
+    }
+    assert_all(&c);
+    // Each cell and repeat predicts every stimulus once over its folds.
+    for cell in 0..cells.len() {
+        for repeat in 0..REPEATS {
+            let mut rows: Vec<usize> = run
+                .predictions
+                .iter()
+                .filter(|q| {
+                    let n = &run.networks[q.network];
+                    (n.cell, n.repeat) == (cell, repeat)
+                })
+                .map(|q| q.row)
+                .collect();
+            rows.sort_unstable();
+            assert_eq!(
+                rows,
+                (0..90).collect::<Vec<_>>(),
+                "cell {cell} repeat {repeat}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_raised_stop_flag_returns_the_networks_finished_and_no_baseline() {
+    let data = synth::generate(&SynthConfig {
+        neurons: 120,
+        stimuli: 90,
+        seed: 5,
+    });
+    let cells = cells();
+    let folds = vec![plan::folds(90, FOLDS, 4).unwrap()];
+    let networks = plan::networks(cells.len(), FOLDS, REPEATS).unwrap();
+    let datasets = [&data];
+    let grid = Grid {
+        datasets: &datasets,
+        folds: &folds,
+        cells: &cells,
+        networks: &networks,
+        init_seed: 1,
+        neuron_seed: 4,
+        baseline: true,
+    };
+    // Raised during the first stack: its networks stop at an epoch boundary, the second stack never starts.
+    let stop = AtomicBool::new(false);
+    let run = grid
+        .train(
+            &mut CpuBackend::new(),
+            &mut |p| {
+                if p.epoch >= 2 {
+                    stop.store(true, Ordering::Relaxed)
+                }
+            },
+            Some(&stop),
+        )
+        .unwrap();
+    assert!(run.interrupted);
+    let first = grid.stacks()[0].len();
+    assert_eq!(run.networks.len(), first);
+    assert!(
+        run.networks
+            .iter()
+            .all(|n| n.status == "interrupted" && n.epochs < 8)
+    );
+    assert!(
+        run.networks
+            .iter()
+            .all(|n| n.metrics[FIRST_BASELINE_METRIC].is_none())
+    );
+}
