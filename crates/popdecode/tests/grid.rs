@@ -8,10 +8,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use popdecode::backend::Backend;
 use popdecode::compare::{Comparison, assert_all};
 use popdecode::cpu::CpuBackend;
+use popdecode::data::Dataset;
 use popdecode::data::synth::{self, SynthConfig};
 use popdecode::model::{Params, Spec};
-use popdecode::sweep::grid::{Cell, Grid, GridProgress};
-use popdecode::sweep::plan;
+use popdecode::sweep::grid::{Cell, Folds, Grid, GridProgress};
+use popdecode::sweep::plan::{self, Planned};
 use popdecode::sweep::results::FIRST_BASELINE_METRIC;
 use popdecode::training::Config;
 
@@ -47,26 +48,48 @@ fn cells() -> Vec<Cell> {
     ]
 }
 
+/// What a grid borrows: 90 stimuli of the stand-in at 120 neurons, `cells()`, 3 folds, 2 repeats.
+struct Owned {
+    data: Dataset,
+    cells: Vec<Cell>,
+    folds: Vec<Folds>,
+    networks: Vec<Planned>,
+}
+
+impl Owned {
+    fn new() -> Owned {
+        let cells = cells();
+        Owned {
+            data: synth::generate(&SynthConfig {
+                neurons: 120,
+                stimuli: 90,
+                seed: 5,
+            }),
+            folds: vec![plan::folds(90, FOLDS, 4).unwrap()],
+            networks: plan::networks(cells.len(), FOLDS, REPEATS).unwrap(),
+            cells,
+        }
+    }
+
+    fn grid<'a>(&'a self, datasets: &'a [&'a Dataset]) -> Grid<'a> {
+        Grid {
+            datasets,
+            folds: &self.folds,
+            cells: &self.cells,
+            networks: &self.networks,
+            init_seed: 1,
+            neuron_seed: 4,
+            baseline: true,
+        }
+    }
+}
+
 #[test]
 fn a_grid_trains_from_rust_as_each_network_alone_with_its_baseline() {
-    let data = synth::generate(&SynthConfig {
-        neurons: 120,
-        stimuli: 90,
-        seed: 5,
-    });
-    let cells = cells();
-    let folds = vec![plan::folds(90, FOLDS, 4).unwrap()];
-    let networks = plan::networks(cells.len(), FOLDS, REPEATS).unwrap();
-    let datasets = [&data];
-    let grid = Grid {
-        datasets: &datasets,
-        folds: &folds,
-        cells: &cells,
-        networks: &networks,
-        init_seed: 1,
-        neuron_seed: 4,
-        baseline: true,
-    };
+    let owned = Owned::new();
+    let datasets = [&owned.data];
+    let grid = owned.grid(&datasets);
+    let (cells, networks) = (&owned.cells, &owned.networks);
     assert_eq!(grid.stacks().len(), 2, "one stack per input width");
     let mut reports: Vec<GridProgress> = Vec::new();
     let run = grid
@@ -147,24 +170,9 @@ fn a_grid_trains_from_rust_as_each_network_alone_with_its_baseline() {
 
 #[test]
 fn a_raised_stop_flag_returns_the_networks_finished_and_no_baseline() {
-    let data = synth::generate(&SynthConfig {
-        neurons: 120,
-        stimuli: 90,
-        seed: 5,
-    });
-    let cells = cells();
-    let folds = vec![plan::folds(90, FOLDS, 4).unwrap()];
-    let networks = plan::networks(cells.len(), FOLDS, REPEATS).unwrap();
-    let datasets = [&data];
-    let grid = Grid {
-        datasets: &datasets,
-        folds: &folds,
-        cells: &cells,
-        networks: &networks,
-        init_seed: 1,
-        neuron_seed: 4,
-        baseline: true,
-    };
+    let owned = Owned::new();
+    let datasets = [&owned.data];
+    let grid = owned.grid(&datasets);
     // Raised during the first stack: its networks stop at an epoch boundary, the second stack never starts.
     let stop = AtomicBool::new(false);
     let run = grid
