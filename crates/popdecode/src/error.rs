@@ -56,6 +56,14 @@ pub enum Error {
 
     #[error("ridge regression: {0}")]
     Ridge(String),
+
+    /// A part of a sharded run that cannot be merged with the others (`sweep::collect`).
+    #[error("{}: {what}", path.display())]
+    BadPart { path: PathBuf, what: String },
+
+    /// Shards of a sharded run that no part holds.
+    #[error("{0}")]
+    MissingShards(String),
 }
 
 impl Error {
