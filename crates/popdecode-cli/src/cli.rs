@@ -101,3 +101,14 @@ pub fn parse() -> Cli {
     }
     Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }
+
+/// The command line's flag for a value the library names (`popdecode::Error::Invalid`'s `name`: `batch_size` is
+/// `--batch-size`), where some command has that flag; found in the grammar itself, so it cannot go stale.
+pub fn flag_for(name: &str) -> Option<String> {
+    let long = name.replace('_', "-");
+    Cli::command()
+        .get_subcommands()
+        .flat_map(|c| c.get_arguments())
+        .any(|a| a.get_long() == Some(long.as_str()))
+        .then(|| format!("--{long}"))
+}

@@ -17,6 +17,29 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// An error as the command line says it: anyhow's `{e:#}` (each cause after a colon), with a value the library
+/// names given as the flag that sets it (`lr: ...` is `--lr: ...`).
+pub fn error_message(e: &anyhow::Error) -> String {
+    e.chain()
+        .map(|cause| match cause.downcast_ref::<popdecode::Error>() {
+            Some(e) => library_error(e),
+            None => cause.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// A library error in the command line's words (see `error_message`).
+pub fn library_error(e: &popdecode::Error) -> String {
+    match e {
+        popdecode::Error::Invalid { name, what } => format!(
+            "{}: {what}",
+            crate::cli::flag_for(name).unwrap_or_else(|| name.clone())
+        ),
+        e => e.to_string(),
+    }
+}
+
 /// "lr 0.0001, SGD, full batch", "lr 0.001, Adam, batches of 32", with penalties when set.
 pub fn describe_training(config: &Config, n_train: usize) -> String {
     let batches = match config.batch_size {

@@ -183,8 +183,8 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
             cell_setup(&args, &varies, &defaults, &raw, base_config).map_err(|e| {
                 // A refusal of the value itself is already about --vary; any other names the train flag.
                 let why = match e {
-                    Error::BadArgument { flag, what } if flag == "--vary" => what,
-                    e => e.to_string(),
+                    Error::Invalid { name, what } if name == "vary" => what,
+                    e => crate::print::library_error(&e),
                 };
                 Error::bad_argument(
                     "--vary",
@@ -530,8 +530,9 @@ fn cell_setup(
     let subset = match get(Param::Neurons) {
         Some(Value::Count(n)) => {
             if *n > raw.neurons() {
-                return Err(Error::bad_argument(
-                    "--vary",
+                // A refusal of the varied value itself, as plan's are.
+                return Err(Error::invalid(
+                    "vary",
                     format!(
                         "expected at most the data's {} neurons, got {n}",
                         raw.neurons()
@@ -593,7 +594,12 @@ fn vary_error(param: Param, value: &Value, e: anyhow::Error, varies: &[Vary]) ->
     if varies.iter().any(|v| v.param == param) {
         Error::bad_argument(
             "--vary",
-            format!("{}={}: {e:#}", param.name(), value.label()),
+            format!(
+                "{}={}: {}",
+                param.name(),
+                value.label(),
+                crate::print::error_message(&e)
+            ),
         )
         .into()
     } else {

@@ -639,13 +639,15 @@ fn optimizers_come_from_the_catalogue_and_refuse_what_they_do_not_take() {
 }
 
 #[test]
-fn the_library_constructors_name_the_flag() {
+fn the_library_constructors_name_the_value() {
     use popdecode::Error;
     use popdecode::objective::{Objective, Penalty};
     use popdecode::training::Config;
+    // The library names the value (as Python's keywords will); the command line says it as its flag
+    // (`bad_training_flags_are_named`).
     let flag = |r: Result<(), Error>| match r {
-        Err(Error::BadArgument { flag, .. }) => flag,
-        other => panic!("expected a BadArgument, got {other:?}"),
+        Err(Error::Invalid { name, .. }) => name,
+        other => panic!("expected an Invalid, got {other:?}"),
     };
     let sgd = popdecode::optim::build("sgd", &Default::default()).unwrap();
     let config = |epochs, lr, batch, l1, l2| {
@@ -656,21 +658,21 @@ fn the_library_constructors_name_the_flag() {
         config(0, 1e-4, None, 0.0, 0.0).is_ok(),
         "--epochs 0 evaluates the initial network"
     );
-    assert_eq!(flag(config(5, f64::NAN, None, 0.0, 0.0)), "--lr");
-    assert_eq!(flag(config(5, -1.0, None, 0.0, 0.0)), "--lr");
-    assert_eq!(flag(config(5, 1e-4, Some(0), 0.0, 0.0)), "--batch-size");
-    assert_eq!(flag(config(5, 1e-4, None, -1.0, 0.0)), "--l1");
-    assert_eq!(flag(config(5, 1e-4, None, 0.0, f64::INFINITY)), "--l2");
+    assert_eq!(flag(config(5, f64::NAN, None, 0.0, 0.0)), "lr");
+    assert_eq!(flag(config(5, -1.0, None, 0.0, 0.0)), "lr");
+    assert_eq!(flag(config(5, 1e-4, Some(0), 0.0, 0.0)), "batch_size");
+    assert_eq!(flag(config(5, 1e-4, None, -1.0, 0.0)), "l1");
+    assert_eq!(flag(config(5, 1e-4, None, 0.0, f64::INFINITY)), "l2");
     let spec = |neurons, hidden: &[usize], objective| {
         Spec::new(neurons, hidden.to_vec(), Activation::Relu, objective).map(|_| ())
     };
     assert!(spec(10, &[4, 3], Objective::Mse).is_ok());
-    assert_eq!(flag(spec(0, &[4], Objective::Mse)), "--neurons");
-    assert_eq!(flag(spec(10, &[], Objective::Mse)), "--hidden");
-    assert_eq!(flag(spec(10, &[4, 0], Objective::Mse)), "--hidden");
+    assert_eq!(flag(spec(0, &[4], Objective::Mse)), "neurons");
+    assert_eq!(flag(spec(10, &[], Objective::Mse)), "hidden");
+    assert_eq!(flag(spec(10, &[4, 0], Objective::Mse)), "hidden");
     assert_eq!(
         flag(spec(10, &[4], Objective::Nll { classes: 1 })),
-        "--classes"
+        "classes"
     );
 }
 

@@ -30,6 +30,14 @@ pub enum Error {
         what: String,
     },
 
+    /// A value the library cannot take, named as the library names it: a parameter's name (`lr`,
+    /// `batch_size`, `hidden`, `train_fraction`), which a front end says in its own words (the command line as
+    /// its flag, `--lr`; Python as its keyword).
+    #[error("{name}: {what}")]
+    Invalid { name: String, what: String },
+
+    /// An argument of a front end, named as that front end names it (the command line's `--init`, `PART`), or
+    /// the sizes a caller gave that a memory check refused, named as the caller named them.
     #[error("{flag}: {what}")]
     BadArgument { flag: String, what: String },
 
@@ -67,6 +75,14 @@ pub enum Error {
 }
 
 impl Error {
+    /// `Invalid`: the value called `name` is wrong, and `what` says how.
+    pub fn invalid(name: &str, what: impl Into<String>) -> Self {
+        Error::Invalid {
+            name: name.to_string(),
+            what: what.into(),
+        }
+    }
+
     pub fn bad_argument(flag: &str, what: impl Into<String>) -> Self {
         Error::BadArgument {
             flag: flag.to_string(),

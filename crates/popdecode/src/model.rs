@@ -61,8 +61,8 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// A network shape, checked by `validate`: what no network can be built from is a `BadArgument` naming the
-    /// flag a user would change (`--neurons`, `--hidden`, `--classes`).
+    /// A network shape, checked by `validate`: what no network can be built from is an `Invalid` naming the
+    /// value a user would change (`neurons`, `hidden`, `classes`).
     pub fn new(
         neurons: usize,
         hidden: Vec<usize>,
@@ -155,18 +155,15 @@ impl Spec {
         s
     }
 
-    /// Checks what no network can be built from, naming the flag a user would change.
+    /// Checks what no network can be built from, naming the value a user would change.
     pub fn validate(&self) -> Result<()> {
-        let bad = |flag: &str, what: String| Error::BadArgument {
-            flag: flag.into(),
-            what,
-        };
+        let bad = |name: &str, what: String| Error::invalid(name, what);
         if self.neurons == 0 {
-            return Err(bad("--neurons", "expected at least one neuron".into()));
+            return Err(bad("neurons", "expected at least one neuron".into()));
         }
         if self.hidden.is_empty() || self.hidden.contains(&0) {
             return Err(bad(
-                "--hidden",
+                "hidden",
                 format!(
                     "expected one or more positive widths, got {:?}",
                     self.hidden
@@ -177,7 +174,7 @@ impl Spec {
             && !(2..=MAX_CLASSES).contains(&classes)
         {
             return Err(bad(
-                "--classes",
+                "classes",
                 format!(
                     "expected 2 to {MAX_CLASSES} classes, got {classes}: the classes are orientation bins of \
                      360/C degrees, and a bin narrower than 1 degree is finer than the stimuli are given"

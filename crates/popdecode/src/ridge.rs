@@ -62,8 +62,8 @@ impl CvConfig {
     /// Refuses fewer than 2 folds (a check that needs no data, for before any work).
     pub fn check(&self) -> Result<()> {
         if self.folds < 2 {
-            return Err(Error::bad_argument(
-                "--folds",
+            return Err(Error::invalid(
+                "folds",
                 format!(
                     "expected at least 2 cross-validation folds, got {}",
                     self.folds
@@ -193,7 +193,7 @@ pub fn fit_in(x: &Matrix, stimuli_deg: &[f32], lambda: f64, form: Form) -> Resul
         return Err(Error::Ridge("no training rows to fit".into()));
     }
     if !(lambda.is_finite() && lambda > 0.0) {
-        return Err(Error::bad_argument(
+        return Err(Error::invalid(
             "lambda",
             format!("expected a finite penalty above 0, got {lambda}"),
         ));
@@ -267,8 +267,8 @@ fn prepare(x: &Matrix, stimuli_deg: &[f32], cfg: &CvConfig) -> Result<Centred> {
     cfg.check()?;
     check_inputs(x, stimuli_deg)?;
     if x.rows < cfg.folds {
-        return Err(Error::bad_argument(
-            "--folds",
+        return Err(Error::invalid(
+            "folds",
             format!(
                 "{} folds need at least {} training rows, but there are {}",
                 cfg.folds, cfg.folds, x.rows
@@ -738,10 +738,10 @@ mod tests {
         let folds = |k| CvConfig { folds: k, seed: 0 };
         for k in [0, 1] {
             let e = fit_cv(&x, &y, &folds(k)).unwrap_err().to_string();
-            assert!(e.contains("--folds") && e.contains("at least 2"), "{e}");
+            assert!(e.starts_with("folds: ") && e.contains("at least 2"), "{e}");
         }
         let e = fit_cv(&x, &y, &folds(7)).unwrap_err().to_string();
-        assert!(e.contains("--folds") && e.contains("6"), "{e}");
+        assert!(e.starts_with("folds: ") && e.contains("6"), "{e}");
         assert!(fit_cv(&x, &y[..5], &folds(2)).is_err());
         assert!(fit(&x, &y, 0.0).is_err());
         assert!(fit(&x, &y, f64::NAN).is_err());

@@ -116,7 +116,7 @@ fn open(
                     let note = format!("auto picked {}: {why}", gpu.describe());
                     Ok((Box::new(gpu), Some(note)))
                 }
-                Err(e @ Error::BadArgument { .. }) => Err(e),
+                Err(e @ (Error::BadArgument { .. } | Error::Invalid { .. })) => Err(e),
                 Err(e) => cpu(format!("the GPU could not be opened ({e})")),
             }
         }

@@ -42,10 +42,10 @@ impl Default for Config {
 }
 
 impl Config {
-    /// A configuration, checked: a finite, non-negative learning rate (`--lr`),
-    /// at least one row per batch (`--batch-size`) and finite, non-negative penalties (`--l1`, `--l2`), each of
-    /// them and the optimizer's settings (`--momentum`, `--weight-decay`) representable in f32. What is
-    /// wrong is a `BadArgument` naming the flag a user would change. The optimizer checks its own
+    /// A configuration, checked: a finite, non-negative learning rate (`lr`),
+    /// at least one row per batch (`batch_size`) and finite, non-negative penalties (`l1`, `l2`), each of
+    /// them and the optimizer's settings (`momentum`, `weight_decay`) representable in f32. What is
+    /// wrong is an `Invalid` naming the value a user would change. The optimizer checks its own
     /// hyper-parameters when it is built (`optim::build`). Any number of epochs: 0 evaluates the initial
     /// network, as the tutorial does with its untrained net.
     pub fn new(
@@ -57,34 +57,34 @@ impl Config {
         shuffle_seed: u64,
     ) -> Result<Config> {
         if !(lr.is_finite() && lr >= 0.0) {
-            return Err(Error::bad_argument(
-                "--lr",
+            return Err(Error::invalid(
+                "lr",
                 format!("expected a finite, non-negative learning rate, got {lr}"),
             ));
         }
         if batch_size == Some(0) {
-            return Err(Error::bad_argument(
-                "--batch-size",
+            return Err(Error::invalid(
+                "batch_size",
                 "expected at least 1 row per batch",
             ));
         }
-        for (flag, v) in [("--l1", penalty.l1), ("--l2", penalty.l2)] {
+        for (name, v) in [("l1", penalty.l1), ("l2", penalty.l2)] {
             if !(v.is_finite() && v >= 0.0) {
-                return Err(Error::bad_argument(
-                    flag,
+                return Err(Error::invalid(
+                    name,
                     format!("expected a finite, non-negative penalty, got {v}"),
                 ));
             }
         }
         // The GPU and the fast CPU backend compute in f32: a value f32 cannot hold would become infinity or 0.
-        let mut scalars = vec![("--lr", lr), ("--l1", penalty.l1), ("--l2", penalty.l2)];
-        for (key, flag) in HyperParameters::KEYS {
+        let mut scalars = vec![("lr", lr), ("l1", penalty.l1), ("l2", penalty.l2)];
+        for key in HyperParameters::KEYS {
             if let Some(v) = optimizer.setting(key) {
-                scalars.push((flag, v));
+                scalars.push((key, v));
             }
         }
-        for (flag, v) in scalars {
-            fits_f32(flag, v)?;
+        for (name, v) in scalars {
+            fits_f32(name, v)?;
         }
         Ok(Config {
             epochs,
@@ -124,11 +124,11 @@ impl Config {
 }
 /// `value` as f32 would be the same number to within f32's rounding: not beyond f32's largest (about 3.4e38,
 /// which would become infinity) and not so small that it would become 0 (below about 1.4e-45).
-pub fn fits_f32(flag: &str, value: f64) -> Result<()> {
+pub fn fits_f32(name: &str, value: f64) -> Result<()> {
     let rounded = value as f32;
     if value.is_finite() && (rounded.is_infinite() || (rounded == 0.0 && value != 0.0)) {
-        return Err(Error::bad_argument(
-            flag,
+        return Err(Error::invalid(
+            name,
             format!(
                 "{value:e} does not fit in f32, which the GPU and the fast CPU backend compute in: expected a \
                  magnitude from {:e} to {:e}, or 0",

@@ -193,8 +193,8 @@ impl Dataset {
     /// alike, and the bins come out in increasing order. A width of 1 or less leaves the data as it is, as there.
     pub fn binned(&self, bin_width: f64) -> Result<Dataset> {
         if !(bin_width.is_finite() && bin_width > 0.0) {
-            return Err(Error::bad_argument(
-                "--bin-width",
+            return Err(Error::invalid(
+                "bin_width",
                 format!("expected a positive number of degrees, got {bin_width}"),
             ));
         }

@@ -31,15 +31,15 @@ impl Split {
     /// checked to leave at least one row on each side.
     fn train_rows(rows: usize, train_fraction: f64) -> Result<usize> {
         if !(train_fraction > 0.0 && train_fraction < 1.0) {
-            return Err(Error::bad_argument(
-                "--train-fraction",
+            return Err(Error::invalid(
+                "train_fraction",
                 format!("expected a fraction strictly between 0 and 1, got {train_fraction}"),
             ));
         }
         let n_train = (train_fraction * rows as f64).floor() as usize;
         if n_train == 0 || n_train == rows {
-            return Err(Error::bad_argument(
-                "--train-fraction",
+            return Err(Error::invalid(
+                "train_fraction",
                 format!(
                     "{train_fraction} of {rows} rows leaves {n_train} for training and {} for testing: \
                      both need at least one",

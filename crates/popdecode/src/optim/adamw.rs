@@ -16,7 +16,7 @@ pub const ENTRY: Entry = Entry {
 
 fn build(hyper: &HyperParameters) -> Result<Optimizer> {
     let weight_decay = checked(
-        "--weight-decay",
+        "weight_decay",
         hyper.weight_decay.unwrap_or(0.01),
         0.0..f64::INFINITY,
     )?;

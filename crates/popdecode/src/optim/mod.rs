@@ -187,11 +187,8 @@ pub struct HyperParameters {
 }
 
 impl HyperParameters {
-    /// The keys of [`Entry::takes`] and [`Rule::setting`], with their flags.
-    pub const KEYS: [(&'static str, &'static str); 2] = [
-        ("momentum", "--momentum"),
-        ("weight_decay", "--weight-decay"),
-    ];
+    /// The keys of [`Entry::takes`] and [`Rule::setting`]: the names the library's errors give them.
+    pub const KEYS: [&'static str; 2] = ["momentum", "weight_decay"];
 
     /// The value given for `key`, if any.
     pub fn get(&self, key: &str) -> Option<f64> {
@@ -211,8 +208,8 @@ pub struct Entry {
     pub help: &'static str,
     /// The hyper-parameters it takes ([`HyperParameters::KEYS`]); `build` refuses any other given a value but 0.
     pub takes: &'static [&'static str],
-    /// The optimizer with these hyper-parameters (only those it takes are set), checked, or a `BadArgument`
-    /// naming the flag.
+    /// The optimizer with these hyper-parameters (only those it takes are set), checked, or an `Invalid`
+    /// naming the hyper-parameter.
     pub build: fn(&HyperParameters) -> Result<Optimizer>,
 }
 
@@ -225,8 +222,8 @@ pub fn catalogue() -> Vec<(&'static str, &'static str)> {
 /// the optimizers that do take it; one given as 0 (off) is let through.
 pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
     let Some(entry) = REGISTRY.iter().find(|e| e.name == name) else {
-        return Err(Error::bad_argument(
-            "--optimizer",
+        return Err(Error::invalid(
+            "optimizer",
             format!(
                 "unknown optimizer {name:?}; expected one of: {}",
                 REGISTRY
@@ -237,7 +234,7 @@ pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
             ),
         ));
     };
-    for (key, flag) in HyperParameters::KEYS {
+    for key in HyperParameters::KEYS {
         let given = hyper.get(key).is_some_and(|v| v != 0.0);
         if given && !entry.takes.contains(&key) {
             let takers: Vec<String> = REGISTRY
@@ -250,8 +247,8 @@ pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
             } else {
                 format!("applies to {}", takers.join(" or "))
             };
-            return Err(Error::bad_argument(
-                flag,
+            return Err(Error::invalid(
+                key,
                 format!("{applies}; --optimizer {name} does not take it"),
             ));
         }
@@ -259,13 +256,13 @@ pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
     (entry.build)(hyper)
 }
 
-/// `value` if it lies in `range` (`flag` names it in the refusal).
-pub fn checked(flag: &str, value: f64, range: std::ops::Range<f64>) -> Result<f64> {
+/// `value` if it lies in `range` (`name` names it in the refusal).
+pub fn checked(name: &str, value: f64, range: std::ops::Range<f64>) -> Result<f64> {
     if range.contains(&value) {
         Ok(value)
     } else {
-        Err(Error::bad_argument(
-            flag,
+        Err(Error::invalid(
+            name,
             format!(
                 "expected a value in [{}, {}), got {value}",
                 range.start, range.end
@@ -320,36 +317,36 @@ mod tests {
         }
     }
 
+    /// The name an `Invalid` refusal gives, and its message.
+    fn refusal(e: Error) -> (String, String) {
+        let text = e.to_string();
+        match e {
+            Error::Invalid { name, .. } => (name, text),
+            e => panic!("expected an Invalid, got {e:?}"),
+        }
+    }
+
     #[test]
-    fn a_flag_the_optimizer_does_not_take_is_refused_naming_it() {
+    fn a_hyper_parameter_the_optimizer_does_not_take_is_refused_naming_it() {
         let momentum = HyperParameters {
             momentum: Some(0.5),
             ..HyperParameters::default()
         };
-        let err = build("adam", &momentum).unwrap_err().to_string();
-        assert!(
-            err.contains("--momentum") && err.contains("--optimizer sgd"),
-            "{err}"
-        );
+        let (name, err) = refusal(build("adam", &momentum).unwrap_err());
+        assert!(name == "momentum" && err.contains("optimizer sgd"), "{err}");
         let off = HyperParameters {
             momentum: Some(0.0),
             ..HyperParameters::default()
         };
         assert!(build("adam", &off).is_ok());
-        let err = build(
-            "sgd",
-            &HyperParameters {
-                momentum: Some(1.5),
-                ..HyperParameters::default()
-            },
-        )
-        .unwrap_err()
-        .to_string();
-        assert!(err.contains("--momentum"), "{err}");
-        let err = build("rmsprop", &HyperParameters::default())
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("--optimizer") && err.contains("sgd"), "{err}");
+        let too_much = HyperParameters {
+            momentum: Some(1.5),
+            ..HyperParameters::default()
+        };
+        let (name, err) = refusal(build("sgd", &too_much).unwrap_err());
+        assert_eq!(name, "momentum", "{err}");
+        let (name, err) = refusal(build("rmsprop", &HyperParameters::default()).unwrap_err());
+        assert!(name == "optimizer" && err.contains("sgd"), "{err}");
     }
 
     #[test]

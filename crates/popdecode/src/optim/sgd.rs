@@ -12,7 +12,7 @@ pub const ENTRY: Entry = Entry {
 };
 
 fn build(hyper: &HyperParameters) -> Result<Optimizer> {
-    let momentum = checked("--momentum", hyper.momentum.unwrap_or(0.0), 0.0..1.0)?;
+    let momentum = checked("momentum", hyper.momentum.unwrap_or(0.0), 0.0..1.0)?;
     Ok(Sgd { momentum }.into())
 }
 

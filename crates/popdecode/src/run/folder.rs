@@ -202,8 +202,8 @@ pub fn check_available(out: &Path) -> Result<()> {
 
 fn check_empty_folder(out: &Path) -> Result<()> {
     if !out.is_dir() {
-        return Err(Error::bad_argument(
-            "--out",
+        return Err(Error::invalid(
+            "out",
             format!("{} exists and is not a folder", out.display()),
         ));
     }
@@ -217,8 +217,8 @@ fn check_empty_folder(out: &Path) -> Result<()> {
         return Ok(());
     }
     if entries.iter().any(|e| e == CLAIM) {
-        return Err(Error::bad_argument(
-            "--out",
+        return Err(Error::invalid(
+            "out",
             format!(
                 "{} is being written by another popdecode run (it holds {CLAIM}, locked by a running process)",
                 out.display()
@@ -228,8 +228,8 @@ fn check_empty_folder(out: &Path) -> Result<()> {
     if !entries.is_empty() {
         entries.sort();
         let shown: Vec<&str> = entries.iter().take(4).map(String::as_str).collect();
-        return Err(Error::bad_argument(
-            "--out",
+        return Err(Error::invalid(
+            "out",
             format!(
                 "{} already holds files ({}{}); a run never overwrites another's: choose a new folder, or \
                  remove this one",
@@ -318,8 +318,8 @@ impl RunFolder {
             Err(e) if e.kind() == ErrorKind::AlreadyExists => match take_stale_claim(&path) {
                 Some((file, text)) => take_over(&path, file, &text)?,
                 None => {
-                    return Err(Error::bad_argument(
-                        "--out",
+                    return Err(Error::invalid(
+                        "out",
                         format!(
                             "{} is being written by another popdecode run",
                             path.display()
@@ -354,8 +354,8 @@ impl RunFolder {
             let _ = fs::remove_file(folder.path.join(CLAIM));
             folder.finished = true;
             folder.release();
-            return Err(Error::bad_argument(
-                "--out",
+            return Err(Error::invalid(
+                "out",
                 format!(
                     "{} was filled by another run while this one started",
                     folder.path.display()

@@ -105,7 +105,7 @@ impl Vary {
     /// here only for its form (a number, widths, a count); whether `train` would take it is checked when the
     /// cells are built.
     pub fn parse(text: &str) -> Result<Vary> {
-        let bad = |what: String| Error::bad_argument("--vary", what);
+        let bad = |what: String| Error::invalid("vary", what);
         let names = || {
             Param::ALL
                 .iter()
@@ -175,8 +175,8 @@ impl Vary {
 /// The test rows of each fold and its training rows (see the module's doc).
 pub fn folds(rows: usize, k: usize, seed: u64) -> Result<Vec<(Vec<usize>, Vec<usize>)>> {
     if k < 2 || k > rows {
-        return Err(Error::bad_argument(
-            "--folds",
+        return Err(Error::invalid(
+            "folds",
             format!(
                 "expected 2 to {rows} folds (every fold needs a test row and training rows), got {k}"
             ),
@@ -278,8 +278,8 @@ pub fn networks(cells: usize, folds: usize, repeats: usize) -> Result<Vec<Planne
         .and_then(|n| n.checked_mul(repeats))
         .filter(|&n| n <= MAX_NETWORKS)
         .ok_or_else(|| {
-            Error::bad_argument(
-                "--vary",
+            Error::invalid(
+                "vary",
                 format!(
                     "{cells} cells x {folds} folds x {repeats} repeats is more than {MAX_NETWORKS} networks"
                 ),

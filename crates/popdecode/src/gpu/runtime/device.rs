@@ -151,8 +151,8 @@ impl Gpu {
                 .collect();
             candidates.retain(matches);
             if candidates.is_empty() {
-                return Err(Error::bad_argument(
-                    "--adapter",
+                return Err(Error::invalid(
+                    "adapter",
                     format!(
                         "no adapter's name contains {part:?}, nor is its API; the adapters are: {}",
                         names.join("; ")

@@ -221,10 +221,10 @@ impl Layout {
         let tile_count = tile_count(gemm, r_pad, m_pad, tiles);
         // Workgroup sums and row splits need their workgroup memory.
         let shared = adapter.max_compute_workgroup_storage_size as usize;
-        for (flag, n) in [("--row-split", plan.row_split), ("--k-lanes", plan.k_lanes)] {
+        for (name, n) in [("row_split", plan.row_split), ("k_lanes", plan.k_lanes)] {
             if !WORKGROUP.is_multiple_of(n) {
-                return Err(Error::bad_argument(
-                    flag,
+                return Err(Error::invalid(
+                    name,
                     format!("{n} does not divide the 64 threads of a workgroup (1, 2, 4, ... 64)"),
                 ));
             }
