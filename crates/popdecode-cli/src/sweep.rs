@@ -11,17 +11,14 @@ use clap::Args;
 
 use popdecode::Error;
 use popdecode::data::Dataset;
-use popdecode::model::Spec;
-use popdecode::objective::Penalty;
-use popdecode::optim::{self, HyperParameters};
+use popdecode::optim::HyperParameters;
 use popdecode::run::folder::RunFolder;
-use popdecode::sweep::grid::{Cell, Grid, GridProgress, GridRun};
+use popdecode::sweep::grid::{Base, Cell, Grid, GridProgress, GridRun};
 use popdecode::sweep::plan::{self, Param, Planned, Shard, Value, Vary};
 use popdecode::sweep::results::{NetworkResult, Prediction, SweepResults, Varied};
 use popdecode::sweep::summary::{
     FoldRule, ShardInfo, SweepData, SweepSummary, SweepTimings, VariedInfo, cells_json,
 };
-use popdecode::training::Config;
 
 use super::args::{
     BackendArgs, BackendName, DataArgs, Loaded, ModelArgs, OptimArgs, RunArgs, Task, flag_name,
@@ -160,6 +157,15 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         popdecode::run::folder::check_available(out)?;
     }
     let (raw, origin, md5) = args.data.raw()?;
+    let base = Base {
+        spec: args.model.spec(raw.neurons())?,
+        config: base_config,
+        optimizer: args.optim.optimizer.clone(),
+        hyper: HyperParameters {
+            momentum: None,
+            weight_decay: args.optim.weight_decay,
+        },
+    };
 
     // The data at each bin width, and each varied value checked alone, so that an error names it.
     let bin_widths: Vec<f64> = match varies.iter().find(|v| v.param == Param::BinWidth) {
@@ -180,7 +186,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                 .iter()
                 .map(|o| (o.param == v.param).then_some(value))
                 .collect();
-            cell_setup(&args, &varies, &defaults, &raw, base_config).map_err(|e| {
+            cell_setup(&base, &varies, &defaults, &raw).map_err(|e| {
                 // A refusal of the value itself is already about --vary; any other names the train flag.
                 let why = match e {
                     Error::Invalid { name, what } if name == "vary" => what,
@@ -202,7 +208,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
                 .zip(c)
                 .map(|(v, &i)| Some(&v.values[i]))
                 .collect();
-            cell_setup(&args, &varies, &values, &raw, base_config)
+            cell_setup(&base, &varies, &values, &raw)
         })
         .collect::<Result<_, Error>>()?;
 
@@ -262,13 +268,13 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         None => loaded[0].described.clone(),
     };
     say(format_args!("data: {described}"));
-    let base = &cells[0];
+    let first_cell = &cells[0];
     let varied_names: Vec<&str> = varies.iter().map(|v| v.param.name()).collect();
-    let mut network = base.spec.architecture();
-    if base.subset.is_some() {
+    let mut network = first_cell.spec.architecture();
+    if first_cell.subset.is_some() {
         // The first cell's input width is one of the varied values, not every network's.
         network = network.replacen(
-            &format!("Linear({},", base.spec.neurons),
+            &format!("Linear({},", first_cell.spec.neurons),
             "Linear(neurons,",
             1,
         );
@@ -276,7 +282,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
     say(format_args!(
         "networks: {} ({network}); {}, {}{}",
         describe_grid(&varies, &grid, n_folds, args.repeats, planned.len()),
-        describe_training(&base.config, fold_sets[0][0].0.len()),
+        describe_training(&first_cell.config, fold_sets[0][0].0.len()),
         count(args.epochs, "epoch"),
         if varies.is_empty() {
             String::new()
@@ -366,7 +372,7 @@ fn run_grid(args: GridArgs, varies: Vec<Vary>, kind: &str) -> Result<ExitCode> {
         repeats: args.repeats,
         classifier: task == Task::Classify,
         baseline: args.baseline,
-        loss: base.spec.objective.name().to_string(),
+        loss: first_cell.spec.objective.name().to_string(),
         networks,
         histories,
         predictions,
@@ -500,94 +506,28 @@ fn shard_label(s: Option<Shard>) -> String {
         .unwrap_or_default()
 }
 
-/// The network and training of a cell whose varied values are `values` (None: the flag's own value).
+/// The network and training of a cell whose varied values are `values` (None: the flag's own value), its
+/// width checked against this machine's memory as train checks its own.
 fn cell_setup(
-    args: &GridArgs,
+    base: &Base,
     varies: &[Vary],
     values: &[Option<&Value>],
     raw: &Dataset,
-    base: Config,
 ) -> Result<Cell, Error> {
-    let get = |param: Param| -> Option<&Value> {
-        varies
-            .iter()
-            .zip(values)
-            .find(|(v, _)| v.param == param)
-            .and_then(|(_, x)| *x)
-    };
-    let number = |param: Param| match get(param) {
-        Some(Value::Number(v)) => Some(*v),
-        _ => None,
-    };
-    let bin = match get(Param::BinWidth) {
-        Some(v) => varies
-            .iter()
-            .find(|v| v.param == Param::BinWidth)
-            .and_then(|vary| vary.values.iter().position(|x| x == v))
-            .unwrap_or(0),
-        None => 0,
-    };
-    let subset = match get(Param::Neurons) {
-        Some(Value::Count(n)) => {
-            if *n > raw.neurons() {
-                // A refusal of the varied value itself, as plan's are.
-                return Err(Error::invalid(
-                    "vary",
-                    format!(
-                        "expected at most the data's {} neurons, got {n}",
-                        raw.neurons()
-                    ),
-                ));
-            }
-            Some(*n)
-        }
-        _ => None,
-    };
-    let neurons = subset.unwrap_or(raw.neurons());
-    let mut spec = args.model.spec(neurons)?;
-    if let Some(Value::Widths(w)) = get(Param::Hidden) {
-        spec = Spec::new(neurons, w.clone(), spec.activation, spec.objective)?;
-    }
-    // A varied width is checked against this machine's memory as train checks its own.
-    let moments = base.optimizer.moments().max(1);
-    let widths: Vec<String> = spec.hidden.iter().map(usize::to_string).collect();
+    let cell = Cell::varied(base, varies, values, raw.neurons())?;
+    let moments = cell.config.optimizer.moments().max(1);
+    let widths: Vec<String> = cell.spec.hidden.iter().map(usize::to_string).collect();
     popdecode::memory::check(
         &popdecode::memory::training_run(
             raw.n_stimuli(),
-            &spec,
+            &cell.spec,
             moments,
             "--data or --neurons, --stimuli",
             &format!("--hidden {}", widths.join(",")),
         ),
         popdecode::memory::available(),
     )?;
-    let optimizer = match number(Param::Momentum) {
-        Some(m) => optim::build(
-            &args.optim.optimizer,
-            &HyperParameters {
-                momentum: Some(m),
-                weight_decay: args.optim.weight_decay,
-            },
-        )?,
-        None => base.optimizer,
-    };
-    let config = Config::new(
-        base.epochs,
-        number(Param::Lr).unwrap_or(base.lr),
-        optimizer,
-        base.batch_size,
-        Penalty {
-            l1: number(Param::L1).unwrap_or(base.penalty.l1),
-            l2: number(Param::L2).unwrap_or(base.penalty.l2),
-        },
-        base.shuffle_seed,
-    )?;
-    Ok(Cell {
-        data: bin,
-        spec,
-        config,
-        subset,
-    })
+    Ok(cell)
 }
 
 fn vary_error(param: Param, value: &Value, e: anyhow::Error, varies: &[Vary]) -> anyhow::Error {

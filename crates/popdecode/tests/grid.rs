@@ -200,3 +200,82 @@ fn a_raised_stop_flag_returns_the_networks_finished_and_no_baseline() {
             .all(|n| n.metrics[FIRST_BASELINE_METRIC].is_none())
     );
 }
+
+/// A grid's cells from a base and `--vary`-style values, as Python's `grid=` dict will give them: each value
+/// lands where it belongs, the rest stay the base's, and an impossible value is refused naming it.
+#[test]
+fn cells_vary_from_a_base_and_refuse_what_cannot_be() {
+    use popdecode::Error;
+    use popdecode::optim::{self, HyperParameters};
+    use popdecode::sweep::grid::Base;
+    use popdecode::sweep::plan::Vary;
+    let base = Base {
+        spec: Spec::tutorial(120, 10),
+        config: Config {
+            epochs: 8,
+            ..Config::default()
+        },
+        optimizer: "sgd".into(),
+        hyper: HyperParameters::default(),
+    };
+    let varies: Vec<Vary> = [
+        "lr=1e-3,1e-2",
+        "hidden=20,30:5",
+        "momentum=0.9",
+        "neurons=60",
+    ]
+    .into_iter()
+    .map(|t| Vary::parse(t).unwrap())
+    .collect();
+    let grid = plan::cells(&varies);
+    assert_eq!(grid.len(), 4);
+    let cells: Vec<Cell> = grid
+        .iter()
+        .map(|c| {
+            let values: Vec<_> = varies
+                .iter()
+                .zip(c)
+                .map(|(v, &i)| Some(&v.values[i]))
+                .collect();
+            Cell::varied(&base, &varies, &values, 120).unwrap()
+        })
+        .collect();
+    let momentum = optim::build(
+        "sgd",
+        &HyperParameters {
+            momentum: Some(0.9),
+            ..HyperParameters::default()
+        },
+    )
+    .unwrap();
+    for (c, (lr, hidden)) in cells.iter().zip([
+        (1e-3, vec![20]),
+        (1e-3, vec![30, 5]),
+        (1e-2, vec![20]),
+        (1e-2, vec![30, 5]),
+    ]) {
+        assert_eq!(c.config.lr, lr);
+        assert_eq!(c.spec.hidden, hidden);
+        assert_eq!(c.spec.neurons, 60);
+        assert_eq!(c.subset, Some(60));
+        assert_eq!(c.config.optimizer, momentum);
+        assert_eq!((c.config.epochs, c.data), (8, 0));
+    }
+    // Nothing varied: the base itself, on the data's neurons.
+    let plain = Cell::varied(&base, &[], &[], 120).unwrap();
+    assert_eq!(
+        (plain.spec, plain.config, plain.subset),
+        (base.spec.clone(), base.config, None)
+    );
+    // Refusals name the value.
+    let name = |e: Error| match e {
+        Error::Invalid { name, .. } => name,
+        e => panic!("expected an Invalid, got {e:?}"),
+    };
+    let too_many = [Vary::parse("neurons=121").unwrap()];
+    let e = Cell::varied(&base, &too_many, &[Some(&too_many[0].values[0])], 120).unwrap_err();
+    assert_eq!(name(e), "vary");
+    let negative = [Vary::parse("lr=-1").unwrap()];
+    let e = Cell::varied(&base, &negative, &[Some(&negative[0].values[0])], 120).unwrap_err();
+    assert_eq!(name(e), "lr");
+}

@@ -14,13 +14,15 @@ use crate::backend::stack::{Member, Stack, StackControl, StackProgress};
 use crate::backend::{Backend, Stop, Trained};
 use crate::data::problem::Problem;
 use crate::data::{Dataset, Matrix};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
+use crate::objective::Penalty;
+use crate::optim::{self, HyperParameters};
 use crate::ridge::{CvConfig, fit_cv};
 use crate::run::outcome::Outcome;
 use crate::run::predictions::Predictions;
 use crate::run::summary::RunStatus;
-use crate::sweep::plan::{self, Planned};
+use crate::sweep::plan::{self, Param, Planned, Value, Vary};
 use crate::sweep::results::{
     FIRST_BASELINE_METRIC, METRICS, NetworkHistory, NetworkResult, Prediction,
 };
@@ -41,6 +43,97 @@ pub struct Cell {
     pub config: Config,
     /// With `neurons` varied: how many of the data's neurons each network reads, a random subset per repeat.
     pub subset: Option<usize>,
+}
+
+/// What a grid varies from: the network (its input width the data's, unless `neurons` is varied), its
+/// training, and the optimizer's name and hyper-parameters, from which a varied momentum rebuilds it.
+#[derive(Clone, Debug)]
+pub struct Base {
+    pub spec: Spec,
+    pub config: Config,
+    pub optimizer: String,
+    pub hyper: HyperParameters,
+}
+
+impl Cell {
+    /// The cell whose varied values are `values` (one per `varies`, in order; `None` keeps the base's own) on
+    /// data of `neurons` neurons. A `bin-width` value picks the data set of the same position among that
+    /// parameter's values. What the values make impossible is refused: a subset larger than the data (`vary`),
+    /// and whatever `Spec::new`, `optim::build` and `Config::new` refuse, naming the value.
+    pub fn varied(
+        base: &Base,
+        varies: &[Vary],
+        values: &[Option<&Value>],
+        neurons: usize,
+    ) -> Result<Cell> {
+        let get = |param: Param| -> Option<&Value> {
+            varies
+                .iter()
+                .zip(values)
+                .find(|(v, _)| v.param == param)
+                .and_then(|(_, x)| *x)
+        };
+        let number = |param: Param| match get(param) {
+            Some(Value::Number(v)) => Some(*v),
+            _ => None,
+        };
+        let data = match get(Param::BinWidth) {
+            Some(value) => varies
+                .iter()
+                .find(|v| v.param == Param::BinWidth)
+                .and_then(|vary| vary.values.iter().position(|x| x == value))
+                .unwrap_or(0),
+            None => 0,
+        };
+        let subset = match get(Param::Neurons) {
+            Some(Value::Count(n)) if *n > neurons => {
+                return Err(Error::invalid(
+                    "vary",
+                    format!("expected at most the data's {neurons} neurons, got {n}"),
+                ));
+            }
+            Some(Value::Count(n)) => Some(*n),
+            _ => None,
+        };
+        let hidden = match get(Param::Hidden) {
+            Some(Value::Widths(w)) => w.clone(),
+            _ => base.spec.hidden.clone(),
+        };
+        let spec = Spec::new(
+            subset.unwrap_or(neurons),
+            hidden,
+            base.spec.activation,
+            base.spec.objective,
+        )?;
+        let c = &base.config;
+        let optimizer = match number(Param::Momentum) {
+            Some(m) => optim::build(
+                &base.optimizer,
+                &HyperParameters {
+                    momentum: Some(m),
+                    ..base.hyper
+                },
+            )?,
+            None => c.optimizer,
+        };
+        let config = Config::new(
+            c.epochs,
+            number(Param::Lr).unwrap_or(c.lr),
+            optimizer,
+            c.batch_size,
+            Penalty {
+                l1: number(Param::L1).unwrap_or(c.penalty.l1),
+                l2: number(Param::L2).unwrap_or(c.penalty.l2),
+            },
+            c.shuffle_seed,
+        )?;
+        Ok(Cell {
+            data,
+            spec,
+            config,
+            subset,
+        })
+    }
 }
 
 /// The folds of one data set: each fold's training and test rows.
