@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::stacks::{Case, alone, compare, config, train};
+use common::stacks::{Case, alone, compare, config, one_by_one_why, train};
 use popdecode::backend::Stop;
 use popdecode::compare::assert_all;
 use popdecode::cpu::CpuBackend;
@@ -44,4 +44,29 @@ fn the_stop_flag_stops_a_cpu_stack_at_the_report_that_raised_it() {
     let (got, reports) = train(&mut CpuBackend::new(), &case.stack(), Some(&flag), 4);
     assert_eq!(reports, vec![(0, 3, 2), (0, 3, 4)]);
     assert!(got.iter().all(|t| t.stop == Stop::Interrupted { epoch: 4 }));
+}
+
+/// A stack the stacked path does not take says why it trains one by one; one it takes trains together.
+#[test]
+fn the_cpu_says_why_a_stack_trains_one_by_one() {
+    let deep = Case::folds(
+        Spec::new(
+            300,
+            vec![6, 3],
+            popdecode::model::Activation::Relu,
+            popdecode::objective::Objective::Mse,
+        )
+        .unwrap(),
+        2,
+        3,
+        |_| config(1e-3),
+    );
+    let why = one_by_one_why(&mut CpuBackend::new(), &deep.stack());
+    assert!(
+        why.as_deref()
+            .is_some_and(|w| w.contains("2 hidden layers")),
+        "{why:?}"
+    );
+    let plain = Case::folds(Spec::tutorial(300, 6), 2, 3, |_| config(1e-3));
+    assert_eq!(one_by_one_why(&mut CpuBackend::new(), &plain.stack()), None);
 }

@@ -264,3 +264,22 @@ fn timing_a_stack_of_100_against_one_wide_network() {
         train_s / one_s
     );
 }
+
+/// A stack the stacked kernels do not take says why it trains one by one (Adam, mini-batches, depth); one they
+/// take trains together.
+#[test]
+fn the_gpu_says_why_a_stack_trains_one_by_one() {
+    use common::stacks::{Case, config, one_by_one_why};
+    let adam = popdecode::optim::build("adam", &Default::default()).unwrap();
+    let case = Case::folds(Spec::tutorial(300, 4), 2, 3, |f| Config {
+        optimizer: if f == 1 { adam } else { config(1e-3).optimizer },
+        ..config(1e-3)
+    });
+    let why = one_by_one_why(&mut gpu(), &case.stack());
+    assert!(
+        why.as_deref().is_some_and(|w| w.contains("optimizer adam")),
+        "{why:?}"
+    );
+    let plain = Case::folds(Spec::tutorial(300, 4), 2, 3, |_| config(1e-3));
+    assert_eq!(one_by_one_why(&mut gpu(), &plain.stack()), None);
+}

@@ -221,6 +221,6 @@ pub trait Backend {
         stack: &stack::Stack,
         control: &mut stack::StackControl,
     ) -> Result<Vec<Trained>> {
-        stack::one_by_one(self, stack, control)
+        stack::one_by_one_because(self, stack, control, "this backend has no stacked path")
     }
 }

@@ -152,9 +152,9 @@ pub struct StackProgress {
 pub struct StackControl<'a> {
     pub progress: &'a mut dyn FnMut(StackProgress),
     pub stop: Option<&'a AtomicBool>,
-    /// Set by `one_by_one`: the stack was trained member after member rather than together (what a run
-    /// records of how each stack went).
-    pub one_by_one: bool,
+    /// Set by `one_by_one`: why the stack was trained member after member rather than together (`None`:
+    /// together), what a run records of how each stack went.
+    pub one_by_one: Option<String>,
 }
 
 impl<'a> StackControl<'a> {
@@ -162,7 +162,7 @@ impl<'a> StackControl<'a> {
         StackControl {
             progress,
             stop: None,
-            one_by_one: false,
+            one_by_one: None,
         }
     }
 
@@ -176,6 +176,18 @@ impl<'a> StackControl<'a> {
     }
 }
 
+/// `one_by_one`, recording `why` the backend does not train this stack together (what its stacked path does
+/// not take), so that the fallback is said, never silent.
+pub fn one_by_one_because<B: Backend + ?Sized>(
+    backend: &mut B,
+    stack: &Stack,
+    control: &mut StackControl,
+    why: impl Into<String>,
+) -> Result<Vec<Trained>> {
+    control.one_by_one = Some(why.into());
+    one_by_one(backend, stack, control)
+}
+
 /// Trains a stack member after member through `backend.train_with`, each on `Stack::problem`: the definition
 /// of what a stack's members must match, and what a backend without a stacked path does. When the stop flag
 /// is raised the member training stops at its next epoch boundary (`Stop::Interrupted`) and the rest are not
@@ -186,7 +198,9 @@ pub fn one_by_one<B: Backend + ?Sized>(
     control: &mut StackControl,
 ) -> Result<Vec<Trained>> {
     stack.check()?;
-    control.one_by_one = true;
+    if control.one_by_one.is_none() {
+        control.one_by_one = Some("trained one network at a time".into());
+    }
     let epochs = stack.epochs();
     let mut out = Vec::with_capacity(stack.members.len());
     for (k, m) in stack.members.iter().enumerate() {

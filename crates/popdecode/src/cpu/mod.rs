@@ -41,7 +41,7 @@ pub mod stack;
 
 use std::time::Instant;
 
-use crate::backend::stack::{Stack, StackControl, one_by_one};
+use crate::backend::stack::{Stack, StackControl, one_by_one_because};
 use crate::backend::{Backend, Control, Evaluation, History, Trained};
 use crate::data::problem::Problem;
 use crate::error::Result;
@@ -293,8 +293,8 @@ impl Backend for CpuBackend {
     /// `train_with`.
     fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
         stack.check()?;
-        if !self::stack::takes(stack) {
-            return one_by_one(self, stack, control);
+        if let Some(why) = self::stack::out_of_scope(stack) {
+            return one_by_one_because(self, stack, control, why);
         }
         self::stack::train(self.isa, stack, control)
     }

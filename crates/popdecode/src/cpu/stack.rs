@@ -19,7 +19,7 @@
 //! - A member whose loss stops being finite is frozen at the epoch it diverged (its units and head no longer
 //!   stepped, its delta no longer entering the gradient), its history ending there: what `train_with` leaves.
 //!
-//! What it takes (`takes`): one hidden layer, full batch for every member (no `batch_size` below its training
+//! What it takes (`out_of_scope` says what it does not): one hidden layer, full batch for every member (no `batch_size` below its training
 //! rows). Anything else is trained one by one (`backend::stack::one_by_one`). Members are trained in groups
 //! of at most `MAX_UNITS` stacked units (at least one member a group), which bounds the stacked weights,
 //! moments and partial sums; a single pass is compute-bound well before that width, so larger groups would not
@@ -45,16 +45,23 @@ use crate::model::Params;
 /// Stacked first-layer units per group of members trained together.
 pub const MAX_UNITS: usize = 2000;
 
-/// Whether the stacked path trains `stack`: one hidden layer, and full-batch training for every member.
-pub fn takes(stack: &Stack) -> bool {
-    stack.spec.hidden.len() == 1
-        && stack
-            .members
-            .iter()
-            .all(|m| !m.config.is_mini_batch(m.train.len()))
+/// What in this stack the stacked path does not take, if anything: it takes one hidden layer and full-batch
+/// training for every member.
+pub fn out_of_scope(stack: &Stack) -> Option<String> {
+    let depth = stack.spec.hidden.len();
+    if depth != 1 {
+        return Some(format!(
+            "{depth} hidden layers: the CPU's stacked path takes one"
+        ));
+    }
+    stack
+        .members
+        .iter()
+        .any(|m| m.config.is_mini_batch(m.train.len()))
+        .then(|| "mini-batches: the CPU's stacked path trains full batch".to_string())
 }
 
-/// Trains a stack `takes` accepted and `Stack::check` passed: group by group, stopping (the rest untrained)
+/// Trains a stack `out_of_scope` found nothing against and `Stack::check` passed: group by group, stopping (the rest untrained)
 /// once the stop flag ended a group.
 pub fn train(isa: Isa, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
     let width = stack.spec.width().max(1);

@@ -189,13 +189,16 @@ impl Backend for GpuBackend {
     /// outside that scope, under `force_general`, and for a matrix too wide for one storage binding.
     fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
         stack.check()?;
-        if !self.force_general
-            && stacked::in_scope(stack)
-            && let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)?
-        {
+        let why = if self.force_general {
+            "the general path is forced (force_general)".to_string()
+        } else if let Some(why) = stacked::out_of_scope(stack) {
+            why
+        } else if let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)? {
             return Ok(trained);
-        }
-        stack::one_by_one(self, stack, control)
+        } else {
+            "the matrix is larger than one storage binding of this adapter".to_string()
+        };
+        stack::one_by_one_because(self, stack, control, why)
     }
 }
 

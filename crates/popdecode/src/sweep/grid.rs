@@ -336,15 +336,19 @@ impl Grid<'_> {
                 cell.spec.architecture(),
                 t.elapsed().as_secs_f64()
             );
+            if let Some(why) = &control.one_by_one {
+                log::info!("stack {} trained one by one: {why}", si + 1);
+            }
             run.stacks.push(StackInfo {
                 networks: n_members,
                 network: cell.spec.architecture(),
-                path: if control.one_by_one {
+                path: if control.one_by_one.is_some() {
                     "one by one"
                 } else {
                     "stacked"
                 }
                 .to_string(),
+                why: control.one_by_one.clone(),
             });
             let short = results.len() < n_members;
             for (p, r) in planned.iter().zip(&results) {

@@ -90,7 +90,11 @@ pub struct ShardInfo {
 pub struct StackInfo {
     pub networks: usize,
     pub network: String,
+    /// "stacked" or "one by one".
     pub path: String,
+    /// Why a stack was trained one by one: what the backend's stacked path does not take.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -161,6 +161,16 @@ pub fn train(
     (out, reports)
 }
 
+/// Why `backend` trains `stack` one by one (`StackControl::one_by_one`), or `None` if it trains it together.
+pub fn one_by_one_why(backend: &mut dyn Backend, stack: &Stack) -> Option<String> {
+    let mut nothing = |_: StackProgress| {};
+    let mut control = StackControl::new(&mut nothing);
+    backend
+        .train_stack(stack, &mut control)
+        .expect("the stack trains");
+    control.one_by_one
+}
+
 /// Each member trained alone on `backend`.
 pub fn alone(backend: &mut dyn Backend, stack: &Stack) -> Vec<Trained> {
     one_by_one(backend, stack, &mut StackControl::new(&mut |_| {})).expect("one by one")
@@ -524,6 +534,11 @@ pub fn mini_batches(backend: &mut dyn Backend) {
         ..config(1e-3)
     });
     let (got, reports) = train(backend, &case.stack(), None, 0);
+    let why = one_by_one_why(backend, &case.stack()).expect("trained one by one, saying why");
+    assert!(
+        why.contains("mini-batches") || why.contains("no stacked path"),
+        "{why}"
+    );
     assert_all(&compare(
         "mini-batches",
         &got,

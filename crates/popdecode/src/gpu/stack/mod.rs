@@ -7,7 +7,7 @@
 //! in one submission; losses come back at read-backs sized to about 0.1 s, one batch behind the GPU.
 //!
 //! Scope: one hidden layer, full batch, SGD with any momentum (per member), MSE or NLL, any penalty, ReLU or
-//! linear. `GpuBackend::train_stack` sends anything else to `stack::one_by_one` (see `in_scope`), and so a
+//! linear. `GpuBackend::train_stack` sends anything else to `stack::one_by_one` (see `out_of_scope`), and so a
 //! stack whose matrix alone is past a storage binding (the single-network paths cut columns into panels).
 //! A stack whose members together are past the adapter's limits is cut into groups that fit (`plan::split`).
 //!
@@ -29,15 +29,33 @@ pub use plan::StackTuning;
 use plan::{Plan, Shape};
 use session::Session;
 
-/// Whether the stacked kernels train this stack: one hidden layer, MSE or NLL, and every member full-batch SGD
-/// (any momentum, any penalty).
-pub fn in_scope(stack: &Stack) -> bool {
-    stack.spec.hidden.len() == 1
-        && matches!(stack.spec.objective, Objective::Mse | Objective::Nll { .. })
-        && stack
-            .members
-            .iter()
-            .all(|m| m.config.optimizer.name() == "sgd" && !m.config.is_mini_batch(m.train.len()))
+/// What in this stack the stacked kernels do not take, if anything: they take one hidden layer, MSE or NLL,
+/// and every member full-batch SGD (any momentum, any penalty).
+pub fn out_of_scope(stack: &Stack) -> Option<String> {
+    let depth = stack.spec.hidden.len();
+    if depth != 1 {
+        return Some(format!(
+            "{depth} hidden layers: the GPU's stacked kernels take one"
+        ));
+    }
+    if !matches!(stack.spec.objective, Objective::Mse | Objective::Nll { .. }) {
+        return Some(format!(
+            "the {} loss: the GPU's stacked kernels take MSE and NLL",
+            stack.spec.objective.name()
+        ));
+    }
+    for m in stack.members {
+        let name = m.config.optimizer.name();
+        if name != "sgd" {
+            return Some(format!(
+                "optimizer {name}: the GPU's stacked kernels take SGD"
+            ));
+        }
+        if m.config.is_mini_batch(m.train.len()) {
+            return Some("mini-batches: the GPU's stacked kernels train full batch".into());
+        }
+    }
+    None
 }
 
 /// Trains `stack` (checked and in scope) on the stacked kernels, in as many groups as the adapter's limits
