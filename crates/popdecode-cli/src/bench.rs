@@ -359,6 +359,27 @@ impl BenchArgs {
     }
 }
 
+/// The GPU `--adapter` names, with the flags' kernel overrides, its label printed (not with --json); and
+/// whether it is a software adapter, which gets fewer and shorter runs.
+fn open_gpu(args: &BenchArgs) -> Result<(GpuBackend, bool)> {
+    let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
+    gpu.overrides = args.overrides();
+    let software = gpu.gpu.adapter.is_software();
+    if !args.json {
+        crate::say!("gpu: {}", gpu.gpu.adapter.label());
+    }
+    Ok((gpu, software))
+}
+
+/// One result: a JSON object with --json, else its table row.
+fn say_row<R: serde::Serialize>(json: bool, row: &R, text: impl Fn(&R) -> String) {
+    if json {
+        crate::say!("{}", serde_json::to_string(row).unwrap_or_default());
+    } else {
+        crate::say!("{}", text(row));
+    }
+}
+
 pub fn run(args: BenchArgs) -> Result<ExitCode> {
     args.validate()?;
     // Refuse an unknown optimizer before any work.
@@ -369,23 +390,12 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
     if let Some(networks) = &args.networks {
         return run_networks(&args, networks, &data, &split, &problem);
     }
-    let report = |row: BenchRow| {
-        if args.json {
-            crate::say!("{}", serde_json::to_string(&row).unwrap_or_default());
-        } else {
-            crate::say!("{}", bench_row(&row));
-        }
-    };
+    let report = |row: BenchRow| say_row(args.json, &row, bench_row);
     if !args.json {
         crate::say!("{}", bench_header());
     }
     if args.wants(BackendName::Gpu) {
-        let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
-        gpu.overrides = args.overrides();
-        let software = gpu.gpu.adapter.is_software();
-        if !args.json {
-            crate::say!("gpu: {}", gpu.gpu.adapter.label());
-        }
+        let (mut gpu, software) = open_gpu(&args)?;
         let widths: &[usize] = if software {
             &[10, 200]
         } else {
@@ -452,23 +462,12 @@ fn run_networks(
     } else {
         StackRows::Shared
     };
-    let report = |row: StackRow| {
-        if args.json {
-            crate::say!("{}", serde_json::to_string(&row).unwrap_or_default());
-        } else {
-            crate::say!("{}", bench_networks_row(&row));
-        }
-    };
+    let report = |row: StackRow| say_row(args.json, &row, bench_networks_row);
     if !args.json {
         crate::say!("{}", bench_networks_header());
     }
     if args.wants(BackendName::Gpu) {
-        let mut gpu = GpuBackend::open(args.adapter.as_deref())?;
-        gpu.overrides = args.overrides();
-        let software = gpu.gpu.adapter.is_software();
-        if !args.json {
-            crate::say!("gpu: {}", gpu.gpu.adapter.label());
-        }
+        let (mut gpu, software) = open_gpu(args)?;
         let (epochs, repeats) = if software { (10, 3) } else { (100, 5) };
         // Each stack's networks and each wide network are checked against the adapter before any runs.
         for &k in networks {
