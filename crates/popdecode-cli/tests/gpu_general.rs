@@ -1,9 +1,10 @@
 //! The GPU's general path (src/gpu/general/, shaders/general/) against the CPU reference, feature by
 //! feature: at the initial weights the outputs, the loss and every gradient (`check::compare_evaluations`,
 //! tolerance 1e-4), then a short training run epoch by epoch and what it ends with (`check::compare_runs`,
-//! 1e-3). PyTorch's runs of these networks are reproduced on every backend by the conformance suite
-//! (tests/common/conformance.rs, tests/common/fixtures.rs); this file holds the general path's own cases, forced
-//! onto it whatever the network.
+//! 1e-3). The backend suite runs on the general path forced (crates/popdecode/tests/conformance_gpu_general.rs:
+//! every objective, penalties, depth, every optimizer, mini-batches, the tutorial's network, PyTorch's runs);
+//! this file holds the general path's own cases, forced onto it whatever the network: many classes, a deep
+//! linear network, every register tiling, column panels, no epochs, and the limits it refuses at.
 
 #[path = "../../popdecode/tests/common/mod.rs"]
 mod common;
@@ -164,103 +165,6 @@ fn classification_with_20_classes_matches() {
     let problem = random_problem(70, 30, 1001, 12);
     let spec = net(1001, &[16], Objective::Nll { classes: 20 });
     gpu_against_cpu(&problem, &spec, &sgd(20, 0.1), "nll C=20");
-}
-
-#[test]
-fn penalties_match_in_regression() {
-    let problem = random_problem(50, 20, 600, 13);
-    let spec = net(600, &[10], Objective::Mse);
-    let config = Config {
-        penalty: Penalty { l1: 0.5, l2: 2.0 },
-        ..sgd(15, 1e-4)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "mse + L1 + L2");
-}
-
-#[test]
-fn penalties_match_in_classification() {
-    let problem = random_problem(60, 24, 800, 14);
-    let spec = net(800, &[16], Objective::Nll { classes: 12 });
-    let config = Config {
-        penalty: Penalty { l1: 5e-4, l2: 1e-2 },
-        ..sgd(20, 0.1)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "nll + L1 + L2");
-}
-
-#[test]
-fn deep_regression_matches() {
-    let problem = random_problem(48, 20, 500, 15);
-    let spec = net(500, &[24, 16, 8], Objective::Mse);
-    gpu_against_cpu(&problem, &spec, &sgd(15, 1e-4), "mse [24, 16, 8]");
-}
-
-#[test]
-fn deep_classification_matches() {
-    let problem = random_problem(48, 20, 500, 16);
-    let spec = net(500, &[24, 16, 8], Objective::Nll { classes: 12 });
-    gpu_against_cpu(&problem, &spec, &sgd(15, 0.1), "nll [24, 16, 8]");
-}
-
-#[test]
-fn circular_loss_matches() {
-    let problem = random_problem(60, 24, 900, 17);
-    let spec = net(900, &[12], Objective::Circular);
-    gpu_against_cpu(&problem, &spec, &sgd(20, 20.0), "circular");
-}
-
-#[test]
-fn momentum_matches() {
-    let problem = random_problem(50, 20, 700, 18);
-    let spec = net(700, &[10], Objective::Mse);
-    let config = Config {
-        optimizer: Optimizer::Sgd { momentum: 0.9 },
-        ..sgd(20, 2e-5)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "momentum 0.9");
-}
-
-#[test]
-fn adam_matches() {
-    let problem = random_problem(50, 20, 700, 19);
-    let spec = net(700, &[10], Objective::Mse);
-    let config = Config {
-        optimizer: Optimizer::ADAM,
-        ..sgd(20, 1e-3)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "adam");
-}
-
-#[test]
-fn shuffled_mini_batches_match() {
-    let problem = random_problem(64, 20, 600, 20);
-    let spec = net(600, &[10], Objective::Nll { classes: 12 });
-    let config = Config {
-        batch_size: Some(16),
-        shuffle_seed: 3,
-        ..sgd(10, 0.05)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "batches of 16");
-}
-
-#[test]
-fn mini_batches_that_do_not_divide_the_rows_match() {
-    let problem = random_problem(61, 20, 500, 21);
-    let spec = net(500, &[10], Objective::Mse);
-    let config = Config {
-        batch_size: Some(13),
-        shuffle_seed: 5,
-        optimizer: Optimizer::ADAM,
-        ..sgd(10, 2e-3)
-    };
-    gpu_against_cpu(&problem, &spec, &config, "batches of 13 of 61, adam");
-}
-
-#[test]
-fn the_tutorials_plain_case_matches_on_the_general_path() {
-    let problem = random_problem(40, 20, 999, 22);
-    let spec = Spec::tutorial(999, 9);
-    gpu_against_cpu(&problem, &spec, &sgd(12, 1e-3), "tutorial, forced general");
 }
 
 #[test]
