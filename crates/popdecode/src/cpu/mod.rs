@@ -288,9 +288,9 @@ impl Backend for CpuBackend {
     }
 
     /// Trains the stack's members together (`stack`): one pass over the matrix per epoch for all of them, when
-    /// they have one hidden layer and train full batch (`stack::takes`; any optimizer, penalties, neuron
-    /// subsets, folds). Anything else falls back to `backend::stack::one_by_one`, each member through
-    /// `train_with`.
+    /// they have one hidden layer and train full batch (`stack::out_of_scope` finds nothing against them; any
+    /// optimizer, penalties, neuron subsets, folds). Anything else is trained by `backend::stack::one_by_one`,
+    /// each member through `train_with`, with the reason recorded.
     fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
         stack.check()?;
         if let Some(why) = self::stack::out_of_scope(stack) {

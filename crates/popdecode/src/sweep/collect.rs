@@ -76,7 +76,8 @@ pub fn collect(parts: &[PathBuf]) -> Result<Collected> {
                 format!("is {}: run its shard again", s.status),
             ));
         }
-        if shared(s) != reference {
+        let essential = shared(s);
+        if essential != reference {
             let what = [
                 "popdecode_version",
                 "kind",
@@ -88,7 +89,7 @@ pub fn collect(parts: &[PathBuf]) -> Result<Collected> {
                 "networks",
             ]
             .into_iter()
-            .find(|k| shared(s).get(k) != reference.get(k))
+            .find(|k| essential.get(k) != reference.get(k))
             .unwrap_or("summary");
             return Err(refuse(
                 path,
