@@ -82,10 +82,11 @@ impl Adam {
         }
     }
 
-    /// `opt.x`: lr / (1 - beta1^t); `opt.y`: sqrt(1 - beta2^t).
+    /// `opt.x`: lr / (1 - beta1^t); `opt.y`: sqrt(1 - beta2^t); `opt.z`: the decay the weights are multiplied
+    /// by first, 1 for Adam (exact in f32: the WGSL is AdamW's too).
     pub fn step_scalars(&self, lr: f64, t: u64) -> [f64; 4] {
         let (c1, c2) = self.corrections(t);
-        [lr / c1, c2, 0.0, 0.0]
+        [lr / c1, c2, 1.0, 0.0]
     }
 
     /// BETA1, BETA2 and EPS, for WGSL.

@@ -62,13 +62,13 @@ impl Rule for AdamW {
         self.adam.step_f32_decayed(lr, t, decay, p, g, moments);
     }
 
-    /// Adam's (`opt.x`, `opt.y`), and `opt.z`: 1 - lr * weight_decay.
+    /// Adam's (`opt.x`, `opt.y`), and `opt.z`: 1 - lr * weight_decay, the decay Adam's WGSL applies first.
     fn scalars(&self, lr: f64, t: u64) -> [f64; 4] {
         let [step_size, c2, ..] = self.adam.scalars(lr, t);
         [step_size, c2, 1.0 - lr * self.weight_decay, 0.0]
     }
 
     fn wgsl(&self) -> String {
-        self.adam.constants() + include_str!("../../shaders/general/optim/adamw.wgsl")
+        self.adam.constants() + include_str!("../../shaders/general/optim/adam.wgsl")
     }
 }
