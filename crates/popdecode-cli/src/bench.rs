@@ -11,7 +11,7 @@ use clap::Args;
 use popdecode::Error;
 use popdecode::backend::Backend;
 use popdecode::bench::{
-    BenchPlan, BenchRow, StackPlan, StackRow, StackRows, bench, bench_stack, kernel_times,
+    BenchPlan, BenchRow, StackPlan, StackRow, StackRows, bench, bench_stack, tutorial_network,
 };
 use popdecode::cpu::CpuBackend;
 use popdecode::data::Dataset;
@@ -416,7 +416,8 @@ pub fn run(args: BenchArgs) -> Result<ExitCode> {
             plan.copy_bandwidth = Some(bandwidth);
             let mut row = bench(&mut gpu, "gpu", &problem, &plan)?;
             if tutorial {
-                row.kernels = kernel_times(&gpu.gpu, &problem, first, gpu.overrides)?;
+                let (spec, params, lr) = tutorial_network(&problem, first);
+                row.kernels = gpu.kernel_times(&problem, &spec, &params, lr)?;
             }
             report(row);
         }

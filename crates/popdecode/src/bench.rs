@@ -11,9 +11,6 @@ use crate::data::Dataset;
 use crate::data::problem::Problem;
 use crate::data::split::Split;
 use crate::error::{Error, Result};
-use crate::gpu::Gpu;
-use crate::gpu::tutorial::layout::PlanOverrides;
-use crate::gpu::tutorial::session::{Mode, Session};
 use crate::metrics::median;
 use crate::model::{Params, Spec};
 use crate::objective::Objective;
@@ -146,7 +143,7 @@ const BENCH_LR: f64 = 1e-6;
 
 /// Times `backend` training from PyTorch-default weights: one warm-up run, then `repeats` runs of `epochs`
 /// epochs each (progress reads included, as a user's run has them). `kernels` is left empty: see
-/// [`kernel_times`].
+/// `GpuBackend::kernel_times`.
 pub fn bench(
     backend: &mut dyn Backend,
     kind: &str,
@@ -392,23 +389,11 @@ pub fn bench_stack(
     })
 }
 
-/// Each kernel's standalone GPU time at this width, from timestamp queries (empty without them).
-pub fn kernel_times(
-    gpu: &Gpu,
-    problem: &Problem,
-    hidden: usize,
-    tuning: PlanOverrides,
-) -> Result<BTreeMap<String, f64>> {
+/// The network and learning rate a bench row of `hidden` units on the tutorial's shape trains: what
+/// `GpuBackend::kernel_times` is given, so that its kernels are timed on the epochs `bench` times.
+pub fn tutorial_network(problem: &Problem, hidden: usize) -> (Spec, Params, f64) {
     let (spec, params) = network(problem, &BenchPlan::tutorial(hidden, 1, 1));
-    let reps = 10;
-    let mut session = Session::new(gpu, problem, &spec, Mode::Train, reps + 2, tuning)?;
-    session.set_params(&params, BENCH_LR)?;
-    Ok(session
-        .kernel_times(reps)?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(k, ms)| (k.to_string(), ms))
-        .collect())
+    (spec, params, BENCH_LR)
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod check;
 pub mod compare;
 pub mod cpu;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod gpu;
 pub mod memory;

@@ -3,10 +3,11 @@
 
 pub mod stack;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use crate::data::problem::Problem;
+use crate::engine::{self, Network, Report, Session, Steering};
 use crate::error::Result;
 use crate::model::{Params, Spec};
 use crate::objective::Penalty;
@@ -66,7 +67,6 @@ pub struct Control<'a> {
     progress: &'a mut dyn FnMut(&Progress),
     stop: Option<&'a AtomicBool>,
     keep_going: bool,
-    diverged: Option<usize>,
     /// The epoch count at the last report.
     reported: usize,
 }
@@ -78,7 +78,6 @@ impl<'a> Control<'a> {
             progress,
             stop: None,
             keep_going: false,
-            diverged: None,
             reported: 0,
         }
     }
@@ -97,7 +96,15 @@ impl<'a> Control<'a> {
 
     /// Whether the stop flag is up.
     pub fn stop_requested(&self) -> bool {
-        self.stop.is_some_and(|f| f.load(Ordering::Relaxed))
+        self.steering().stop_requested()
+    }
+
+    /// What the driver needs of it besides the progress.
+    pub fn steering(&self) -> Steering<'a> {
+        Steering {
+            stop: self.stop,
+            keep_going: self.keep_going,
+        }
     }
 
     /// Reports `history` (epochs so far) to the caller, once per epoch count.
@@ -106,58 +113,6 @@ impl<'a> Control<'a> {
         if epoch > 0 && epoch != self.reported {
             self.reported = epoch;
             (self.progress)(&Progress { epoch, history });
-        }
-    }
-
-    /// Called by a backend after it added epochs to `history` (which had `before`): notes the first epoch whose
-    /// loss is not finite (and unless told to keep going, truncates the history there, reports it and stops),
-    /// and reports progress every `config.report_every()` epochs and at the end.
-    pub fn check(&mut self, history: &mut History, config: &Config, before: usize) -> Option<Stop> {
-        let done = history.train_loss.len();
-        if self.diverged.is_none()
-            && let Some(i) = (before..done)
-                .find(|&i| !(history.train_loss[i].is_finite() && history.test_loss[i].is_finite()))
-        {
-            self.diverged = Some(i + 1);
-            if !self.keep_going {
-                history.train_loss.truncate(i + 1);
-                history.test_loss.truncate(i + 1);
-                self.report(history);
-                return Some(Stop::Diverged { epoch: i + 1 });
-            }
-        }
-        let every = config.report_every();
-        if done / every > before / every || done == config.epochs {
-            self.report(history);
-        }
-        None
-    }
-
-    /// `Stop::Interrupted` (after a last report) when the stop flag is up and epochs remain.
-    pub fn interrupted(&mut self, history: &History, config: &Config) -> Option<Stop> {
-        let done = history.train_loss.len();
-        (self.stop_requested() && done < config.epochs).then(|| {
-            self.report(history);
-            Stop::Interrupted { epoch: done }
-        })
-    }
-
-    /// `check`, then `interrupted`: what a backend that can stop after any epoch calls after each.
-    pub fn after_epochs(
-        &mut self,
-        history: &mut History,
-        config: &Config,
-        before: usize,
-    ) -> Option<Stop> {
-        self.check(history, config, before)
-            .or_else(|| self.interrupted(history, config))
-    }
-
-    /// Why a run that did not stop early ended.
-    pub fn finished(&self) -> Stop {
-        match self.diverged {
-            Some(epoch) => Stop::Diverged { epoch },
-            None => Stop::Complete,
         }
     }
 }
@@ -169,7 +124,10 @@ pub struct Progress<'a> {
     pub history: &'a History,
 }
 
-/// A place where the network's mathematics runs: the GPU, the fast CPU backend or the f64 reference.
+/// A place where the network's mathematics runs: the GPU, the fast CPU backend or the f64 reference. A backend
+/// evaluates, and opens `Session`s: one network (`open`), or a group of a stack trained together
+/// (`support`, `open_stack`). The training loop around a session is `engine::drive`, the same for every
+/// backend; `train_with` and `train_stack` are that loop.
 pub trait Backend {
     /// What it is, for people: "cpu (f32, AVX-512, 2 threads)", "reference (f64, 2 threads)",
     /// "gpu: <adapter> (<api>)".
@@ -186,6 +144,25 @@ pub trait Backend {
         params: &Params,
         penalty: &Penalty,
     ) -> Result<Evaluation>;
+
+    /// One network, resident and ready to train.
+    fn open<'a>(&'a mut self, network: Network<'a>) -> Result<Box<dyn Session + 'a>>;
+
+    /// How this backend trains `stack` (checked, not empty): which members together, one session a group, or
+    /// why it trains them one by one. Said before anything is trained, and recorded.
+    fn support(&self, _stack: &stack::Stack) -> Result<stack::Support> {
+        Ok(stack::Support::OneByOne(
+            "this backend has no stacked path".into(),
+        ))
+    }
+
+    /// A group of a stack that `support` said trains together (`stack` holds that group's members).
+    fn open_stack<'a>(&'a mut self, _stack: &'a stack::Stack<'a>) -> Result<Box<dyn Session + 'a>> {
+        Err(crate::Error::Usage(format!(
+            "the {} backend has no stacked path",
+            self.name()
+        )))
+    }
 
     /// Trains from `params` for `config.epochs` epochs, reporting to `progress` every `config.report_every()`
     /// epochs and at the end; stops at the first epoch whose loss is not finite.
@@ -209,18 +186,31 @@ pub trait Backend {
         params: &Params,
         config: &Config,
         control: &mut Control,
-    ) -> Result<Trained>;
+    ) -> Result<Trained> {
+        let steering = control.steering();
+        let mut session = self.open(Network {
+            problem,
+            spec,
+            params,
+            config,
+        })?;
+        let mut report = |r: &Report| control.report(&r.histories[0]);
+        let driven = engine::drive(session.as_mut(), config.epochs, steering, &mut report)?;
+        driven
+            .trained
+            .into_iter()
+            .next()
+            .ok_or_else(|| crate::Error::Usage("a session of one network returned none".into()))
+    }
 
     /// Trains every member of `stack` (networks of one shape on one matrix) and returns each one's result in
     /// member order; shorter than the stack only when the stop flag ended it. Each member's trajectory is the
-    /// one `train_with` gives it on `stack.problem(k)` (to within the backend's rounding). This default trains
-    /// them one by one (`stack::one_by_one`); a backend that can read the matrix once for many networks
-    /// overrides it.
+    /// one `train_with` gives it on `stack.problem(k)` (to within the backend's rounding): see `stack::train`.
     fn train_stack(
         &mut self,
         stack: &stack::Stack,
         control: &mut stack::StackControl,
     ) -> Result<Vec<Trained>> {
-        stack::one_by_one_because(self, stack, control, "this backend has no stacked path")
+        stack::train(self, stack, control)
     }
 }

@@ -8,11 +8,13 @@
 //! (columns). Each member names its training rows, its test rows and its neurons as indices into that matrix;
 //! its weights are those of a network of `spec.neurons` inputs, one per named neuron in that order.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::backend::{Backend, Control, Progress, Stop, Trained};
 use crate::data::Matrix;
 use crate::data::problem::Problem;
+use crate::engine::{self, Report, Steering};
 use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
 use crate::training::Config;
@@ -174,6 +176,77 @@ impl<'a> StackControl<'a> {
     pub fn stop_requested(&self) -> bool {
         self.stop.is_some_and(|f| f.load(Ordering::Relaxed))
     }
+}
+
+/// How a backend trains a stack (`Backend::support`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Support {
+    /// Groups of members (indices into the stack), each group trained together in one session, the groups one
+    /// after another.
+    Together(Vec<Vec<usize>>),
+    /// Member after member through `Backend::train_with`, for this reason (what the stacked path does not take).
+    OneByOne(String),
+}
+
+/// Trains `stack` as `backend.support` says: each group in one session through `engine::drive`, or one by one.
+/// Stopped by the flag, the result is the members up to the first one left untrained.
+pub fn train<B: Backend + ?Sized>(
+    backend: &mut B,
+    stack: &Stack,
+    control: &mut StackControl,
+) -> Result<Vec<Trained>> {
+    stack.check()?;
+    if stack.members.is_empty() {
+        return Ok(Vec::new());
+    }
+    let groups = match backend.support(stack)? {
+        Support::OneByOne(why) => return one_by_one_because(backend, stack, control, why),
+        Support::Together(groups) => groups,
+    };
+    let epochs = stack.epochs();
+    let mut out: Vec<Option<Trained>> = (0..stack.members.len()).map(|_| None).collect();
+    let mut done = 0;
+    for group in &groups {
+        if control.stop_requested() {
+            break;
+        }
+        // A run of consecutive members is a slice of the stack's; any other group is copied out.
+        let members: Cow<[Member]> = match (group.first(), group.last()) {
+            (Some(&a), Some(&b)) if group.iter().copied().eq(a..=b) => {
+                Cow::Borrowed(&stack.members[a..=b])
+            }
+            _ => Cow::Owned(group.iter().map(|&k| stack.members[k].clone()).collect()),
+        };
+        let part = Stack {
+            members: &members,
+            ..*stack
+        };
+        let steering = Steering {
+            stop: control.stop,
+            keep_going: false,
+        };
+        let (progress, training) = (&mut *control.progress, group.len());
+        let mut report = |r: &Report| {
+            progress(StackProgress {
+                done,
+                training,
+                epoch: r.epoch,
+                epochs,
+            })
+        };
+        let driven = {
+            let mut session = backend.open_stack(&part)?;
+            engine::drive(session.as_mut(), epochs, steering, &mut report)?
+        };
+        done += training;
+        for (&k, t) in group.iter().zip(driven.trained) {
+            out[k] = Some(t);
+        }
+        if driven.interrupted {
+            break;
+        }
+    }
+    Ok(out.into_iter().map_while(|t| t).collect())
 }
 
 /// `one_by_one`, recording `why` the backend does not train this stack together (what its stacked path does

@@ -39,11 +39,13 @@ pub mod pass;
 pub mod simd;
 pub mod stack;
 
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
 
-use crate::backend::stack::{Stack, StackControl, one_by_one_because};
-use crate::backend::{Backend, Control, Evaluation, History, Trained};
+use crate::backend::stack::{Stack, Support};
+use crate::backend::{Backend, Evaluation, History};
 use crate::data::problem::Problem;
+use crate::engine::{Final, Network, Session};
 use crate::error::Result;
 use crate::model::{Params, Spec};
 use crate::objective::Penalty;
@@ -287,112 +289,171 @@ impl Backend for CpuBackend {
         })
     }
 
-    /// Trains the stack's members together (`stack`): one pass over the matrix per epoch for all of them, when
-    /// they have one hidden layer and train full batch (`stack::out_of_scope` finds nothing against them; any
-    /// optimizer, penalties, neuron subsets, folds). Anything else is trained by `backend::stack::one_by_one`,
-    /// each member through `train_with`, with the reason recorded.
-    fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
-        stack.check()?;
-        if let Some(why) = self::stack::out_of_scope(stack) {
-            return one_by_one_because(self, stack, control, why);
-        }
-        self::stack::train(self.isa, stack, control)
+    fn open<'a>(&'a mut self, network: Network<'a>) -> Result<Box<dyn Session + 'a>> {
+        let config = network.config;
+        let setup = Instant::now();
+        let run = Run::new(
+            self.isa,
+            network.problem,
+            network.spec,
+            network.params,
+            config.optimizer.moments(),
+        );
+        Ok(Box::new(OneNetwork {
+            setup_time: setup.elapsed(),
+            all: (0..run.x.rows).collect(),
+            test: run.test_rows(),
+            run,
+            config,
+            epochs_done: 0,
+            t: 0,
+            batches: config.batches(network.problem.n_train(), 0),
+            started: false,
+            ready: VecDeque::new(),
+        }))
     }
 
-    fn train_with(
-        &mut self,
-        problem: &Problem,
-        spec: &Spec,
-        params: &Params,
-        config: &Config,
-        control: &mut Control,
-    ) -> Result<Trained> {
-        let setup = Instant::now();
-        let mut run = Run::new(self.isa, problem, spec, params, config.optimizer.moments());
-        let setup_time = setup.elapsed();
-        let start = Instant::now();
+    /// Members train together (`stack`: one pass over the matrix per epoch for all of a group) when they have
+    /// one hidden layer and train full batch (`stack::out_of_scope` finds nothing against them; any optimizer,
+    /// penalties, neuron subsets, folds); anything else one by one, with the reason recorded.
+    fn support(&self, stack: &Stack) -> Result<Support> {
+        Ok(match self::stack::out_of_scope(stack) {
+            Some(why) => Support::OneByOne(why),
+            None => Support::Together(self::stack::groups(stack)),
+        })
+    }
+
+    fn open_stack<'a>(&'a mut self, stack: &'a Stack<'a>) -> Result<Box<dyn Session + 'a>> {
+        Ok(Box::new(self::stack::Group::new(self.isa, stack)))
+    }
+}
+
+/// One network training on the CPU: its `Run`, and where the epochs and the mini-batches stand.
+struct OneNetwork<'a> {
+    run: Run<'a>,
+    config: &'a Config,
+    setup_time: Duration,
+    /// Every row (training, then test) and the test rows, as `Run` indexes them.
+    all: Vec<usize>,
+    test: Vec<usize>,
+    epochs_done: usize,
+    /// Optimizer steps taken.
+    t: u64,
+    /// The steps of the next epoch.
+    batches: Vec<Vec<usize>>,
+    /// Whether the initial weights have been forwarded.
+    started: bool,
+    ready: VecDeque<History>,
+}
+
+impl OneNetwork<'_> {
+    /// One epoch: each step's gradient, update and the forward products the next step needs, in one pass.
+    fn epoch(&mut self) -> (f64, f64) {
+        let (run, config) = (&mut self.run, self.config);
+        let problem = run.problem;
         let penalty = config.penalty;
         let sums = !penalty.is_zero();
         let n_train = problem.n_train();
-        let all: Vec<usize> = (0..run.x.rows).collect();
-        let test = run.test_rows();
-        run.pass(None, Use::Forward, &all, sums);
+        let epoch = self.epochs_done + 1;
+        let next_epoch = (epoch < config.epochs).then(|| config.batches(n_train, epoch));
+        let mut epoch_loss = 0.0;
+        for (s, batch) in self.batches.iter().enumerate() {
+            let targets: Vec<f32> = batch.iter().map(|&r| problem.y_train[r]).collect();
+            let (loss, fwd, delta) = run.loss(batch, &targets, &penalty);
+            epoch_loss += loss * batch.len() as f64 / n_train as f64;
+            let (head_grads, delta1) = run.head().backward(&fwd, delta);
+            let delta1 = run.padded_delta(&delta1);
+            // The rows the next step (or the epoch's test loss, or the run's end) needs forwarded.
+            let fwd_rows: Vec<usize> = match (self.batches.get(s + 1), &next_epoch) {
+                (Some(next), _) => next.clone(),
+                (None, Some(next)) => self.test.iter().chain(&next[0]).copied().collect(),
+                (None, None) => self.all.clone(),
+            };
+            self.t += 1;
+            let steps = [Step::plain(config.optimizer, config.lr, self.t, penalty)];
+            let step = Use::Step(&steps);
+            let out = pass::run(
+                run.isa,
+                &run.x,
+                &mut run.first,
+                Some((batch, &delta1)),
+                step,
+                &fwd_rows,
+                sums,
+                &mut run.partials,
+            );
+            for ((p, g), m) in run
+                .head
+                .iter_mut()
+                .zip(&head_grads)
+                .zip(&mut run.head_moments)
+            {
+                step_f32(config, self.t, p, g, m);
+            }
+            let m = run.units();
+            for (k, &row) in fwd_rows.iter().enumerate() {
+                run.products[row * m..(row + 1) * m]
+                    .copy_from_slice(&out.products[k * m..(k + 1) * m]);
+            }
+            if sums {
+                (run.squares, run.abs) = (out.squares[0], out.abs[0]);
+            }
+        }
+        self.epochs_done = epoch;
+        if let Some(next) = next_epoch {
+            self.batches = next;
+        }
+        let test_loss = run.loss(&self.test, &problem.y_test, &penalty).0;
+        (epoch_loss, test_loss)
+    }
+}
+
+impl Session for OneNetwork<'_> {
+    fn members(&self) -> usize {
+        1
+    }
+
+    fn setup_time(&self) -> Duration {
+        self.setup_time
+    }
+
+    fn submit(&mut self, epochs: usize, _live: &[bool]) -> Result<()> {
+        if !self.started {
+            let sums = !self.config.penalty.is_zero();
+            self.run.pass(None, Use::Forward, &self.all, sums);
+            self.started = true;
+        }
         let mut history = History::default();
-        let mut stop = None;
-        let mut t = 0u64;
-        let mut batches = config.batches(n_train, 0);
-        for epoch in 1..=config.epochs {
-            let next_epoch = (epoch < config.epochs).then(|| config.batches(n_train, epoch));
-            let mut epoch_loss = 0.0;
-            for (s, batch) in batches.iter().enumerate() {
-                let targets: Vec<f32> = batch.iter().map(|&r| problem.y_train[r]).collect();
-                let (loss, fwd, delta) = run.loss(batch, &targets, &penalty);
-                epoch_loss += loss * batch.len() as f64 / n_train as f64;
-                let (head_grads, delta1) = run.head().backward(&fwd, delta);
-                let delta1 = run.padded_delta(&delta1);
-                // The rows the next step (or the epoch's test loss, or the run's end) needs forwarded.
-                let fwd_rows: Vec<usize> = match (batches.get(s + 1), &next_epoch) {
-                    (Some(next), _) => next.clone(),
-                    (None, Some(next)) => test.iter().chain(&next[0]).copied().collect(),
-                    (None, None) => all.clone(),
-                };
-                t += 1;
-                let steps = [Step::plain(config.optimizer, config.lr, t, penalty)];
-                let step = Use::Step(&steps);
-                let out = pass::run(
-                    run.isa,
-                    &run.x,
-                    &mut run.first,
-                    Some((batch, &delta1)),
-                    step,
-                    &fwd_rows,
-                    sums,
-                    &mut run.partials,
-                );
-                for ((p, g), m) in run
-                    .head
-                    .iter_mut()
-                    .zip(&head_grads)
-                    .zip(&mut run.head_moments)
-                {
-                    step_f32(config, t, p, g, m);
-                }
-                let m = run.units();
-                for (k, &row) in fwd_rows.iter().enumerate() {
-                    run.products[row * m..(row + 1) * m]
-                        .copy_from_slice(&out.products[k * m..(k + 1) * m]);
-                }
-                if sums {
-                    (run.squares, run.abs) = (out.squares[0], out.abs[0]);
-                }
-            }
-            history.train_loss.push(epoch_loss);
-            let test_loss = run.loss(&test, &problem.y_test, &penalty).0;
-            history.test_loss.push(test_loss);
-            if let Some(why) = control.after_epochs(&mut history, config, epoch - 1) {
-                stop = Some(why);
-                break;
-            }
-            if let Some(next) = next_epoch {
-                batches = next;
-            }
+        for _ in 0..epochs {
+            let (train, test) = self.epoch();
+            history.train_loss.push(train);
+            history.test_loss.push(test);
         }
-        if stop.is_some() && config.is_mini_batch(n_train) {
+        self.ready.push_back(history);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<History>> {
+        Ok(vec![self.ready.pop_front().unwrap_or_default()])
+    }
+
+    fn finish(&mut self) -> Result<Vec<Final>> {
+        let (run, config) = (&mut self.run, self.config);
+        let problem = run.problem;
+        let penalty = config.penalty;
+        let n_train = problem.n_train();
+        if self.epochs_done < config.epochs && config.is_mini_batch(n_train) {
             // Stopped early: only the next epoch's first batch was forwarded at the last weights.
-            run.pass(None, Use::Forward, &all, sums);
+            run.pass(None, Use::Forward, &self.all, !penalty.is_zero());
         }
-        let (_, test_fwd, _) = run.loss(&test, &problem.y_test, &penalty);
+        let (_, test_fwd, _) = run.loss(&self.test, &problem.y_test, &penalty);
         let train: Vec<usize> = (0..n_train).collect();
         let final_train_loss = run.loss(&train, &problem.y_train, &penalty).0;
-        Ok(Trained {
+        Ok(vec![Final {
             params: run.params(),
-            history,
-            test_outputs: spec.objective.transform(&test_fwd.raw),
+            test_outputs: run.spec.objective.transform(&test_fwd.raw),
             final_train_loss,
-            train_time: start.elapsed(),
-            setup_time,
-            stop: stop.unwrap_or_else(|| control.finished()),
-        })
+        }])
     }
 }
 

@@ -27,7 +27,7 @@
 //!
 //! Times: each member's `setup_time` and `train_time` are its group's divided evenly among the group's members.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
@@ -37,8 +37,9 @@ use super::layout::{ChunkedRows, chunk_width, from_chunks, padded_units, to_chun
 use super::pass::{self, FirstLayer, Grad, Step, UNIT_GROUP, Use};
 use super::simd::Isa;
 use super::step_f32;
-use crate::backend::stack::{Member, Stack, StackControl, StackProgress, first_non_finite};
-use crate::backend::{History, Stop, Trained};
+use crate::backend::History;
+use crate::backend::stack::{Member, Stack};
+use crate::engine::{Final, Session};
 use crate::error::Result;
 use crate::model::Params;
 
@@ -61,29 +62,14 @@ pub fn out_of_scope(stack: &Stack) -> Option<String> {
         .then(|| "mini-batches: the CPU's stacked path trains full batch".to_string())
 }
 
-/// Trains a stack `out_of_scope` found nothing against and `Stack::check` passed: group by group, stopping (the rest untrained)
-/// once the stop flag ended a group.
-pub fn train(isa: Isa, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
-    let width = stack.spec.width().max(1);
-    let per_group = (MAX_UNITS / width).max(1);
-    let mut out: Vec<Option<Trained>> = (0..stack.members.len()).map(|_| None).collect();
-    let order = by_rows(stack);
-    let mut done = 0;
-    for group in order.chunks(per_group) {
-        if control.stop_requested() {
-            break;
-        }
-        let (trained, interrupted) = Group::new(isa, stack, group).train(done, control);
-        done += trained.len();
-        for (&k, t) in group.iter().zip(trained) {
-            out[k] = Some(t);
-        }
-        if interrupted {
-            break;
-        }
-    }
-    // Interrupted, the result is the stack's members up to the first untrained one, as one by one gives.
-    Ok(out.into_iter().map_while(|t| t).collect())
+/// The groups a stack `out_of_scope` found nothing against is trained in (`Support::Together`): members with the
+/// same training rows side by side (`by_rows`), at most `MAX_UNITS` stacked units a group.
+pub fn groups(stack: &Stack) -> Vec<Vec<usize>> {
+    let per_group = (MAX_UNITS / stack.spec.width().max(1)).max(1);
+    by_rows(stack)
+        .chunks(per_group)
+        .map(<[usize]>::to_vec)
+        .collect()
 }
 
 /// The stack's members in the order they are trained: members with the same training rows next to one another
@@ -114,9 +100,6 @@ struct Slot {
     /// The penalty's sums of its first-layer weights at the last pass.
     squares: f64,
     abs: f64,
-    history: History,
-    /// Set once it diverged or was interrupted.
-    stop: Option<Stop>,
 }
 
 /// A member's epoch before the update: its training loss, its head's gradients and d loss / d its first layer's
@@ -127,12 +110,18 @@ struct Backward {
     delta1: Vec<f64>,
 }
 
-/// Members trained together.
-struct Group<'a> {
+/// Members trained together: a stack's group (`groups`), each of its members a member of the session.
+pub struct Group<'a> {
     isa: Isa,
     stack: &'a Stack<'a>,
     /// Indices into the stack's members.
-    members: &'a [usize],
+    members: Vec<usize>,
+    /// Which members still train (`Session::submit`'s `live`).
+    live: Vec<bool>,
+    /// Epochs run, and whether the initial weights have been forwarded.
+    epochs_done: usize,
+    started: bool,
+    ready: VecDeque<Vec<History>>,
     x: ChunkedRows,
     first: FirstLayer,
     slots: Vec<Slot>,
@@ -148,8 +137,10 @@ struct Group<'a> {
 }
 
 impl<'a> Group<'a> {
-    fn new(isa: Isa, stack: &'a Stack<'a>, members: &'a [usize]) -> Group<'a> {
+    /// Every member of `stack` (one group) resident, in its order.
+    pub fn new(isa: Isa, stack: &'a Stack<'a>) -> Group<'a> {
         let start = Instant::now();
+        let members: Vec<usize> = (0..stack.members.len()).collect();
         let (m, cols) = (stack.spec.width(), stack.x.cols);
         let units = members.len() * m;
         let width = chunk_width(padded_units(units));
@@ -191,8 +182,6 @@ impl<'a> Group<'a> {
                 head,
                 squares: 0.0,
                 abs: 0.0,
-                history: History::default(),
-                stop: None,
             });
         }
         let weights = to_chunks(&x.chunks, units, &dense);
@@ -202,7 +191,7 @@ impl<'a> Group<'a> {
             .max()
             .unwrap_or(0);
         let mut used = vec![false; stack.x.rows];
-        for &k in members {
+        for &k in &members {
             let member = &stack.members[k];
             for &r in member.train.iter().chain(&member.test) {
                 used[r] = true;
@@ -216,7 +205,11 @@ impl<'a> Group<'a> {
         Group {
             isa,
             stack,
+            live: vec![true; members.len()],
             members,
+            epochs_done: 0,
+            started: false,
+            ready: VecDeque::new(),
             x,
             first: FirstLayer {
                 units,
@@ -294,7 +287,7 @@ impl<'a> Group<'a> {
     }
 
     fn live(&self, s: usize) -> bool {
-        self.slots[s].stop.is_none()
+        self.live[s]
     }
 
     /// The gradient's rows and delta per tile of `UNIT_GROUP` of the `mp` padded units (`pass::Grad::Tiles`):
@@ -339,117 +332,116 @@ impl<'a> Group<'a> {
             .collect()
     }
 
-    /// Trains every epoch (or until the stop flag or every member's divergence); `done` members of the stack
-    /// came before. Returns each member's result and whether the stop flag ended it.
-    fn train(mut self, done: usize, control: &mut StackControl) -> (Vec<Trained>, bool) {
-        let start = Instant::now();
+    /// One epoch of every live member: each one's (training, test) objective, those of members no longer live
+    /// left NaN.
+    fn epoch(&mut self) -> Vec<(f64, f64)> {
         let stack = self.stack;
-        let (k, m) = (self.members.len(), stack.spec.width());
+        let k = self.members.len();
         let mp = padded_units(self.first.units);
-        let epochs = stack.epochs();
-        let every = (epochs / 5).max(1);
-        self.pass(None, Use::Forward);
-        let mut interrupted = false;
-        for epoch in 1..=epochs {
-            let t = epoch as u64;
-            // Each live member's loss before the update, its head's gradients and its delta on its rows.
-            let backward: Vec<Option<Backward>> = (0..k)
-                .into_par_iter()
-                .map(|s| {
-                    self.live(s).then(|| {
-                        let (loss, fwd, delta) = self.loss(s, &self.member(s).train);
-                        let head = Head {
-                            spec: stack.spec,
-                            tensors: &self.slots[s].head,
-                        };
-                        let (grads, delta1) = head.backward(&fwd, delta);
-                        Backward {
-                            loss,
-                            grads,
-                            delta1,
-                        }
-                    })
-                })
-                .collect();
-            let tiles = self.tiles(&backward, mp);
-            // The steps borrow the masks while the pass writes the slots' sums: take the masks out meanwhile.
-            let masks = std::mem::take(&mut self.masks);
-            let steps: Vec<Step> = (0..k)
-                .map(|s| {
-                    let config = &self.member(s).config;
-                    Step {
-                        optimizer: config.optimizer,
-                        lr: config.lr,
-                        t,
-                        penalty: config.penalty,
-                        mask: masks[s].as_deref(),
-                        live: self.live(s),
+        self.epochs_done += 1;
+        let t = self.epochs_done as u64;
+        // Each live member's loss before the update, its head's gradients and its delta on its rows.
+        let backward: Vec<Option<Backward>> = (0..k)
+            .into_par_iter()
+            .map(|s| {
+                self.live(s).then(|| {
+                    let (loss, fwd, delta) = self.loss(s, &self.member(s).train);
+                    let head = Head {
+                        spec: stack.spec,
+                        tensors: &self.slots[s].head,
+                    };
+                    let (grads, delta1) = head.backward(&fwd, delta);
+                    Backward {
+                        loss,
+                        grads,
+                        delta1,
                     }
                 })
-                .collect();
-            self.pass(Some(Grad::Tiles(&tiles)), Use::Step(&steps));
-            drop(steps);
-            self.masks = masks;
-            // The heads' steps, then each live member's test loss after the update.
-            let members = self.members;
-            self.slots
-                .par_iter_mut()
-                .zip(&backward)
-                .enumerate()
-                .for_each(|(s, (slot, b))| {
-                    if let Some(Backward { grads, .. }) = b {
-                        let config = &stack.members[members[s]].config;
-                        for ((p, g), mo) in
-                            slot.head.iter_mut().zip(grads).zip(&mut slot.head_moments)
-                        {
-                            step_f32(config, t, p, g, mo);
-                        }
+            })
+            .collect();
+        let tiles = self.tiles(&backward, mp);
+        // The steps borrow the masks while the pass writes the slots' sums: take the masks out meanwhile.
+        let masks = std::mem::take(&mut self.masks);
+        let steps: Vec<Step> = (0..k)
+            .map(|s| {
+                let config = &self.member(s).config;
+                Step {
+                    optimizer: config.optimizer,
+                    lr: config.lr,
+                    t,
+                    penalty: config.penalty,
+                    mask: masks[s].as_deref(),
+                    live: self.live(s),
+                }
+            })
+            .collect();
+        self.pass(Some(Grad::Tiles(&tiles)), Use::Step(&steps));
+        drop(steps);
+        self.masks = masks;
+        // The heads' steps, then each live member's test loss after the update.
+        let members = &self.members;
+        self.slots
+            .par_iter_mut()
+            .zip(&backward)
+            .enumerate()
+            .for_each(|(s, (slot, b))| {
+                if let Some(Backward { grads, .. }) = b {
+                    let config = &stack.members[members[s]].config;
+                    for ((p, g), mo) in slot.head.iter_mut().zip(grads).zip(&mut slot.head_moments)
+                    {
+                        step_f32(config, t, p, g, mo);
                     }
-                });
-            let test: Vec<Option<f64>> = (0..k)
-                .into_par_iter()
-                .map(|s| self.live(s).then(|| self.loss(s, &self.member(s).test).0))
-                .collect();
-            for (s, (b, test)) in backward.iter().zip(test).enumerate() {
-                if let (Some(Backward { loss, .. }), Some(test)) = (b, test) {
-                    let slot = &mut self.slots[s];
-                    slot.history.train_loss.push(*loss);
-                    slot.history.test_loss.push(test);
-                    if first_non_finite(&[*loss], &[test]).is_some() {
-                        slot.stop = Some(Stop::Diverged { epoch });
-                    }
                 }
-            }
-            // As `Control::after_epochs`: report (which may raise the flag), then look at the flag.
-            let progress = StackProgress {
-                done,
-                training: k,
-                epoch,
-                epochs,
-            };
-            let reported = epoch / every > (epoch - 1) / every || epoch == epochs;
-            if reported {
-                (control.progress)(progress);
-            }
-            if control.stop_requested() && epoch < epochs {
-                if !reported {
-                    (control.progress)(progress);
-                }
-                for slot in &mut self.slots {
-                    slot.stop.get_or_insert(Stop::Interrupted { epoch });
-                }
-                interrupted = true;
-                break;
-            }
-            if (0..k).all(|s| !self.live(s)) {
-                break;
+            });
+        (0..k)
+            .into_par_iter()
+            .map(|s| match &backward[s] {
+                Some(b) => (b.loss, self.loss(s, &self.member(s).test).0),
+                None => (f64::NAN, f64::NAN),
+            })
+            .collect()
+    }
+}
+
+impl Session for Group<'_> {
+    fn members(&self) -> usize {
+        self.members.len()
+    }
+
+    fn setup_time(&self) -> Duration {
+        self.setup
+    }
+
+    fn submit(&mut self, epochs: usize, live: &[bool]) -> Result<()> {
+        self.live.copy_from_slice(live);
+        if !self.started {
+            self.pass(None, Use::Forward);
+            self.started = true;
+        }
+        let mut histories = vec![History::default(); self.members.len()];
+        for _ in 0..epochs {
+            for (h, (train, test)) in histories.iter_mut().zip(self.epoch()) {
+                h.train_loss.push(train);
+                h.test_loss.push(test);
             }
         }
-        let train_time = start.elapsed();
-        let share = |d: Duration| d / k.max(1) as u32;
+        self.ready.push_back(histories);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<History>> {
+        Ok(self
+            .ready
+            .pop_front()
+            .unwrap_or_else(|| vec![History::default(); self.members.len()]))
+    }
+
+    fn finish(&mut self) -> Result<Vec<Final>> {
+        let stack = self.stack;
+        let m = stack.spec.width();
         let dense = from_chunks(&self.x.chunks, self.first.units, &self.first.weights);
         let cols = stack.x.cols;
-        let trained = (0..k)
+        Ok((0..self.members.len())
             .map(|s| {
                 let member = self.member(s);
                 let (_, test_fwd, _) = self.loss(s, &member.test);
@@ -471,18 +463,13 @@ impl<'a> Group<'a> {
                     }
                     layer.bias = tensors.next().expect("a bias").clone();
                 }
-                Trained {
+                Final {
                     params,
-                    history: slot.history.clone(),
                     test_outputs: stack.spec.objective.transform(&test_fwd.raw),
                     final_train_loss,
-                    train_time: share(train_time),
-                    setup_time: share(self.setup),
-                    stop: slot.stop.unwrap_or(Stop::Complete),
                 }
             })
-            .collect();
-        (trained, interrupted)
+            .collect())
     }
 }
 
@@ -491,6 +478,9 @@ mod tests {
     use std::sync::atomic::{AtomicBool, Ordering};
 
     use super::*;
+    use crate::backend::Stop;
+    use crate::backend::stack::{StackControl, StackProgress};
+    use crate::cpu::CpuBackend;
     use crate::data::Matrix;
     use crate::model::Spec;
     use crate::training::Config;
@@ -534,7 +524,9 @@ mod tests {
             }
         };
         let mut control = StackControl::new(&mut progress).stop_on(&flag);
-        let got = train(Isa::detect(), &stack, &mut control).expect("the stack trains");
+        let got =
+            crate::backend::Backend::train_stack(&mut CpuBackend::new(), &stack, &mut control)
+                .expect("the stack trains");
         assert_eq!(reports, vec![(0, 2); 3]);
         assert_eq!(
             got.len(),

@@ -1,17 +1,19 @@
 //! The GPU as a `Backend`: a session per call, epochs batched between progress reports. The tutorial's network
 //! trained the tutorial's way (one hidden layer, MSE, plain full-batch SGD, no penalty) runs on the tuned
 //! kernels of `session`; everything else on the general kernels of `general`. A stack of networks
-//! (`train_stack`) runs on the stacked kernels of `stack` when they cover it, else one network at a time.
+//! (`support`, `open_stack`) runs on the stacked kernels of `stack` when they cover it, else one network at a
+//! time.
 
 use super::general::{self, GeneralTuning};
 use super::runtime::device::{AdapterSummary, Gpu};
-use super::runtime::pipelined::{self, PendingHistory, Resident};
+use super::runtime::pipelined::{PendingHistory, Pipelined, Resident};
 use super::stack::{self as stacked, StackTuning};
 use super::tutorial::layout::{Layout, PlanOverrides};
 use super::tutorial::session::{Mode, Session};
-use crate::backend::stack::{self, Stack, StackControl};
-use crate::backend::{Backend, Control, Evaluation, Trained};
+use crate::backend::stack::{Stack, Support};
+use crate::backend::{Backend, Evaluation};
 use crate::data::problem::Problem;
+use crate::engine::{self, Network};
 use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
 use crate::objective::{Objective, Penalty};
@@ -30,6 +32,33 @@ pub struct GpuBackend {
 }
 
 impl GpuBackend {
+    /// Each tutorial-path kernel's GPU time alone, in ms, at `params` (a tutorial network) on `problem`, from
+    /// timestamp queries over 10 dispatches each; empty where the adapter has none. What `bench` adds to a row.
+    pub fn kernel_times(
+        &self,
+        problem: &Problem,
+        spec: &Spec,
+        params: &Params,
+        lr: f64,
+    ) -> Result<std::collections::BTreeMap<String, f64>> {
+        let reps = 10;
+        let mut session = Session::new(
+            &self.gpu,
+            problem,
+            spec,
+            Mode::Train,
+            reps + 2,
+            self.overrides,
+        )?;
+        session.set_params(params, lr)?;
+        Ok(session
+            .kernel_times(reps)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, ms)| (k.to_string(), ms))
+            .collect())
+    }
+
     /// Opens the preferred adapter, or the first whose name contains `adapter`.
     pub fn open(adapter: Option<&str>) -> Result<GpuBackend> {
         Ok(GpuBackend {
@@ -151,24 +180,10 @@ impl Backend for GpuBackend {
         session.evaluate()
     }
 
-    fn train_with(
-        &mut self,
-        problem: &Problem,
-        spec: &Spec,
-        params: &Params,
-        config: &Config,
-        control: &mut Control,
-    ) -> Result<Trained> {
+    fn open<'a>(&'a mut self, network: Network<'a>) -> Result<Box<dyn engine::Session + 'a>> {
+        let (problem, spec, config) = (network.problem, network.spec, network.config);
         if self.general_trains(problem, spec, config) {
-            return general::train(
-                &self.gpu,
-                problem,
-                spec,
-                params,
-                config,
-                self.general,
-                control,
-            );
+            return Ok(Box::new(general::open(&self.gpu, network, self.general)?));
         }
         let mut session = Session::new(
             &self.gpu,
@@ -178,36 +193,49 @@ impl Backend for GpuBackend {
             config.epochs,
             self.overrides,
         )?;
-        session.set_params(params, config.lr)?;
+        session.set_params(network.params, config.lr)?;
         let setup_time = session.setup_time;
-        pipelined::train(&self.gpu, &mut session, config, setup_time, control)
+        Ok(Box::new(Pipelined::new(
+            &self.gpu,
+            session,
+            setup_time,
+            config.epochs,
+        )))
     }
 
     /// Every member at once on the stacked kernels (`gpu::stack`: one hidden layer, MSE or NLL, full-batch SGD
-    /// with any momentum and penalty per member), split into groups when the members together are past the
-    /// adapter's limits. Falls back to `stack::one_by_one` (each member on `train_with`'s paths) for members
-    /// outside that scope, under `force_general`, and for a matrix too wide for one storage binding.
-    fn train_stack(&mut self, stack: &Stack, control: &mut StackControl) -> Result<Vec<Trained>> {
-        stack.check()?;
-        let why = if self.force_general {
-            "the general path is forced (force_general)".to_string()
-        } else if let Some(why) = stacked::out_of_scope(stack) {
-            why
-        } else if let Some(trained) = stacked::train(&self.gpu, stack, control, self.stack)? {
-            return Ok(trained);
-        } else {
-            "the matrix is larger than one storage binding of this adapter".to_string()
-        };
-        stack::one_by_one_because(self, stack, control, why)
+    /// with any momentum and penalty per member), in groups of consecutive members when they together are past
+    /// the adapter's limits. One by one (each member on `open`'s paths) for members outside that scope, under
+    /// `force_general`, and for a matrix too wide for one storage binding.
+    fn support(&self, stack: &Stack) -> Result<Support> {
+        if self.force_general {
+            return Ok(Support::OneByOne(
+                "the general path is forced (force_general)".into(),
+            ));
+        }
+        if let Some(why) = stacked::out_of_scope(stack) {
+            return Ok(Support::OneByOne(why));
+        }
+        Ok(
+            match stacked::plan::split(&self.gpu.adapter, stacked::shape(stack), self.stack)? {
+                Some(groups) => {
+                    Support::Together(groups.into_iter().map(|(r, _)| r.collect()).collect())
+                }
+                None => Support::OneByOne(
+                    "the matrix is larger than one storage binding of this adapter".into(),
+                ),
+            },
+        )
+    }
+
+    fn open_stack<'a>(&'a mut self, stack: &'a Stack<'a>) -> Result<Box<dyn engine::Session + 'a>> {
+        Ok(Box::new(stacked::open(&self.gpu, stack, self.stack)?))
     }
 }
 
 impl Resident for Session<'_> {
     fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
         Session::run_epochs(self, epochs)
-    }
-    fn epochs_done(&self) -> usize {
-        Session::epochs_done(self)
     }
     fn params(&self) -> Result<Params> {
         Session::params(self)

@@ -3,13 +3,15 @@
 //! Parameters and optimizer state are held in f64 during training and every sum accumulates in f64; the only
 //! concession to speed is rayon over independent rows and units, which does not change any result.
 
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::time::Duration;
 
 use rayon::prelude::*;
 
-use crate::backend::{Backend, Control, Evaluation, History, Trained};
+use crate::backend::{Backend, Evaluation, History};
 use crate::data::Matrix;
 use crate::data::problem::Problem;
+use crate::engine::{Final, Network, Session};
 use crate::error::Result;
 use crate::model::{Activation, Params, Spec};
 use crate::objective::Penalty;
@@ -268,61 +270,89 @@ impl Backend for ReferenceBackend {
         })
     }
 
-    fn train_with(
-        &mut self,
-        problem: &Problem,
-        spec: &Spec,
-        params: &Params,
-        config: &Config,
-        control: &mut Control,
-    ) -> Result<Trained> {
-        let start = Instant::now();
-        let mut w = Weights::from(params);
-        let mut stepper = Stepper::new(config, &w);
+    fn open<'a>(&'a mut self, network: Network<'a>) -> Result<Box<dyn Session + 'a>> {
+        let w = Weights::from(network.params);
+        Ok(Box::new(OneNetwork {
+            problem: network.problem,
+            spec: network.spec,
+            config: network.config,
+            stepper: Stepper::new(network.config, &w),
+            w,
+            epochs_done: 0,
+            ready: VecDeque::new(),
+        }))
+    }
+}
+
+/// One network training in f64.
+struct OneNetwork<'a> {
+    problem: &'a Problem,
+    spec: &'a Spec,
+    config: &'a Config,
+    w: Weights,
+    stepper: Stepper,
+    epochs_done: usize,
+    /// Losses of requests run and not yet collected.
+    ready: VecDeque<History>,
+}
+
+impl Session for OneNetwork<'_> {
+    fn members(&self) -> usize {
+        1
+    }
+
+    fn setup_time(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    fn submit(&mut self, epochs: usize, _live: &[bool]) -> Result<()> {
+        let (problem, spec, config) = (self.problem, self.spec, self.config);
         let n_train = problem.n_train();
         let mut history = History::default();
-        let mut stop = None;
-        for epoch in 1..=config.epochs {
+        for _ in 0..epochs {
             let mut epoch_loss = 0.0;
-            for batch in config.batches(n_train, epoch - 1) {
+            for batch in config.batches(n_train, self.epochs_done) {
                 let (_, loss, grads) = gradients(
                     &problem.x_train,
                     &problem.y_train,
                     &batch,
-                    &w,
+                    &self.w,
                     spec,
                     &config.penalty,
                 );
                 epoch_loss += loss * batch.len() as f64 / n_train as f64;
-                stepper.step(&mut w, &grads);
+                self.stepper.step(&mut self.w, &grads);
             }
+            self.epochs_done += 1;
             history.train_loss.push(epoch_loss);
-            history
-                .test_loss
-                .push(objective_on(&problem.x_test, &problem.y_test, &w, spec, &config.penalty).0);
-            if let Some(why) = control.after_epochs(&mut history, config, epoch - 1) {
-                stop = Some(why);
-                break;
-            }
+            let test = objective_on(
+                &problem.x_test,
+                &problem.y_test,
+                &self.w,
+                spec,
+                &config.penalty,
+            );
+            history.test_loss.push(test.0);
         }
+        self.ready.push_back(history);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<History>> {
+        Ok(vec![self.ready.pop_front().unwrap_or_default()])
+    }
+
+    fn finish(&mut self) -> Result<Vec<Final>> {
+        let (problem, spec, penalty) = (self.problem, self.spec, &self.config.penalty);
         let (_, test_outputs) =
-            objective_on(&problem.x_test, &problem.y_test, &w, spec, &config.penalty);
-        let (final_train_loss, _) = objective_on(
-            &problem.x_train,
-            &problem.y_train,
-            &w,
-            spec,
-            &config.penalty,
-        );
-        Ok(Trained {
-            params: w.to_params(spec),
-            history,
+            objective_on(&problem.x_test, &problem.y_test, &self.w, spec, penalty);
+        let (final_train_loss, _) =
+            objective_on(&problem.x_train, &problem.y_train, &self.w, spec, penalty);
+        Ok(vec![Final {
+            params: self.w.to_params(spec),
             test_outputs,
             final_train_loss,
-            train_time: start.elapsed(),
-            setup_time: std::time::Duration::ZERO,
-            stop: stop.unwrap_or_else(|| control.finished()),
-        })
+        }])
     }
 }
 

@@ -8,4 +8,4 @@ pub mod session;
 pub mod shaders;
 pub mod uniforms;
 
-pub use session::{Fitted, GeneralSession, GeneralTuning, evaluate, fit, tiles_for, train};
+pub use session::{Fitted, GeneralSession, GeneralTuning, evaluate, fit, open, tiles_for};

@@ -17,13 +17,14 @@
 use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
-use crate::backend::{Control, Evaluation, Trained};
+use crate::backend::Evaluation;
 use crate::data::problem::Problem;
+use crate::engine::Network;
 use crate::error::{Error, Result};
 use crate::gpu::runtime::buffers::{COPY, storage, zeros};
 use crate::gpu::runtime::device::{AdapterSummary, Gpu};
 use crate::gpu::runtime::kernel::{Access, Kernel, kernel};
-use crate::gpu::runtime::pipelined::{self, MAX_BATCH_EPOCHS, PendingHistory, Resident};
+use crate::gpu::runtime::pipelined::{MAX_BATCH_EPOCHS, PendingHistory, Pipelined, Resident};
 use crate::gpu::runtime::readback::{PendingRead, submit_then_read};
 use crate::gpu::runtime::wgsl::{Tiles, grid};
 use crate::model::{Params, Spec};
@@ -1162,36 +1163,30 @@ pub fn evaluate(
     GeneralSession::new(gpu, problem, spec, params, None, penalty, tuning)?.evaluate()
 }
 
-/// Trains from `params` on the general path (`tuning`: other register tiles or panels than the adapter's),
-/// reporting every `config.report_every()` epochs.
-pub fn train(
-    gpu: &Gpu,
-    problem: &Problem,
-    spec: &Spec,
-    params: &Params,
-    config: &Config,
+/// One network on the general path (`tuning`: other register tiles or panels than the adapter's), ready to
+/// train as `config` says.
+pub fn open<'a>(
+    gpu: &'a Gpu,
+    network: Network<'a>,
     tuning: GeneralTuning,
-    control: &mut Control,
-) -> Result<Trained> {
-    let mut session = GeneralSession::new(
+) -> Result<Pipelined<'a, GeneralSession<'a>>> {
+    let config = network.config;
+    let session = GeneralSession::new(
         gpu,
-        problem,
-        spec,
-        params,
+        network.problem,
+        network.spec,
+        network.params,
         Some(config),
         &config.penalty,
         tuning,
     )?;
     let setup_time = session.setup_time;
-    pipelined::train(gpu, &mut session, config, setup_time, control)
+    Ok(Pipelined::new(gpu, session, setup_time, config.epochs))
 }
 
 impl Resident for GeneralSession<'_> {
     fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory> {
         GeneralSession::run_epochs(self, epochs)
-    }
-    fn epochs_done(&self) -> usize {
-        GeneralSession::epochs_done(self)
     }
     fn params(&self) -> Result<Params> {
         GeneralSession::params(self)

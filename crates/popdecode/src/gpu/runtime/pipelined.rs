@@ -1,32 +1,23 @@
-//! Training runs on either GPU path the same way: batches of epochs between read-backs, batch i + 1 queued before
-//! batch i's losses are read, so the GPU never waits for the host. A batch's losses go to a buffer of at most
-//! `MAX_BATCH_EPOCHS` epochs that every batch reuses: GPU memory does not grow with the epoch count; only the host's
-//! history does. Batches are sized to last about `BATCH_TIME`, so a stop request is seen within a fraction of a
-//! second, and end on the progress reports' epochs.
+//! Both single-network GPU paths as an `engine::Session`: the driver queues batch i + 1 before it reads batch
+//! i's losses, so the GPU never waits for the host. A batch's losses go to a buffer of at most
+//! `MAX_BATCH_EPOCHS` epochs that every batch reuses: GPU memory does not grow with the epoch count; only the
+//! host's history does.
 
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
+use std::time::Duration;
 
 use super::device::Gpu;
 use super::readback::PendingRead;
-use crate::backend::{Control, History, Trained};
+use crate::backend::History;
+pub use crate::engine::MAX_BATCH_EPOCHS;
+use crate::engine::{Final, Session};
 use crate::error::Result;
 use crate::model::Params;
-use crate::training::Config;
-
-/// The most epochs one batch runs: the loss buffer's size, in epochs.
-pub const MAX_BATCH_EPOCHS: usize = 4096;
-
-/// How long a batch should take, once the speed is known.
-const BATCH_TIME: Duration = Duration::from_millis(100);
-
-/// The first batch's epochs, before the speed is known.
-const FIRST_BATCH: usize = 4;
 
 /// A training problem resident on the GPU, its weights set, that runs epochs on request.
 pub trait Resident {
     /// Encodes and submits `epochs` more epochs (at most `MAX_BATCH_EPOCHS`); nothing waits.
     fn run_epochs(&mut self, epochs: usize) -> Result<PendingHistory>;
-    fn epochs_done(&self) -> usize;
     fn params(&self) -> Result<Params>;
     /// The outputs on the test rows at the current weights.
     fn test_outputs(&self) -> Result<Vec<f64>>;
@@ -34,81 +25,71 @@ pub trait Resident {
     fn train_loss(&mut self) -> Result<f64>;
 }
 
-/// How many epochs the next submission encodes, `queued` of `epochs` already queued and `read` of them read back
-/// since `start`: about `BATCH_TIME` of work at the rate seen so far (`FIRST_BATCH` before any), at most
-/// `MAX_BATCH_EPOCHS`, ending at the next report (every `every` epochs) and at the last epoch.
-pub fn batch_epochs(
-    start: Instant,
-    queued: usize,
-    read: usize,
-    every: usize,
+/// One network on either GPU path, its batches in flight.
+pub struct Pipelined<'g, R> {
+    gpu: &'g Gpu,
+    resident: R,
+    setup_time: Duration,
+    /// The epochs the run was opened for: with none, there is no training objective to read.
     epochs: usize,
-) -> usize {
-    let target = if read == 0 {
-        FIRST_BATCH
-    } else {
-        let per_s = read as f64 / start.elapsed().as_secs_f64().max(1e-9);
-        (per_s * BATCH_TIME.as_secs_f64()) as usize
-    };
-    target
-        .clamp(1, MAX_BATCH_EPOCHS)
-        .min(every - queued % every)
-        .min(epochs - queued)
+    in_flight: VecDeque<PendingHistory>,
+    /// The training objective at the weights the last batch read ended with, when it carried it.
+    final_train_loss: Option<f64>,
 }
 
-/// Runs `config.epochs` epochs on `session`, reporting through `control` (one batch behind the GPU); stops at
-/// the first read-back that holds a loss that is not finite (the history ends at that epoch; the weights are
-/// those of the epochs queued by then) or after the batch in flight when a stop is requested.
-pub fn train(
-    gpu: &Gpu,
-    session: &mut impl Resident,
-    config: &Config,
-    setup_time: Duration,
-    control: &mut Control,
-) -> Result<Trained> {
-    let start = Instant::now();
-    let every = config.report_every();
-    let batch =
-        |queued: usize, read: usize| batch_epochs(start, queued, read, every, config.epochs);
-    let mut history = History::default();
-    // With no epochs, the batch of none still evaluates the initial network.
-    let mut in_flight = Some(session.run_epochs(batch(0, 0))?);
-    let mut stop = None;
-    let mut final_train_loss = None;
-    while let Some(pending) = in_flight.take() {
-        let queued = session.epochs_done();
-        if stop.is_none() && !control.stop_requested() && queued < config.epochs {
-            in_flight = Some(session.run_epochs(batch(queued, history.train_loss.len()))?);
-        }
-        let read = pending.wait(gpu)?;
-        final_train_loss = read.final_train_loss;
-        if stop.is_some() {
-            // The batch queued before a divergence was seen: its weights stand, its losses are not history.
-            continue;
-        }
-        let before = history.train_loss.len();
-        history.train_loss.extend(read.history.train_loss);
-        history.test_loss.extend(read.history.test_loss);
-        stop = control.check(&mut history, config, before);
-        if stop.is_none() && in_flight.is_none() {
-            stop = control.interrupted(&history, config);
+impl<'g, R: Resident> Pipelined<'g, R> {
+    pub fn new(gpu: &'g Gpu, resident: R, setup_time: Duration, epochs: usize) -> Self {
+        Pipelined {
+            gpu,
+            resident,
+            setup_time,
+            epochs,
+            in_flight: VecDeque::new(),
+            final_train_loss: None,
         }
     }
-    let final_train_loss = match final_train_loss {
-        Some(loss) => loss,
-        None if config.epochs > 0 => session.train_loss()?,
-        None => f64::NAN,
-    };
-    let train_time = start.elapsed();
-    Ok(Trained {
-        params: session.params()?,
-        test_outputs: session.test_outputs()?,
-        history,
-        final_train_loss,
-        train_time,
-        setup_time,
-        stop: stop.unwrap_or_else(|| control.finished()),
-    })
+}
+
+impl<R: Resident> Session for Pipelined<'_, R> {
+    fn members(&self) -> usize {
+        1
+    }
+
+    fn setup_time(&self) -> Duration {
+        self.setup_time
+    }
+
+    fn pipelined(&self) -> bool {
+        true
+    }
+
+    fn submit(&mut self, epochs: usize, _live: &[bool]) -> Result<()> {
+        let pending = self.resident.run_epochs(epochs)?;
+        self.in_flight.push_back(pending);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<History>> {
+        let Some(pending) = self.in_flight.pop_front() else {
+            return Ok(vec![History::default()]);
+        };
+        let read = pending.wait(self.gpu)?;
+        self.final_train_loss = read.final_train_loss;
+        Ok(vec![read.history])
+    }
+
+    fn finish(&mut self) -> Result<Vec<Final>> {
+        let final_train_loss = match self.final_train_loss {
+            Some(loss) => loss,
+            None if self.epochs > 0 => self.resident.train_loss()?,
+            None => f64::NAN,
+        };
+        Ok(vec![Final {
+            params: self.resident.params()?,
+            test_outputs: self.resident.test_outputs()?,
+            final_train_loss,
+        }])
+    }
 }
 
 /// The losses of a batch of epochs, on their way back: `epochs` (train, test) pairs from the start of the

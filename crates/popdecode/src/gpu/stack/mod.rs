@@ -1,4 +1,4 @@
-//! A stack of networks trained together on the GPU (`Backend::train_stack`): the matrix uploaded once, the
+//! A stack of networks trained together on the GPU (`Backend::open_stack`): the matrix uploaded once, the
 //! members' first layers stacked into one K x M-row weight matrix (each in the stack's column space, zero
 //! outside its neurons and kept there by a column mask), and per epoch one pass of products for all members
 //! and rows, a small per-member head, one product for all first-layer gradients fused with every member's own
@@ -7,7 +7,7 @@
 //! in one submission; losses come back at read-backs sized to about 0.1 s, one batch behind the GPU.
 //!
 //! Scope: one hidden layer, full batch, SGD with any momentum (per member), MSE or NLL, any penalty, ReLU or
-//! linear. `GpuBackend::train_stack` sends anything else to `stack::one_by_one` (see `out_of_scope`), and so a
+//! linear. `GpuBackend::support` sends anything else to `stack::one_by_one` (see `out_of_scope`), and so a
 //! stack whose matrix alone is past a storage binding (the single-network paths cut columns into panels).
 //! A stack whose members together are past the adapter's limits is cut into groups that fit (`plan::split`).
 //!
@@ -17,17 +17,18 @@ pub mod plan;
 pub mod session;
 pub mod shaders;
 
-use std::time::Instant;
+use std::collections::VecDeque;
+use std::time::Duration;
 
-use crate::backend::stack::{Stack, StackControl, StackProgress, first_non_finite};
-use crate::backend::{History, Stop, Trained};
-use crate::error::Result;
+use crate::backend::History;
+use crate::backend::stack::Stack;
+use crate::engine::{self, Final};
+use crate::error::{Error, Result};
 use crate::gpu::runtime::device::Gpu;
-use crate::gpu::runtime::pipelined;
 use crate::objective::Objective;
 pub use plan::StackTuning;
 use plan::{Plan, Shape};
-use session::Session;
+use session::{PendingStates, Session};
 
 /// What in this stack the stacked kernels do not take, if anything: they take one hidden layer, MSE or NLL,
 /// and every member full-batch SGD (any momentum, any penalty).
@@ -58,124 +59,91 @@ pub fn out_of_scope(stack: &Stack) -> Option<String> {
     None
 }
 
-/// Trains `stack` (checked and in scope) on the stacked kernels, in as many groups as the adapter's limits
-/// need; `Ok(None)` when its matrix does not fit one storage binding (the caller trains it one by one).
-pub fn train(
-    gpu: &Gpu,
-    stack: &Stack,
-    control: &mut StackControl,
-    tuning: StackTuning,
-) -> Result<Option<Vec<Trained>>> {
-    let shape = Shape {
+/// The shape `plan::split` cuts `stack` by.
+pub fn shape(stack: &Stack) -> Shape {
+    Shape {
         rows: stack.x.rows,
         cols: stack.x.cols,
         members: stack.members.len(),
         hidden: stack.spec.width(),
         outputs: stack.spec.outputs(),
-    };
-    if stack.members.is_empty() {
-        return Ok(Some(Vec::new()));
     }
-    let Some(groups) = plan::split(&gpu.adapter, shape, tuning)? else {
-        return Ok(None);
-    };
-    let mut out = Vec::with_capacity(stack.members.len());
-    for (range, plan) in groups {
-        if control.stop_requested() {
-            break;
-        }
-        let part = Stack {
-            members: &stack.members[range.clone()],
-            ..*stack
-        };
-        let (trained, interrupted) = train_group(gpu, &part, &plan, control, range.start)?;
-        out.extend(trained);
-        if interrupted {
-            break;
-        }
-    }
-    Ok(Some(out))
 }
 
-/// One group resident on the GPU, trained for every epoch unless the stop flag is raised (then every member
-/// ends `Interrupted` at the epochs done, and the second value is true).
-fn train_group(
-    gpu: &Gpu,
-    stack: &Stack,
-    plan: &Plan,
-    control: &mut StackControl,
-    done_before: usize,
-) -> Result<(Vec<Trained>, bool)> {
-    let mut session = Session::new(gpu, stack, plan)?;
-    let setup_time = session.setup_time;
-    let start = Instant::now();
-    let epochs = stack.epochs();
-    let k = stack.members.len();
-    let every = (epochs / 5).max(1);
-    let batch =
-        |queued: usize, read: usize| pipelined::batch_epochs(start, queued, read, every, epochs);
-    // states[s][k]: member k's (training, test) objective at the weights after s updates.
-    let mut states: Vec<Vec<(f64, f64)>> = Vec::with_capacity(epochs + 1);
-    let mut in_flight = Some(session.run_epochs(batch(0, 0))?);
-    let mut interrupted = false;
-    while let Some(pending) = in_flight.take() {
-        let queued = session.epochs_done();
-        if !control.stop_requested() && queued < epochs {
-            let read = states.len().saturating_sub(1);
-            in_flight = Some(session.run_epochs(batch(queued, read))?);
-        }
-        let before = states.len().saturating_sub(1);
-        states.extend(pending.wait(gpu)?);
-        let done = states.len() - 1;
-        if done > 0 && (done / every > before / every || done == epochs) {
-            (control.progress)(StackProgress {
-                done: done_before,
-                training: k,
-                epoch: done,
-                epochs,
-            });
-        }
-        if in_flight.is_none() && done < epochs {
-            interrupted = true;
-            (control.progress)(StackProgress {
-                done: done_before,
-                training: k,
-                epoch: done,
-                epochs,
-            });
-        }
+/// `stack` (one group of `plan::split`'s) resident on the GPU as one session.
+pub fn open<'a>(gpu: &'a Gpu, stack: &'a Stack<'a>, tuning: StackTuning) -> Result<Stacked<'a>> {
+    let plan = Plan::new(&gpu.adapter, shape(stack), tuning).map_err(|r| match r {
+        plan::Refusal::Matrix(m) | plan::Refusal::Members(m) => Error::AdapterLimits(m),
+    })?;
+    Ok(Stacked {
+        gpu,
+        stack,
+        session: Session::new(gpu, stack, &plan)?,
+        in_flight: VecDeque::new(),
+        last: None,
+    })
+}
+
+/// A group of a stack on the stacked kernels, its batches in flight.
+pub struct Stacked<'a> {
+    gpu: &'a Gpu,
+    stack: &'a Stack<'a>,
+    session: Session<'a>,
+    in_flight: VecDeque<PendingStates>,
+    /// Each member's (training, test) objective at the weights of the last state read.
+    last: Option<Vec<(f64, f64)>>,
+}
+
+impl engine::Session for Stacked<'_> {
+    fn members(&self) -> usize {
+        self.stack.members.len()
     }
-    let done = states.len() - 1;
-    let results = session.results(stack)?;
-    let train_time = start.elapsed() / k as u32;
-    let setup_time = setup_time / k as u32;
-    let trained = results
-        .into_iter()
-        .enumerate()
-        .map(|(m, (params, test_outputs))| {
-            let mut history = History {
-                train_loss: (0..done).map(|e| states[e][m].0).collect(),
-                test_loss: (1..=done).map(|e| states[e][m].1).collect(),
-            };
-            let stop = match first_non_finite(&history.train_loss, &history.test_loss) {
-                Some(epoch) => {
-                    history.train_loss.truncate(epoch);
-                    history.test_loss.truncate(epoch);
-                    Stop::Diverged { epoch }
+
+    fn setup_time(&self) -> Duration {
+        self.session.setup_time
+    }
+
+    fn pipelined(&self) -> bool {
+        true
+    }
+
+    fn submit(&mut self, epochs: usize, _live: &[bool]) -> Result<()> {
+        let pending = self.session.run_epochs(epochs)?;
+        self.in_flight.push_back(pending);
+        Ok(())
+    }
+
+    /// The session reads states, the objectives at the weights after each update: epoch e's training loss is
+    /// that of state e - 1, its test loss that of state e.
+    fn collect(&mut self) -> Result<Vec<History>> {
+        let k = self.stack.members.len();
+        let mut histories = vec![History::default(); k];
+        let Some(pending) = self.in_flight.pop_front() else {
+            return Ok(histories);
+        };
+        for state in pending.wait(self.gpu)? {
+            if let Some(last) = &self.last {
+                for (h, (before, now)) in histories.iter_mut().zip(last.iter().zip(&state)) {
+                    h.train_loss.push(before.0);
+                    h.test_loss.push(now.1);
                 }
-                None if interrupted => Stop::Interrupted { epoch: done },
-                None => Stop::Complete,
-            };
-            Trained {
-                params,
-                history,
-                test_outputs,
-                final_train_loss: states[done][m].0,
-                train_time,
-                setup_time,
-                stop,
             }
-        })
-        .collect();
-    Ok((trained, interrupted))
+            self.last = Some(state);
+        }
+        Ok(histories)
+    }
+
+    fn finish(&mut self) -> Result<Vec<Final>> {
+        let results = self.session.results(self.stack)?;
+        let last = self.last.as_deref().unwrap_or(&[]);
+        Ok(results
+            .into_iter()
+            .enumerate()
+            .map(|(m, (params, test_outputs))| Final {
+                params,
+                test_outputs,
+                final_train_loss: last.get(m).map_or(f64::NAN, |s| s.0),
+            })
+            .collect())
+    }
 }
