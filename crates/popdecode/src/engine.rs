@@ -11,7 +11,6 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::backend::{History, Stop, Trained};
 use crate::data::problem::Problem;
 use crate::error::{Error, Result};
 use crate::model::{Params, Spec};
@@ -25,6 +24,43 @@ const BATCH_TIME: Duration = Duration::from_millis(100);
 
 /// A pipelined session's first request, before the speed is known.
 const FIRST_BATCH: usize = 4;
+
+/// Per-epoch losses, epoch 1 first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct History {
+    pub train_loss: Vec<f64>,
+    pub test_loss: Vec<f64>,
+}
+
+/// The result of a training run.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    pub params: Params,
+    pub history: History,
+    /// The outputs on the test rows at the final weights, test rows x outputs (log-probabilities for classes).
+    pub test_outputs: Vec<f64>,
+    /// The training objective at the final weights (one step past the last recorded training loss).
+    pub final_train_loss: f64,
+    /// Time spent training, without setup (data upload, shader compilation).
+    pub train_time: Duration,
+    /// Time spent on setup before the first epoch.
+    pub setup_time: Duration,
+    /// Why training ended: every epoch done, a loss that was not finite, or a stop request.
+    pub stop: Stop,
+}
+
+/// Why training ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Every epoch of `Config::epochs` ran.
+    Complete,
+    /// Epoch `epoch` (from 1) was the first whose training or test loss was not finite. Training stopped there
+    /// unless the caller asked to keep going (`Steering::keep_going`); on the CPU and the reference the history
+    /// ends at that epoch; the GPU sees losses only at its read-backs, so its weights may be a few epochs past it.
+    Diverged { epoch: usize },
+    /// The stop flag was raised; `epoch` epochs ran.
+    Interrupted { epoch: usize },
+}
 
 /// One network to train: its problem, shape, initial weights and how it trains (what `Backend::open` takes).
 #[derive(Clone, Copy)]

@@ -2,7 +2,17 @@
 //! size the input merely asks for is refused before anything is allocated for it.
 
 use crate::error::{Error, Result};
-use crate::model::Spec;
+
+/// The sizes of a network that set what its training holds (`model::Spec` has them). A trait, so that this
+/// module, which the data readers use too, needs nothing of the model's.
+pub trait NetworkSize {
+    /// Its inputs.
+    fn inputs(&self) -> usize;
+    /// Its weights and biases.
+    fn parameter_count(&self) -> u128;
+    /// Its units, every layer's (the outputs included).
+    fn unit_count(&self) -> u128;
+}
 
 /// Where `/proc/meminfo` does not exist (not Linux), the most a run may take.
 pub const FIXED_CAP: u128 = 16 << 30;
@@ -87,12 +97,12 @@ pub fn bytes_per_parameter(moments: usize) -> u128 {
 /// are the flags that set those sizes, for the refusal.
 pub fn training_run(
     rows: usize,
-    spec: &Spec,
+    spec: &impl NetworkSize,
     moments: usize,
     data_flags: &str,
     network_flags: &str,
 ) -> Vec<Part> {
-    let values = (rows as u128).saturating_mul(spec.neurons as u128);
+    let values = (rows as u128).saturating_mul(spec.inputs() as u128);
     vec![
         Part {
             what: "the data",
@@ -206,7 +216,7 @@ mod tests {
 
     #[test]
     fn the_tutorials_run_fits_and_an_absurd_width_does_not() {
-        use crate::model::Activation;
+        use crate::model::{Activation, Spec};
         use crate::objective::Objective;
         let net = |hidden: usize| {
             Spec::new(23589, vec![hidden], Activation::Relu, Objective::Mse).unwrap()

@@ -201,6 +201,18 @@ impl Spec {
     }
 }
 
+impl crate::memory::NetworkSize for Spec {
+    fn inputs(&self) -> usize {
+        self.neurons
+    }
+    fn parameter_count(&self) -> u128 {
+        Spec::parameter_count(self)
+    }
+    fn unit_count(&self) -> u128 {
+        Spec::unit_count(self)
+    }
+}
+
 /// One linear layer: `weight` is outputs x inputs, row-major, as `nn.Linear.weight`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer {

@@ -4,21 +4,14 @@
 pub mod stack;
 
 use std::sync::atomic::AtomicBool;
-use std::time::Duration;
 
 use crate::data::problem::Problem;
 use crate::engine::{self, Network, Report, Session, Steering};
+pub use crate::engine::{History, Stop, Trained};
 use crate::error::Result;
 use crate::model::{Params, Spec};
 use crate::objective::Penalty;
 use crate::training::Config;
-
-/// Per-epoch losses, epoch 1 first.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct History {
-    pub train_loss: Vec<f64>,
-    pub test_loss: Vec<f64>,
-}
 
 /// The network at one set of weights on all training rows: what `check` compares across backends.
 #[derive(Clone, Debug)]
@@ -29,36 +22,6 @@ pub struct Evaluation {
     pub loss: f64,
     /// The gradient of the loss for each tensor, in `Params::tensors()` order.
     pub grads: Vec<Vec<f64>>,
-}
-
-/// The result of a training run.
-#[derive(Clone, Debug)]
-pub struct Trained {
-    pub params: Params,
-    pub history: History,
-    /// The outputs on the test rows at the final weights, test rows x outputs (log-probabilities for classes).
-    pub test_outputs: Vec<f64>,
-    /// The training objective at the final weights (one step past the last recorded training loss).
-    pub final_train_loss: f64,
-    /// Time spent training, without setup (data upload, shader compilation).
-    pub train_time: Duration,
-    /// Time spent on setup before the first epoch.
-    pub setup_time: Duration,
-    /// Why training ended: every epoch done, a loss that was not finite, or a stop request.
-    pub stop: Stop,
-}
-
-/// Why training ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stop {
-    /// Every epoch of `Config::epochs` ran.
-    Complete,
-    /// Epoch `epoch` (from 1) was the first whose training or test loss was not finite. Training stopped there
-    /// unless the caller asked to keep going (`Control::keep_going`); on the CPU and the reference the history
-    /// ends at that epoch; the GPU sees losses only at its read-backs, so its weights may be a few epochs past it.
-    Diverged { epoch: usize },
-    /// The stop flag was raised; `epoch` epochs ran.
-    Interrupted { epoch: usize },
 }
 
 /// How a caller steers training: where progress goes, a flag that stops it at the next epoch boundary (a signal
