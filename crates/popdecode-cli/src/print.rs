@@ -36,6 +36,8 @@ pub fn library_error(e: &popdecode::Error) -> String {
             "{}: {what}",
             crate::cli::flag_for(name).unwrap_or_else(|| name.clone())
         ),
+        // The library says what does not fit; the way out is the command line's.
+        popdecode::Error::AdapterLimits(_) => format!("{e}; use --backend cpu"),
         e => e.to_string(),
     }
 }

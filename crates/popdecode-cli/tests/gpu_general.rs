@@ -310,7 +310,8 @@ fn too_wide_for(gpu: &GpuBackend) -> Vec<usize> {
 }
 
 /// `--backend gpu` refuses a problem the GPU cannot hold, from the shapes, naming the size, the limit and the
-/// flag; `auto` (with the adapter named, which it would otherwise take) picks the CPU and says why.
+/// value that set it (the command line adds the way out); `auto` (with the adapter named, which it would
+/// otherwise take) picks the CPU and says why.
 #[test]
 fn a_problem_the_gpu_cannot_hold_is_refused_or_left_to_the_cpu() {
     use popdecode::select::{BackendChoice, open_backend_for};
@@ -326,17 +327,19 @@ fn a_problem_the_gpu_cannot_hold_is_refused_or_left_to_the_cpu() {
         Ok(_) => panic!("the GPU took a second layer of {hidden:?}"),
         Err(e) => e.to_string(),
     };
-    let flag = format!("--hidden 10,{},{}", hidden[1], hidden[2]);
+    let widths = format!("hidden widths 10,{},{}", hidden[1], hidden[2]);
     assert!(
-        err.contains("cannot hold") && err.contains(&flag) && err.contains("--backend cpu"),
-        "{err}"
+        err.contains("cannot hold") && err.contains(&widths) && !err.contains("--"),
+        "the library names the value, not a flag: {err}"
     );
     let (backend, note) =
         open_backend_for(BackendChoice::Auto, Some(&name), work).expect("auto opens a backend");
     assert_eq!(backend.name(), "cpu");
     let note = note.expect("auto says why");
     assert!(
-        note.starts_with("auto picked cpu") && note.contains("cannot hold") && note.contains(&flag),
+        note.starts_with("auto picked cpu")
+            && note.contains("cannot hold")
+            && note.contains(&widths),
         "{note}"
     );
     // A problem it holds keeps the GPU.
@@ -385,7 +388,9 @@ fn train_refuses_what_the_gpu_cannot_hold_before_training() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("cannot hold") && stderr.contains(&format!("--hidden {widths}")),
+        stderr.contains("cannot hold")
+            && stderr.contains(&format!("hidden widths {widths}"))
+            && stderr.contains("; use --backend cpu"),
         "{stderr}"
     );
     assert!(!dir.exists(), "a run folder was left at {}", dir.display());

@@ -90,7 +90,7 @@ fn open(
                     Some(a) if !hardware(a.device_type) => {
                         return cpu(format!(
                             "no hardware GPU; the best adapter wgpu finds is {}, a software one, which is \
-                             slower than the CPU backend (name it with --adapter to use it)",
+                             slower than the CPU backend (ask for it by name to use it)",
                             a.label()
                         ));
                     }
@@ -100,9 +100,7 @@ fn open(
             match GpuBackend::open(adapter) {
                 Ok(gpu) if let Err(e) = fits(&gpu) => {
                     let why = match e {
-                        Error::AdapterLimits(m) => {
-                            m.trim_end_matches("; use --backend cpu").to_string()
-                        }
+                        Error::AdapterLimits(m) => m,
                         other => other.to_string(),
                     };
                     cpu(format!("{why} (on {})", gpu.gpu.adapter.label()))
@@ -111,7 +109,7 @@ fn open(
                     let why = if hardware(gpu.gpu.adapter.device_type) {
                         "a hardware GPU".to_string()
                     } else {
-                        "the adapter named by --adapter".to_string()
+                        "the adapter asked for by name".to_string()
                     };
                     let note = format!("auto picked {}: {why}", gpu.describe());
                     Ok((Box::new(gpu), Some(note)))

@@ -60,9 +60,9 @@ fn edges(mods: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&str>> {
             if rest[end..].starts_with('{') {
                 let inner = &rest[end + 1..rest[end..].find('}').map_or(end + 1, |j| end + j)];
                 names.extend(
-                    inner
-                        .split(',')
-                        .map(|p| format!("{base}::{}", p.trim().split(" as ").next().unwrap_or(""))),
+                    inner.split(',').map(|p| {
+                        format!("{base}::{}", p.trim().split(" as ").next().unwrap_or(""))
+                    }),
                 );
             }
             for name in names {
@@ -83,7 +83,10 @@ fn edges(mods: &BTreeMap<String, String>) -> BTreeMap<&str, BTreeSet<&str>> {
 }
 
 /// A circle through `start`, if any: the modules from `start` back to it.
-fn circle<'a>(edges: &BTreeMap<&'a str, BTreeSet<&'a str>>, start: &'a str) -> Option<Vec<&'a str>> {
+fn circle<'a>(
+    edges: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+    start: &'a str,
+) -> Option<Vec<&'a str>> {
     let mut stack = vec![(start, vec![start])];
     let mut seen = BTreeSet::new();
     while let Some((at, path)) = stack.pop() {

@@ -132,14 +132,14 @@ fn tutorial_fits(
     for (what, bytes) in [
         (
             format!(
-                "the hidden activations of {} rows (the data's stimuli) x {} units (--hidden)",
+                "the hidden activations of {} rows (the data's stimuli) x {} hidden units",
                 l.r_pad, l.m_pad
             ),
             4 * l.r_pad * l.m_pad,
         ),
         (
             format!(
-                "the deltas of {} training rows x {} units (--hidden)",
+                "the deltas of {} training rows x {} hidden units",
                 l.n_train, l.m_pad
             ),
             4 * l.n_train * l.m_pad,
@@ -148,7 +148,7 @@ fn tutorial_fits(
         if bytes > max {
             return Err(Error::AdapterLimits(format!(
                 "{CANNOT_HOLD}: {what} take {bytes} bytes, and this adapter's storage bindings hold \
-                 {max}; use --backend cpu"
+                 {max}"
             )));
         }
     }

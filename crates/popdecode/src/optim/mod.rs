@@ -240,7 +240,7 @@ pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
             let takers: Vec<String> = REGISTRY
                 .iter()
                 .filter(|e| e.takes.contains(&key))
-                .map(|e| format!("--optimizer {}", e.name))
+                .map(|e| format!("optimizer {}", e.name))
                 .collect();
             let applies = if takers.is_empty() {
                 "applies to no optimizer here".to_string()
@@ -249,7 +249,7 @@ pub fn build(name: &str, hyper: &HyperParameters) -> Result<Optimizer> {
             };
             return Err(Error::invalid(
                 key,
-                format!("{applies}; --optimizer {name} does not take it"),
+                format!("{applies}; optimizer {name} does not take it"),
             ));
         }
     }

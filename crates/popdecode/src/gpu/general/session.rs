@@ -999,7 +999,7 @@ pub fn fit(
     }
     let limits = |what: String| -> Result<Fitted> {
         Err(Error::AdapterLimits(format!(
-            "the GPU cannot hold this problem on its general path: {what}; use --backend cpu"
+            "the GPU cannot hold this problem on its general path: {what}"
         )))
     };
     let moments = config.map_or(0, |c| c.optimizer.moments());
@@ -1012,7 +1012,7 @@ pub fn fit(
     let fixed = 4 * rest * copies;
     if fixed >= max {
         return limits(format!(
-            "the biases and the layers after the first (--hidden {}) take {rest} floats{}, {fixed} bytes, and \
+            "the biases and the layers after the first (hidden widths {}) take {rest} floats{}, {fixed} bytes, and \
              this adapter's storage bindings hold {max} bytes",
             describe_hidden(spec),
             if moments > 0 {
@@ -1034,7 +1034,7 @@ pub fn fit(
         .min(tuning.max_panel4.unwrap_or(usize::MAX));
     if widest == 0 {
         return limits(format!(
-            "one column of 4 neurons of the first layer's {m0} units (--hidden) with the later layers takes \
+            "one column of 4 neurons of the first layer's {m0} units with the later layers takes \
              more than this adapter's {max}-byte storage bindings"
         ));
     }
@@ -1063,16 +1063,13 @@ pub fn fit(
     for (what, bytes) in [
         (
             format!(
-                "the activations of {max_rows} rows (the data's stimuli) x {layer_units} units (--hidden and \
-                 the outputs)"
+                "the activations of {max_rows} rows (the data's stimuli) x {layer_units} units (the hidden \
+                 layers' and the outputs)"
             ),
             4 * plan.acts_len,
         ),
         (
-            format!(
-                "the outputs of {n_rows} rows x {} classes (--classes)",
-                plan.classes
-            ),
+            format!("the outputs of {n_rows} rows x {} classes", plan.classes),
             4 * n_rows * plan.classes,
         ),
     ] {
@@ -1086,7 +1083,7 @@ pub fn fit(
     let groups = a.max_compute_workgroups_per_dimension as usize;
     if max_rows.div_ceil(tiles.row) > groups || m0.div_ceil(tiles.hidden) > groups {
         return limits(format!(
-            "{max_rows} rows (the data's stimuli; --bin-width bins them) or {m0} first-layer units (--hidden) \
+            "{max_rows} rows (the data's stimuli; binning them by orientation makes fewer) or {m0} first-layer units \
              in tiles of {} x {} are more than this adapter's {groups} workgroups per dispatch",
             tiles.row, tiles.hidden
         ));
@@ -1359,9 +1356,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--hidden 10,1000,300")
+            err.contains("hidden widths 10,1000,300")
                 && err.contains("1048576")
-                && err.contains("--backend cpu"),
+                && !err.contains("--"),
             "{err}"
         );
         // Adam's two moments of them double it past the limit too.
@@ -1384,7 +1381,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("--bin-width") && err.contains("16 workgroups"),
+            err.contains("binning them") && err.contains("16 workgroups"),
             "{err}"
         );
     }

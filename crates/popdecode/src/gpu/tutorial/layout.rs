@@ -181,8 +181,8 @@ impl Layout {
         let max_groups = adapter.max_compute_workgroups_per_dimension as usize;
         if n_rows > max_groups {
             return Err(Error::AdapterLimits(format!(
-                "{n_rows} rows are more than this adapter's {max_groups} workgroups per dispatch; \
-                 bin the data (--bin-width) or use --backend cpu"
+                "{n_rows} rows are more than this adapter's {max_groups} workgroups per dispatch \
+                 (binning the trials by orientation makes fewer)"
             )));
         }
         let software = adapter.device_type == wgpu::DeviceType::Cpu;
