@@ -201,13 +201,12 @@ pub fn drive(
             h.train_loss.extend(got.train_loss);
             h.test_loss.extend(got.test_loss);
             if diverged[m].is_none()
-                && let Some(i) = (at..h.train_loss.len())
-                    .find(|&i| !(h.train_loss[i].is_finite() && h.test_loss[i].is_finite()))
+                && let Some(e) = first_non_finite(&h.train_loss[at..], &h.test_loss[at..])
             {
-                diverged[m] = Some(i + 1);
+                diverged[m] = Some(at + e);
                 if !steering.keep_going {
-                    h.train_loss.truncate(i + 1);
-                    h.test_loss.truncate(i + 1);
+                    h.train_loss.truncate(at + e);
+                    h.test_loss.truncate(at + e);
                     live[m] = false;
                     stopped_now = true;
                 }
@@ -266,6 +265,15 @@ pub fn drive(
         trained,
         interrupted,
     })
+}
+
+/// The first epoch (from 1) whose training or test loss is not finite.
+pub fn first_non_finite(train_loss: &[f64], test_loss: &[f64]) -> Option<usize> {
+    train_loss
+        .iter()
+        .zip(test_loss)
+        .position(|(a, b)| !(a.is_finite() && b.is_finite()))
+        .map(|i| i + 1)
 }
 
 /// How many epochs the next pipelined request holds, `queued` of `epochs` already queued and `read` of them read

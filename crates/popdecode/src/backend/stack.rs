@@ -304,12 +304,3 @@ pub fn one_by_one<B: Backend + ?Sized>(
     }
     Ok(out)
 }
-
-/// The first epoch (from 1) whose training or test loss is not finite.
-pub fn first_non_finite(train_loss: &[f64], test_loss: &[f64]) -> Option<usize> {
-    train_loss
-        .iter()
-        .zip(test_loss)
-        .position(|(a, b)| !(a.is_finite() && b.is_finite()))
-        .map(|i| i + 1)
-}
